@@ -1,0 +1,138 @@
+"""Command line: parses arguments and hands each sub-command to its module in ``commands/``.
+
+Heavy modules (Textual, boto3, httpx, psycopg2) are imported only by the sub-command that needs
+them, so ``rsdeploy-tui validate`` or ``--version`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from rsdeploy_tui import __version__
+from rsdeploy_tui.errors import RsdeployError
+
+# sub-command -> module under rsdeploy_tui.commands exposing ``run(args) -> int``
+_COMMAND_MODULES = {
+    None: "tui",
+    "resume": "tui",
+    "sessions": "sessions",
+    "show": "sessions",
+    "finish": "sessions",
+    "abandon": "sessions",
+    "validate": "validate",
+    "import": "importer",
+    "check": "check",
+    "report": "report",
+}
+
+
+def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    """Options accepted both before and after a sub-command name.
+
+    On sub-parsers the defaults are suppressed so they do not overwrite values given before the
+    sub-command (``rsdeploy-tui --set a=b resume``).
+    """
+    default = argparse.SUPPRESS if sub else None
+    parser.add_argument(
+        "--checklist", metavar="PATH", default=default,
+        help="checklist YAML file (default: the bundled RS Systems checklist)",
+    )
+    parser.add_argument(
+        "--operator", metavar="NAME", default=default,
+        help="who is operating (default: $SUDO_USER, else $USER)",
+    )
+    parser.add_argument(
+        "--set", metavar="KEY=VALUE", action="append", dest="overrides",
+        default=default, help="override a checklist variable (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command-line contract (see DESIGN.md)."""
+    parser = argparse.ArgumentParser(
+        prog="rsdeploy-tui",
+        description="A full-screen terminal runbook for production deployments.",
+    )
+    parser.add_argument("--version", action="version", version=f"rsdeploy-tui {__version__}")
+    _add_common(parser, sub=False)
+    parser.add_argument(
+        "--take-over", action="store_true",
+        help="take over a session locked by another host (recorded)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="open the session without changing anything"
+    )
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = subs.add_parser("resume", help="resume the latest unfinished (or the named) session")
+    _add_common(p, sub=True)
+    p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
+    p.add_argument("--take-over", action="store_true", default=argparse.SUPPRESS,
+                   help="take over a session locked by another host (recorded)")
+    p.add_argument("--read-only", action="store_true", default=argparse.SUPPRESS,
+                   help="open the session without changing anything")
+
+    p = subs.add_parser("sessions", help="list sessions, newest first")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = subs.add_parser("show", help="one session's derived state (works while locked)")
+    p.add_argument("session", nargs="?", help="session id (default: the latest)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    for name, text in (("finish", "close a session as finished"),
+                       ("abandon", "close a session as abandoned")):
+        p = subs.add_parser(name, help=text)
+        p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
+        _add_common(p, sub=True)
+
+    p = subs.add_parser("validate", help="load a checklist and print counts or errors")
+    p.add_argument("path", nargs="?", help="checklist YAML (default: the bundled one)")
+    p.add_argument("--json", action="store_true", help="print the whole loaded checklist as JSON")
+    _add_common(p, sub=True)
+
+    p = subs.add_parser("import", help="convert a Markdown checklist to checklist YAML")
+    p.add_argument("file", help="Markdown file with - [ ] items")
+    p.add_argument("-o", "--output", metavar="OUT.yaml", help="write here (default: stdout)")
+    p.add_argument("--name", help="checklist name (default: the first heading)")
+
+    p = subs.add_parser("check", help="run automated checks headless")
+    _add_common(p, sub=True)
+    p.add_argument("--phase", metavar="ID", action="append", help="only this phase (repeatable)")
+    p.add_argument("--item", metavar="ID", action="append", help="only this item (repeatable)")
+    p.add_argument("--session", metavar="ID", help="record the results in this session")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--concurrency", type=int, default=8, help="checks run at once (default 8)")
+    p.add_argument("--timeout", type=float, default=None,
+                   help="seconds per check (default: each check's own)")
+
+    p = subs.add_parser("report", help="the deployment log of a session")
+    p.add_argument("session", nargs="?", help="session id (default: the latest)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
+    p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rsdeploy-tui`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name in ("checklist", "operator", "overrides"):
+        if not hasattr(args, name):
+            setattr(args, name, None)
+    args.take_over = getattr(args, "take_over", False)
+    args.read_only = getattr(args, "read_only", False)
+    module = importlib.import_module(f"rsdeploy_tui.commands.{_COMMAND_MODULES[args.command]}")
+    try:
+        return int(module.run(args))
+    except RsdeployError as error:
+        print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("rsdeploy-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `rsdeploy-tui show --json | head` closes our stdout early; that is not an error.
+        return 0
