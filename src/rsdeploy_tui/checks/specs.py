@@ -1,0 +1,72 @@
+"""Parameter specs of every check type and built-in action, used to validate checklists at load.
+
+Kept free of heavy imports: the checklist loader reads it. Each spec maps a parameter name to
+``Param(types, required)``; ``types`` is a tuple of accepted Python types after YAML loading.
+Unknown parameters are load errors (a typo must never silently disable a check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a check or action."""
+
+    types: tuple[type, ...]
+    """Accepted YAML value types (``str`` values may contain ``${var}``)."""
+    required: bool = False
+    """Must be given."""
+    help: str = ""
+    """What the parameter means, for error messages."""
+
+
+S = (str,)
+I = (int,)  # noqa: E741
+N = (int, float)
+B = (bool,)
+L = (list,)
+D = (dict,)
+
+# Common to every check: how long it may take.
+COMMON = {"timeout": Param(N, help="seconds before the check gives up")}
+
+CHECK_SPECS: dict[str, dict[str, Param]] = {
+    "http": {"url": Param(S, True), "method": Param(S), "expect_status": Param((int, list)),
+             "expect_json": Param(D), "expect_text": Param(S), "max_seconds": Param(N),
+             "headers": Param(D), "follow_redirects": Param(B), "verify": Param((bool, str))},
+    "https_redirect": {"url": Param(S, True)},
+    "security_headers": {"url": Param(S, True), "require": Param(L), "verify": Param((bool, str))},
+    "cookies": {"url": Param(S, True), "session_cookie": Param(S), "verify": Param((bool, str))},
+    "csrf": {"url": Param(S, True), "verify": Param((bool, str))},
+    "tls_cert": {"host": Param(S), "port": Param((int, str)), "url": Param(S),
+                 "min_days": Param(I), "ca_file": Param(S)},
+    "response_time": {"url": Param(S), "urls": Param(L), "baseline": Param(S),
+                      "factor": Param(N), "verify": Param((bool, str))},
+    "postgres": {"dsn": Param(S)},
+    "row_counts": {"tables": Param(L, True), "baseline": Param(S), "dsn": Param(S)},
+    "sql": {"query": Param(S, True), "expect": Param(S), "equals": Param((str, int, float)),
+            "dsn": Param(S)},
+    "s3_object": {"bucket": Param(S, True), "prefix": Param(S), "min_bytes": Param(I),
+                  "max_age_minutes": Param(N)},
+    "eb_health": {"environment": Param(S)},
+    "eb_deployed": {"environment": Param(S), "version": Param(S), "polls": Param(I)},
+    "cloudwatch_alarms": {"prefix": Param(S), "min_count": Param(I)},
+    "log_errors": {"log_group": Param(S, True), "pattern": Param(S), "minutes": Param(N)},
+    "eb_env_vars": {"environment": Param(S), "require": Param(L), "equals": Param(D)},
+    "env_vars": {"names": Param(L, True)},
+    "command": {"run": Param(S, True), "expect_exit": Param(I), "expect_output": Param(S),
+                "cwd": Param(S)},
+    "django_deploy": {"command": Param(S), "cwd": Param(S)},
+    "migrations": {"command": Param(S), "cwd": Param(S), "allow_destructive": Param(B)},
+    "secrets_in_repo": {"path": Param(S)},
+}
+
+ACTION_SPECS: dict[str, dict[str, Param]] = {
+    "db_backup": {"format": Param(S), "upload": Param(B)},
+    "media_backup": {"source": Param(S, True), "dest": Param(S)},
+    "verify_backup": {"fact": Param(S)},
+    "restore_check": {"scratch_db": Param(S)},
+    "capture_version": {"environment": Param(S)},
+}
