@@ -13,7 +13,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -22,7 +25,7 @@ class Check:
 
     type: str
     """Registered check type name, e.g. ``http`` or ``s3_object``."""
-    params: Mapping[str, Any] = _EMPTY
+    params: Mapping[str, Any] = field(default_factory=_empty)
     """Every other key of the ``check:`` mapping, unexpanded (``${var}`` left in place)."""
     line: int = 0
     """Line of the ``check:`` key in the checklist file (0 when unknown)."""
@@ -34,7 +37,7 @@ class Action:
 
     type: str
     """Action name, e.g. ``db_backup`` or ``capture_version``."""
-    params: Mapping[str, Any] = _EMPTY
+    params: Mapping[str, Any] = field(default_factory=_empty)
     """Every other key of the ``action:`` mapping, unexpanded."""
     line: int = 0
     """Line of the ``action:`` key in the checklist file."""
@@ -160,11 +163,11 @@ class Checklist:
     """Human name (``RS Systems production deployment``)."""
     phases: tuple[Phase, ...]
     """Phases in order: one tab each."""
-    vars: Mapping[str, str] = _EMPTY
+    vars: Mapping[str, str] = field(default_factory=_empty)
     """Variable defaults as written (may reference other vars); see ``checklist.vars``."""
     secrets: tuple[str, ...] = ()
     """Environment variable names whose values must never be stored or shown."""
-    templates: Mapping[str, Template] = _EMPTY
+    templates: Mapping[str, Template] = field(default_factory=_empty)
     """Templates by id."""
     rollback_triggers: tuple[Criterion, ...] = ()
     """The "When to Rollback" list."""
@@ -176,7 +179,7 @@ class Checklist:
     """File the checklist was loaded from."""
     sha256: str = ""
     """Hex digest of the file's bytes: sessions notice a changed checklist by it."""
-    _index: Mapping[str, Item] = field(default=_EMPTY, repr=False, compare=False)
+    _index: Mapping[str, Item] = field(default_factory=_empty, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         index = {item.qid: item for phase in self.phases for item in phase.items}

@@ -1,0 +1,212 @@
+"""``${var}`` expansion.
+
+Syntax in checklist strings:
+- ``${name}``: a checklist variable (defaults in the file < the operator's config file < ``--set``).
+- ``${env:NAME}``: the environment variable NAME, read at run time.
+- ``$${``: a literal ``${``. Plain shell references like ``$DB_HOST`` are left alone.
+
+Secret environment variables (the checklist's ``secrets``) never expand to their value in
+anything shown or stored: in ``display`` mode they read ``****``; in ``shell`` mode they become a
+shell reference ``${NAME}`` so the value travels only in the process environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from rsdeploy_tui import locations
+from rsdeploy_tui.checklist.model import Checklist
+from rsdeploy_tui.errors import RsdeployError, UsageError
+
+MASK = "****"
+_TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_PREFIX = "env:"
+
+Mode = Literal["display", "shell", "value"]
+
+
+class VarError(RsdeployError):
+    """A variable that cannot be resolved (undefined, circular, malformed)."""
+
+
+def references(text: str) -> list[tuple[str, str]]:
+    """The ``${...}`` references in ``text`` as (kind, name): kind is ``var``, ``env`` or ``bad``."""
+    found: list[tuple[str, str]] = []
+    for match in _TOKEN.finditer(text):
+        inner = match.group(1)
+        if inner is None:  # the $${ escape
+            continue
+        if inner.startswith(_ENV_PREFIX):
+            name = inner[len(_ENV_PREFIX) :]
+            found.append(("env" if _NAME.match(name) else "bad", inner))
+        else:
+            found.append(("var" if _NAME.match(inner) else "bad", inner))
+    return found
+
+
+def expand(
+    text: str,
+    values: Mapping[str, str],
+    *,
+    secrets: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+    mode: Mode = "display",
+) -> str:
+    """Expand ``${var}`` and ``${env:NAME}`` in ``text``.
+
+    Args:
+        text: The string from the checklist.
+        values: Resolved variables (see ``resolve_vars``).
+        secrets: Environment variable names whose values must not appear in the result.
+        environ: The environment (default ``os.environ``).
+        mode: ``display`` for the screen and files (secrets masked), ``shell`` for a command
+            line (secrets become ``${NAME}`` references), ``value`` for in-memory use only (a
+            check's DSN): secrets expand to their value. Never store a ``value`` expansion.
+
+    Unknown variables are left as written (the loader reports them when the file loads).
+    """
+    env = os.environ if environ is None else environ
+    secret_names = set(secrets)
+
+    def replace(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if inner is None:
+            return "${"
+        if inner.startswith(_ENV_PREFIX):
+            name = inner[len(_ENV_PREFIX) :]
+            if mode == "shell":
+                return "${" + name + "}"
+            if name in secret_names and mode == "display":
+                return MASK
+            return env.get(name, "")
+        if inner in values:
+            # Values may themselves hold ${env:...}; expand those with the same rules.
+            return expand(values[inner], values, secrets=secret_names, environ=env, mode=mode)
+        return match.group(0)
+
+    return _TOKEN.sub(replace, text)
+
+
+def expand_params(
+    params: Any,
+    values: Mapping[str, str],
+    *,
+    secrets: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+    mode: Mode = "value",
+) -> Any:
+    """``expand`` applied to every string inside a check's or action's parameters."""
+    if isinstance(params, str):
+        return expand(params, values, secrets=secrets, environ=environ, mode=mode)
+    if isinstance(params, Mapping):
+        return {
+            k: expand_params(v, values, secrets=secrets, environ=environ, mode=mode)
+            for k, v in params.items()
+        }
+    if isinstance(params, list | tuple):
+        return [
+            expand_params(v, values, secrets=secrets, environ=environ, mode=mode) for v in params
+        ]
+    return params
+
+
+def parse_overrides(pairs: Iterable[str] | None) -> dict[str, str]:
+    """``--set KEY=VALUE`` pairs as a dict (UsageError on a malformed pair)."""
+    result: dict[str, str] = {}
+    for pair in pairs or ():
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not _NAME.match(key):
+            raise UsageError(
+                "Bad --set value",
+                f"'{pair}' is not KEY=VALUE with KEY made of letters, digits and '_'.",
+            )
+        result[key] = value
+    return result
+
+
+def load_config_vars(checklist_name: str, path: Path | None = None) -> dict[str, str]:
+    """Variable overrides from the operator's config file, if there is one.
+
+    The file (``config.yaml`` in the platformdirs config dir) may hold ``vars:`` for every
+    checklist and ``checklists: {<checklist name>: {vars: ...}}`` for one.
+    """
+    from rsdeploy_tui.checklist.yamlread import LineDict, load_yaml
+
+    path = path or locations.config_file()
+    if not path.exists():
+        return {}
+    data = load_yaml(path, what="config")
+    if not isinstance(data, dict):
+        raise VarError("Bad config file", f"{path}, line 1: expected a mapping with 'vars:'.")
+    unknown = set(data) - {"vars", "checklists"}
+    if unknown:
+        key = sorted(unknown)[0]
+        line = data.line_of(key) if isinstance(data, LineDict) else 1
+        raise VarError(
+            "Bad config file",
+            f"{path}, line {line}: unknown key '{key}'; expected 'vars' or 'checklists'.",
+        )
+    merged: dict[str, str] = {}
+    sources = [data.get("vars")]
+    per_checklist = data.get("checklists") or {}
+    if isinstance(per_checklist, dict) and isinstance(per_checklist.get(checklist_name), dict):
+        sources.append(per_checklist[checklist_name].get("vars"))
+    for source in sources:
+        if source is None:
+            continue
+        if not isinstance(source, dict):
+            line = source.line if hasattr(source, "line") else 1
+            raise VarError("Bad config file", f"{path}, line {line}: 'vars' must be a mapping.")
+        for key, value in source.items():
+            merged[str(key)] = "" if value is None else str(value)
+    return merged
+
+
+def resolve_vars(
+    checklist: Checklist,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    config: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every variable's final value: file defaults < config file < overrides, fully expanded.
+
+    ``${other}`` references between variables are expanded here; ``${env:...}`` stays in place
+    and is read from the environment when the string is used.
+
+    Args:
+        checklist: The loaded checklist.
+        overrides: ``--set`` values.
+        config: Config-file values; None reads the operator's config file.
+    """
+    layered: dict[str, str] = dict(checklist.vars)
+    layered.update(load_config_vars(checklist.name) if config is None else config)
+    layered.update(overrides or {})
+
+    resolved: dict[str, str] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> str:
+        if name in resolved:
+            return resolved[name]
+        if name in chain:
+            cycle = " -> ".join((*chain, name))
+            raise VarError("Circular variable", f"the variables refer to each other: {cycle}.")
+
+        def replace(match: re.Match[str]) -> str:
+            inner = match.group(1)
+            if inner is None or inner.startswith(_ENV_PREFIX) or inner not in layered:
+                return match.group(0)
+            return resolve(inner, (*chain, name))
+
+        value = _TOKEN.sub(replace, layered[name])
+        resolved[name] = value
+        return value
+
+    for name in layered:
+        resolve(name, ())
+    return resolved
