@@ -12,10 +12,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
+
+from rsdeploy_tui.checklist import Checklist, Item, load_checklist
+from rsdeploy_tui.checklist.vars import expand, resolve_vars
 
 REPO = Path(__file__).resolve().parents[1]
 BUNDLED = REPO / "checklists" / "rs-systems.yaml"
@@ -121,15 +122,6 @@ def fenced_blocks_under(text: str, heading: str) -> list[str]:
     return blocks
 
 
-def expand(value: str, variables: dict[str, str]) -> str:
-    """``${name}`` expansion (recursive, as the loader does); ``$${`` stays a literal ``${``."""
-    def one(match: re.Match[str]) -> str:
-        return expand(variables[match.group(1)], variables)
-
-    parts = value.split("$${")
-    return "${".join(re.sub(r"\$\{([a-z0-9_]+)\}", one, part) for part in parts)
-
-
 def normalise_command(command: str) -> str:
     """Whitespace-normalised command; the EB environment name the YAML adds to `eb` is ignored."""
     command = re.sub(r"\b(eb [a-z]+) rs-systems-prod\b", r"\1", command)
@@ -144,24 +136,25 @@ def reference_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def bundled() -> dict[str, Any]:
-    data = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
-    assert isinstance(data, dict)
-    return data
+def checklist() -> Checklist:
+    return load_checklist(BUNDLED)
 
 
 @pytest.fixture(scope="module")
-def variables(bundled: dict[str, Any]) -> dict[str, str]:
-    return {**bundled["vars"], **PLACEHOLDERS}
+def variables(checklist: Checklist) -> dict[str, str]:
+    return resolve_vars(checklist, PLACEHOLDERS, config={})
 
 
-def bundled_items(data: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """(phase id, section title, item mapping) for every item in file order."""
-    return [
-        (phase["id"], section["title"], item)
-        for phase in data["phases"]
-        for section in phase["sections"]
-        for item in section["items"]
+def test_bundled_checklist_loads_and_is_the_default(checklist: Checklist) -> None:
+    assert load_checklist().sha256 == checklist.sha256
+    assert checklist.name == "RS Systems production deployment"
+    assert [p.id for p in checklist.phases] == [
+        "pre",
+        "deploy",
+        "post",
+        "rollback",
+        "analysis",
+        "comms",
     ]
 
 
@@ -173,141 +166,176 @@ def test_reference_has_133_items(reference_text: str) -> None:
 
 
 def test_every_reference_item_is_bundled_in_order(
-    reference_text: str, bundled: dict[str, Any], variables: dict[str, str]
+    reference_text: str, checklist: Checklist, variables: dict[str, str]
 ) -> None:
     reference = parse_reference(reference_text)
-    mine = bundled_items(bundled)
+    mine = list(checklist.items)
     position = 0
-    extras: list[str] = []
+    extras: list[Item] = []
     for ref in reference:
-        while position < len(mine) and (
-            expand(mine[position][2]["text"], variables) != ref.text
-        ):
-            extras.append(mine[position][2]["id"])
+        while position < len(mine) and expand(mine[position].text, variables) != ref.text:
+            extras.append(mine[position])
             position += 1
         assert position < len(mine), f"reference item missing (or out of order): {ref.text!r}"
-        phase, section, item = mine[position]
-        where = f"item {item['id']!r} ({ref.text!r})"
-        assert phase == PHASE_OF_HEADING[ref.phase], where
-        assert section == ref.section, where
-        assert bool(item.get("critical", False)) == ref.critical, where
+        item = mine[position]
+        where = f"item {item.qid!r} ({ref.text!r})"
+        assert item.phase_id == PHASE_OF_HEADING[ref.phase], where
+        assert section_title(checklist, item) == ref.section, where
+        assert item.critical == ref.critical, where
         if ref.command is not None:
-            assert "command" in item, f"{where}: the code block under it is not its command"
-            assert normalise_command(expand(item["command"], variables)) == normalise_command(
+            assert item.command is not None, f"{where}: the code block under it is not its command"
+            assert normalise_command(expand(item.command, variables)) == normalise_command(
                 ref.command
             ), where
         else:
-            assert "command" not in item, f"{where}: has a command the reference does not give"
+            assert item.command is None, f"{where}: has a command the reference does not give"
         position += 1
-    extras.extend(entry[2]["id"] for entry in mine[position:])
+    extras.extend(mine[position:])
     # The only items beyond the reference's checkboxes are the numbered rollback steps.
-    extra_places = {(p, s) for p, s, item in mine if item["id"] in extras}
-    assert {p for p, _ in extra_places} == {"rollback"}
-    assert {s for _, s in extra_places} == {
-        "1. Immediate Actions", "2. Code Rollback", "3. Database Rollback",
-        "4. Media Files Rollback", "5. Verification",
+    assert {item.phase_id for item in extras} == {"rollback"}
+    assert {section_title(checklist, item) for item in extras} == {
+        "1. Immediate Actions",
+        "2. Code Rollback",
+        "3. Database Rollback",
+        "4. Media Files Rollback",
+        "5. Verification",
     }
     assert len(mine) - len(extras) == 133
 
 
+def section_title(checklist: Checklist, item: Item) -> str:
+    phase = checklist.phase(item.phase_id)
+    return next(s.title for s in phase.sections if s.id == item.section_id)
+
+
 def test_rollback_steps_carry_every_reference_command(
-    reference_text: str, bundled: dict[str, Any], variables: dict[str, str]
+    reference_text: str, checklist: Checklist, variables: dict[str, str]
 ) -> None:
-    rollback = next(p for p in bundled["phases"] if p["id"] == "rollback")
-    for heading in ("#### 1. Immediate Actions", "#### 2. Code Rollback",
-                    "#### 3. Database Rollback", "#### 4. Media Files Rollback",
-                    "#### 5. Verification"):
-        section = next(s for s in rollback["sections"] if s["title"] == heading[5:])
+    rollback = checklist.phase("rollback")
+    for heading in (
+        "#### 1. Immediate Actions",
+        "#### 2. Code Rollback",
+        "#### 3. Database Rollback",
+        "#### 4. Media Files Rollback",
+        "#### 5. Verification",
+    ):
+        section = next(s for s in rollback.sections if s.title == heading[5:])
         commands = [
-            normalise_command(expand(item["command"], variables))
-            for item in section["items"]
+            normalise_command(expand(item.command or "", variables)) for item in section.items
         ]
         for block in fenced_blocks_under(reference_text, heading):
             for line in normalise_command(block).splitlines():
                 assert any(line in c.splitlines() for c in commands), f"{heading}: {line!r}"
 
 
-def test_destructive_rollback_steps_ask_for_the_environment_name(bundled: dict[str, Any]) -> None:
-    items = {item["id"]: item for _, _, item in bundled_items(bundled)}
-    for item_id in ("maintenance-mode-on", "redeploy-previous-tag", "restore-previous-eb-version",
-                    "restore-db-backup", "migrate-back", "restore-media"):
-        assert items[item_id]["confirm"] == "${eb_env}", item_id
-    for item_id in ("db-backup-now", "eb-ssh", "restore-db-backup"):
-        assert items[item_id]["interactive"] is True, item_id
+def test_destructive_steps_ask_for_the_environment_name(checklist: Checklist) -> None:
+    for ref in (
+        "maintenance-mode-on",
+        "redeploy-previous-tag",
+        "restore-previous-eb-version",
+        "restore-db-backup",
+        "migrate-back",
+        "restore-media",
+        "eb-deploy",
+    ):
+        assert checklist.item(ref).confirm == "${eb_env}", ref
+    for ref in ("db-backup-now", "eb-ssh", "restore-db-backup"):
+        assert checklist.item(ref).interactive, ref
+    # Every `eb ssh` without --command needs the terminal.
+    for item in checklist.items:
+        if item.command and re.search(r"^\s*eb ssh(?!.*--command)", item.command, re.M):
+            assert item.interactive, item.qid
 
 
-def test_deployment_waits_for_the_critical_backups(bundled: dict[str, Any]) -> None:
-    phases = {p["id"]: p for p in bundled["phases"]}
-    items = {f"{p}.{item['id']}": item for p, _, item in bundled_items(bundled)}
-    assert phases["deploy"]["gate"] == ["pre.db-backup"]
-    assert items["pre.db-backup"]["critical"] is True
-    assert set(items["deploy.eb-deploy"]["requires"]) == {
-        "deploy.db-backup-now", "deploy.media-backup",
-    }
-    assert all(items[ref]["critical"] for ref in items["deploy.eb-deploy"]["requires"])
+def test_deployment_waits_for_the_critical_backups(checklist: Checklist) -> None:
+    assert checklist.phase("deploy").gate == ("pre.db-backup",)
+    assert checklist.item("pre.db-backup").critical
+    deploy = checklist.item("deploy.eb-deploy")
+    assert set(deploy.requires) == {"deploy.db-backup-now", "deploy.media-backup"}
+    assert all(checklist.item(ref).critical for ref in deploy.requires)
+    assert checklist.item("deploy.run-migrations").requires == ("deploy.pre-migration-backup",)
 
 
-def test_literals_are_vars(bundled: dict[str, Any]) -> None:
-    vars_ = bundled["vars"]
-    assert vars_["domain"] == "rockstarwindshield.repair"
-    assert vars_["eb_env"] == "rs-systems-prod"
-    assert vars_["backup_bucket"] == "rs-systems-backups-20250823"
-    assert vars_["backup_prefix"] == "emergency"
-    assert vars_["base_url"] == "https://${domain}"
-    for name in ("domain", "base_url", "http_url", "tls_ca_file", "eb_env", "aws_region",
-                 "aws_endpoint_url", "backup_bucket", "backup_prefix", "app_dir", "manage",
-                 "version", "sprint"):
-        assert name in vars_, name
-    for _, _, item in bundled_items(bundled):
+def test_literals_are_vars(checklist: Checklist) -> None:
+    defaults = resolve_vars(checklist, {}, config={})
+    assert defaults["domain"] == "rockstarwindshield.repair"
+    assert defaults["base_url"] == "https://rockstarwindshield.repair"
+    assert defaults["http_url"] == "http://rockstarwindshield.repair"
+    assert defaults["eb_env"] == "rs-systems-prod"
+    assert defaults["backup_bucket"] == "rs-systems-backups-20250823"
+    assert defaults["backup_prefix"] == "emergency"
+    assert defaults["manage"] == "python manage.py"
+    for name in ("tls_ca_file", "aws_region", "aws_endpoint_url", "version", "sprint"):
+        assert defaults[name] == "", name
+    assert defaults["app_dir"] == "."
+    for item in checklist.items:
         for key in ("text", "command", "help", "confirm"):
-            value = item.get(key) or ""
-            for literal in ("rockstarwindshield", "rs-systems-prod", "rs-systems-backups",
-                            "v1.X.X"):
-                assert literal not in value, f"{item['id']}.{key} hard-codes {literal!r}"
+            value = getattr(item, key) or ""
+            for literal in (
+                "rockstarwindshield",
+                "rs-systems-prod",
+                "rs-systems-backups",
+                "v1.X.X",
+            ):
+                assert literal not in value, f"{item.qid}.{key} hard-codes {literal!r}"
+    # Another team changes one place: every URL follows base_url.
+    moved = resolve_vars(checklist, {"base_url": "https://staging.example"}, config={})
+    health = expand(checklist.item("post.health-check").command or "", moved)
+    assert health.strip() == "curl https://staging.example/health"
 
 
-def test_rollback_triggers_and_success_criteria(
-    reference_text: str, bundled: dict[str, Any]
-) -> None:
+def test_rollback_triggers_and_success_criteria(reference_text: str, checklist: Checklist) -> None:
     section = reference_text.split("### When to Rollback", 1)[1].split("###", 1)[0]
     triggers = [line[2:] for line in section.splitlines() if line.startswith("- ")]
-    assert [t["text"] for t in bundled["rollback_triggers"]] == triggers
-    assert [t["id"] for t in bundled["rollback_triggers"]] == [
-        "critical-functionality", "data-corruption", "security-vulnerability",
-        "performance-degradation", "migration-failure", "login-failure",
+    assert [t.text for t in checklist.rollback_triggers] == triggers
+    assert [t.id for t in checklist.rollback_triggers] == [
+        "critical-functionality",
+        "data-corruption",
+        "security-vulnerability",
+        "performance-degradation",
+        "migration-failure",
+        "login-failure",
     ]
     section = reference_text.split("## Success Criteria", 1)[1].split("---", 1)[0]
     criteria = [line[4:] for line in section.splitlines() if line.startswith("- ✅ ")]
-    assert [c["text"] for c in bundled["success_criteria"]] == criteria
+    assert [c.text for c in checklist.success_criteria] == criteria
 
-    known = {f"{p}.{item['id']}" for p, _, item in bundled_items(bundled)}
-    trigger_ids = {t["id"] for t in bundled["rollback_triggers"]}
-    for criterion in bundled["rollback_triggers"] + bundled["success_criteria"]:
-        assert criterion["items"], criterion["id"]
-        assert set(criterion["items"]) <= known, criterion["id"]
-    raising = {item.get("rollback_trigger") for _, _, item in bundled_items(bundled)}
-    assert raising - {None} == trigger_ids
-    logins = [item for _, _, item in bundled_items(bundled) if "login works" in item["text"]]
+    for criterion in (*checklist.rollback_triggers, *checklist.success_criteria):
+        assert criterion.items, criterion.id
+        for ref in criterion.items:
+            checklist.item(ref)  # KeyError when the criterion names no real item
+    raising = {item.rollback_trigger for item in checklist.items} - {None}
+    assert raising == {t.id for t in checklist.rollback_triggers}
+    for item in checklist.items:
+        if item.rollback_trigger:
+            trigger = checklist.trigger(item.rollback_trigger)
+            assert trigger is not None and item.qid in trigger.items, item.qid
+    logins = [item for item in checklist.items if "login works" in item.text]
     assert len(logins) == 3
-    assert all(item["rollback_trigger"] == "login-failure" for item in logins)
+    assert all(item.rollback_trigger == "login-failure" for item in logins)
 
 
-def test_templates_are_verbatim(reference_text: str, bundled: dict[str, Any]) -> None:
-    templates = bundled["templates"]
-    for heading, template_id in (("### Pre-Deployment Communication", "pre_deployment"),
-                                 ("### Post-Deployment Communication", "post_deployment"),
-                                 ("### Rollback Communication", "rollback"),
-                                 ("## Deployment Log Template", "deployment_log")):
+def test_templates_are_verbatim(reference_text: str, checklist: Checklist) -> None:
+    for heading, template_id in (
+        ("### Pre-Deployment Communication", "pre_deployment"),
+        ("### Post-Deployment Communication", "post_deployment"),
+        ("### Rollback Communication", "rollback"),
+        ("## Deployment Log Template", "deployment_log"),
+    ):
         (block,) = fenced_blocks_under(reference_text, heading)
-        template = templates[template_id]
-        if template.get("subject"):
-            rendered = f"Subject: {template['subject']}\n\n{template['body']}"
+        template = checklist.templates[template_id]
+        if template.subject:
+            rendered = f"Subject: {template.subject}\n\n{template.body}"
         else:
-            rendered = template["body"]
+            rendered = template.body
         assert rendered.rstrip("\n") == block, template_id
 
 
-def test_secrets_are_declared(bundled: dict[str, Any]) -> None:
-    assert bundled["secrets"] == [
-        "DB_PASSWORD", "SECRET_KEY", "ADMIN_PASSWORD", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    ]
+def test_secrets_are_declared(checklist: Checklist) -> None:
+    assert checklist.secrets == (
+        "DB_PASSWORD",
+        "SECRET_KEY",
+        "ADMIN_PASSWORD",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    )
