@@ -239,6 +239,13 @@ _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "tru
                list: "a list", dict: "a mapping"}
 
 
+def _label(raw: Any, index: int) -> str:
+    """How a list element is named in error fields: its id when it has one, else its index."""
+    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
+        return str(raw["id"])
+    return str(index)
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -386,7 +393,7 @@ def _secrets(r: _Reader, top: LineDict) -> tuple[str, ...]:
 
 
 def _phase(r: _Reader, raw: Any, line: int, index: int) -> Phase | None:
-    data = r.mapping(raw, line, f"phases[{index}]", PHASE_KEYS)
+    data = r.mapping(raw, line, f"phases[{_label(raw, index)}]", PHASE_KEYS)
     if data is None:
         return None
     pid = r.ident(data, f"phases[{index}]")
@@ -413,7 +420,7 @@ def _phase(r: _Reader, raw: Any, line: int, index: int) -> Phase | None:
 
 def _section(r: _Reader, raw: Any, line: int, phase_id: str, pfield: str,
              index: int) -> Section | None:
-    data = r.mapping(raw, line, f"{pfield}.sections[{index}]", SECTION_KEYS)
+    data = r.mapping(raw, line, f"{pfield}.sections[{_label(raw, index)}]", SECTION_KEYS)
     if data is None:
         return None
     sid = r.ident(data, f"{pfield}.sections[{index}]")
@@ -431,7 +438,7 @@ def _section(r: _Reader, raw: Any, line: int, phase_id: str, pfield: str,
 
 def _item(r: _Reader, raw: Any, line: int, phase_id: str, section_id: str, sfield: str,
           index: int) -> Item | None:
-    data = r.mapping(raw, line, f"{sfield}.items[{index}]", ITEM_KEYS)
+    data = r.mapping(raw, line, f"{sfield}.items[{_label(raw, index)}]", ITEM_KEYS)
     if data is None:
         return None
     iid = r.ident(data, f"{sfield}.items[{index}]")
