@@ -1,0 +1,203 @@
+"""The journal file ``events.jsonl``: durable appends and careful loading.
+
+Appends write one whole line with a single ``os.write`` and fsync before returning, so a crash
+can only ever leave a torn *last* line. Loading keeps every complete event; a torn last line is
+set aside (by the lock holder only) into a side file; damage anywhere else stops everything with
+the file and line named, and nothing is rewritten.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.events import (
+    SCHEMA_VERSION,
+    Event,
+    EventFormatError,
+    NewerSchemaError,
+    parse_line,
+)
+
+JOURNAL_NAME = "events.jsonl"
+
+
+class SessionDamaged(RsdeployError):
+    """A session file is damaged in a way that needs a person (the file is left as it is)."""
+
+
+class NewerSession(RsdeployError):
+    """A session file was written by a newer rsdeploy-tui."""
+
+
+class DiskFull(RsdeployError):
+    """The disk (or quota) is full: the event was not recorded."""
+
+
+def storage_error(error: OSError, path: Path, doing: str) -> RsdeployError:
+    """An operator-facing error for an OS failure while ``doing`` something with ``path``."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFull("Disk full", f"Could not {doing} {path}: no space left on the device. "
+                        "Nothing was recorded and the journal is intact; free some space and "
+                        "repeat the last action.")
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return RsdeployError("Permission denied", f"Could not {doing} {path}: "
+                             f"{error.strerror or error}. Check the owner and mode of the "
+                             "session directory (or set RSDEPLOY_STATE_DIR).")
+    return RsdeployError("Session storage failed", f"Could not {doing} {path}: "
+                         f"{error.strerror or error}.")
+
+
+@dataclass
+class Loaded:
+    """The result of reading a journal."""
+
+    events: list[Event]
+    """Every complete event, in order."""
+    good_size: int
+    """Bytes of the journal holding those events (where the next append goes)."""
+    torn: bytes = b""
+    """Bytes after the last complete event (a write interrupted by a crash)."""
+    warnings: list[str] = field(default_factory=list)
+    """Sentences for the operator about what was found."""
+
+
+def read_journal(path: Path) -> Loaded:
+    """Read and check every event of a journal without changing anything.
+
+    Raises:
+        SessionDamaged: a line other than the last is not a valid event, or seq has gaps.
+        NewerSession: a line was written by a newer rsdeploy-tui.
+        RsdeployError: the file cannot be read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return Loaded([], 0)
+    except OSError as error:
+        raise storage_error(error, path, "read") from None
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    events: list[Event] = []
+    offset = 0
+    for number, line in enumerate(lines, start=1):
+        try:
+            event = parse_line(line)
+            if event.seq != len(events) + 1:
+                raise EventFormatError(f"event number {event.seq} where {len(events) + 1} "
+                                       "was expected")
+        except NewerSchemaError as error:
+            raise NewerSession(
+                "Session from a newer rsdeploy-tui",
+                f"{path} line {number} has schema version {error.version}; this rsdeploy-tui "
+                f"reads version {SCHEMA_VERSION}. Upgrade rsdeploy-tui to open it.") from None
+        except EventFormatError as error:
+            if number == len(lines) and not tail:
+                # the last complete-looking line: a crash can leave zeros or half a line there
+                tail = line + b"\n"
+                break
+            raise SessionDamaged(
+                "Session journal damaged",
+                f"{path} line {number} is not a valid event ({error}). Events after it cannot "
+                "be trusted, so nothing was changed and the file is kept as evidence. Move the "
+                "session directory aside to start over, or repair that line by hand.") from None
+        events.append(event)
+        offset += len(line) + 1
+    loaded = Loaded(events, offset, tail)
+    if tail:
+        loaded.warnings.append(
+            f"{path} ends with an incomplete line ({len(tail)} bytes, a write cut short by a "
+            f"crash); the {len(events)} complete events are kept.")
+    return loaded
+
+
+def set_aside(path: Path, loaded: Loaded, stamp: str) -> Path:
+    """Move a torn tail into ``events.jsonl.torn-<stamp>`` and cut the journal back to whole lines.
+
+    The side file is written and synced before the journal is truncated, so the bytes are never
+    lost. Returns the side file.
+    """
+    side = path.with_name(f"{path.name}.torn-{stamp}")
+    try:
+        fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            _write_all(fd, loaded.torn)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.truncate(path, loaded.good_size)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        fsync_dir(path.parent)
+    except OSError as error:
+        raise storage_error(error, side, "set aside the torn end of the journal in") from None
+    loaded.warnings[-1:] = [
+        f"{path} ended with an incomplete line ({len(loaded.torn)} bytes, a write cut short by "
+        f"a crash); it was set aside in {side.name} and the {len(loaded.events)} complete events "
+        "are kept."]
+    loaded.torn = b""
+    return side
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or a new file in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class JournalWriter:
+    """Appends events to a journal; each append is on disk when ``append`` returns."""
+
+    def __init__(self, path: Path, size: int) -> None:
+        self.path = path
+        self._size = size
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise storage_error(error, path, "open for writing") from None
+
+    @property
+    def size(self) -> int:
+        """Bytes of whole events in the journal."""
+        return self._size
+
+    def append(self, event: Event) -> None:
+        """Write one event and fsync it.
+
+        On failure (disk full ...) the journal is cut back to its last whole event, so a half
+        line never stays behind, and an ``RsdeployError`` says what happened.
+        """
+        line = event.to_line()
+        try:
+            _write_all(self._fd, line)
+            os.fsync(self._fd)
+        except OSError as error:
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass  # the torn tail is then set aside on the next open, as after a crash
+            raise storage_error(error, self.path, "append to") from None
+        self._size += len(line)
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,152 @@
+"""One process drives a session: an OS lock (flock) plus a lock file saying who holds it.
+
+On one host the flock is authoritative: while the holder lives nobody else gets it, and when the
+holder dies (SSH link dropped, app killed) the kernel releases it. The lock file's contents (pid,
+host, user, since) tell a second process who holds it, and tell the next holder that the previous
+one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
+lock file naming another host is only taken over when asked to.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.events import SCHEMA_VERSION
+
+LOCK_NAME = "lock"
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds (or held) a session's lock."""
+
+    pid: int
+    """Process id of the holder."""
+    host: str
+    """Host name of the holder."""
+    user: str
+    """Operator of the holder."""
+    since: str
+    """UTC ISO-8601 time the lock was taken."""
+
+    def describe(self) -> str:
+        """``ana on bastion-1 (pid 4242) since 2026-11-26T02:30:00Z``."""
+        return f"{self.user} on {self.host} (pid {self.pid}) since {self.since}"
+
+
+class SessionLocked(RsdeployError):
+    """Another process drives this session; ``.holder`` says who."""
+
+    def __init__(self, title: str, message: str, holder: LockHolder | None) -> None:
+        super().__init__(title, message)
+        self.holder = holder
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with that id exists on this host."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def read_holder(path: Path) -> LockHolder | None:
+    """The holder written in a lock file (None when empty, released, missing or unreadable)."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if not raw.strip():
+        return None
+    try:
+        record = json.loads(raw)
+        return LockHolder(int(record["pid"]), str(record["host"]), str(record["user"]),
+                          str(record["since"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def current_holder(path: Path) -> LockHolder | None:
+    """The holder if it looks alive (same host: its pid exists; other host: assumed alive)."""
+    holder = read_holder(path)
+    if holder is None:
+        return None
+    if holder.host == socket.gethostname() and not pid_alive(holder.pid):
+        return None
+    return holder
+
+
+class SessionLock:
+    """The lock of one session directory, held until ``release``.
+
+    Attributes:
+        previous: The holder that did not release cleanly and was taken over (None normally).
+    """
+
+    def __init__(self, directory: Path, user: str, since: str, *, take_over: bool = False,
+                 session_id: str = "") -> None:
+        self.path = directory / LOCK_NAME
+        self.previous: LockHolder | None = None
+        name = session_id or directory.name
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise RsdeployError("Cannot lock the session",
+                                f"Could not open {self.path}: {error.strerror or error}.") from None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = read_holder(self.path)
+            os.close(self._fd)
+            who = holder.describe() if holder else "another process"
+            raise SessionLocked(
+                "Session in use",
+                f"Session {name} is being driven by {who}. Open it read-only "
+                "(--read-only, or `rsdeploy-tui show`) or ask them to quit first.", holder) from None
+        here = socket.gethostname()
+        previous = read_holder(self.path)
+        if previous is not None and previous.host != here and not take_over:
+            self._unlock()
+            raise SessionLocked(
+                "Session locked from another host",
+                f"Session {name} is locked by {previous.describe()}. If that process is gone, "
+                "take the session over with --take-over (it is recorded).", previous)
+        # same host and the flock was free: the holder is gone (its pid may have been reused)
+        self.previous = previous
+        self.holder = LockHolder(os.getpid(), here, user, since)
+        record = {"schema": SCHEMA_VERSION, **asdict(self.holder)}
+        try:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, (json.dumps(record) + "\n").encode(), 0)
+            os.fsync(self._fd)
+        except OSError as error:
+            self._unlock()
+            raise RsdeployError("Cannot lock the session",
+                                f"Could not write {self.path}: {error.strerror or error}.") from None
+
+    def release(self) -> None:
+        """Empty the lock file (a clean release) and drop the OS lock. Idempotent."""
+        if self._fd < 0:
+            return
+        try:
+            os.ftruncate(self._fd, 0)
+            os.fsync(self._fd)
+        except OSError:
+            pass  # the next holder then sees our entry, finds our pid gone and takes over
+        self._unlock()
+
+    def _unlock(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = -1

@@ -1,0 +1,255 @@
+"""An open session: its identity, its events, and ``record`` — the only way anything changes."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.events import Event, iso
+from rsdeploy_tui.session.journal import JournalWriter
+from rsdeploy_tui.session.lock import LockHolder, SessionLock
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
+from rsdeploy_tui.session.state import SessionState, _apply, derive_state
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+
+class ReadOnlySession(RsdeployError):
+    """``record`` was called on a session opened read-only (or already closed)."""
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """What a session is: recorded in its first event (and ``checklist_changed`` events)."""
+
+    id: str
+    """Session id."""
+    checklist: str
+    """Checklist name."""
+    checklist_path: str | None
+    """Checklist file (absolute path as recorded)."""
+    sha256: str
+    """Hex digest of the checklist file the session currently follows."""
+    vars: dict[str, str]
+    """Resolved non-secret vars (redacted)."""
+    operator: str
+    """Who started the session."""
+    host: str
+    """Where it was started."""
+    ssh_from: str | None
+    """Client address of the SSH connection it was started from."""
+    created: str
+    """When it was started (UTC ISO-8601)."""
+    secrets: tuple[str, ...]
+    """The checklist's secret environment variable names (names only)."""
+    items: tuple[str, ...]
+    """Qualified ids of the checklist's items (for counts without the checklist file)."""
+    critical: tuple[str, ...]
+    """Qualified ids of its critical items."""
+
+
+def meta_from(session_id: str, events: list[Event]) -> SessionMeta:
+    """Read the meta from ``session_created`` and any later ``checklist_changed`` events."""
+    first = events[0]
+    data = first.data
+    meta = dict(
+        id=session_id, checklist=str(data.get("checklist", "")), checklist_path=data.get("path"),
+        sha256=str(data.get("sha256", "")), vars=dict(data.get("vars") or {}),
+        operator=first.operator, host=first.host, ssh_from=data.get("ssh_from"),
+        created=first.at, secrets=tuple(data.get("secrets") or ()),
+        items=tuple(data.get("items") or ()), critical=tuple(data.get("critical") or ()))
+    for event in events:
+        if event.kind == "checklist_changed":
+            update_meta(meta, event)
+    return SessionMeta(**meta)  # type: ignore[arg-type]
+
+
+def update_meta(meta: dict[str, Any], event: Event) -> None:
+    """Apply a ``checklist_changed`` event to a meta dict."""
+    data = event.data
+    meta.update(checklist=str(data.get("checklist", meta["checklist"])), checklist_path=data.get(
+        "path"), sha256=str(data.get("sha256", "")), items=tuple(data.get("items") or ()),
+        critical=tuple(data.get("critical") or ()))
+
+
+def checklist_identity(checklist: Checklist) -> dict[str, Any]:
+    """The event data naming a checklist: name, path, sha256, item and critical ids, secrets."""
+    return {
+        "checklist": checklist.name,
+        "path": str(checklist.path.resolve()) if checklist.path else None,
+        "sha256": checklist.sha256,
+        "items": [item.qid for item in checklist.iter_items()],
+        "critical": [item.qid for item in checklist.iter_items() if item.critical],
+    }
+
+
+@dataclass(frozen=True)
+class ChecklistChange:
+    """The checklist file differs from the one the session was following."""
+
+    old_sha256: str
+    new_sha256: str
+    added: tuple[str, ...]
+    """Item ids in the new file only."""
+    removed: tuple[str, ...]
+    """Item ids the session knew that the new file lacks (their events are kept)."""
+
+    def explain(self) -> str:
+        """Sentences for the operator saying what changed."""
+        parts = [f"The checklist file changed since this session last used it "
+                 f"(sha256 {self.old_sha256[:12]} -> {self.new_sha256[:12]})."]
+        if self.added:
+            parts.append(f"Added: {', '.join(self.added)}.")
+        if self.removed:
+            parts.append(f"Removed: {', '.join(self.removed)} (their history stays in the "
+                         "session).")
+        if not (self.added or self.removed):
+            parts.append("The same items are there; texts, commands or checks may differ.")
+        return " ".join(parts)
+
+
+class Session:
+    """A session opened through ``SessionStore``: read its events, record new ones.
+
+    Attributes:
+        id: Session id.
+        dir: Session directory (run logs and backups go under it).
+        meta: What the session is (``SessionMeta``).
+        events: Every event, oldest first (do not modify).
+        read_only: True when opened without the lock; ``record`` then raises.
+        redactor: Redacts this session's secrets (checklist ``secrets`` + well-known names).
+        operator: Who drives the session in this process.
+        holder: For a read-only open, who holds the lock (None when nobody does).
+        warnings: Sentences about what was found on open (torn tail set aside, snapshot rebuilt).
+    """
+
+    def __init__(self, directory: Path, events: list[Event], *, operator: str,
+                 read_only: bool, lock: SessionLock | None, writer: JournalWriter | None,
+                 clock: Callable[[], datetime], warnings: list[str] | None = None,
+                 holder: LockHolder | None = None) -> None:
+        self.dir = directory
+        self.id = directory.name
+        self.events = events
+        self.operator = operator
+        self.read_only = read_only
+        self.host = socket.gethostname()
+        self.holder = holder
+        self.warnings = list(warnings or [])
+        self._lock = lock
+        self._writer = writer
+        self._clock = clock
+        self.meta = meta_from(self.id, events)
+        self.redactor = Redactor(self.meta.secrets)
+        self._live = derive_state(events)
+        self._cached: tuple[int, int, SessionState] | None = None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def state(self, checklist: Checklist | None = None) -> SessionState:
+        """The state derived from the events; with a checklist every item is present.
+
+        Without a checklist only the checklist-independent parts are complete (facts, status,
+        phase, rollback, gate overrides) and ``items`` holds the items events mention. The same
+        object is returned until a new event is recorded; treat it as read-only.
+        """
+        key = (len(self.events), id(checklist))
+        if self._cached is None or self._cached[:2] != key:
+            self._cached = (*key, derive_state(self.events, checklist))
+        return self._cached[2]
+
+    def summary(self) -> SessionSummary:
+        """The session's line in ``rsdeploy-tui sessions``."""
+        return summary_of(self.meta, self._live)
+
+    def checklist_change(self, checklist: Checklist) -> ChecklistChange | None:
+        """How ``checklist`` differs from the file the session follows (None when identical)."""
+        if not checklist.sha256 or checklist.sha256 == self.meta.sha256:
+            return None
+        new = [item.qid for item in checklist.iter_items()]
+        known = set(self.meta.items)
+        return ChecklistChange(self.meta.sha256, checklist.sha256,
+                               tuple(q for q in new if q not in known),
+                               tuple(q for q in self.meta.items if q not in set(new)))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(self, kind: str, item: str | None = None, **data: Any) -> Event:
+        """Redact, append and fsync one event, then refresh the snapshot; returns the event.
+
+        Raises:
+            ReadOnlySession: opened read-only or closed.
+            RsdeployError: the disk refused the write (nothing was recorded then).
+        """
+        if self._writer is None:
+            raise ReadOnlySession(
+                "Session is read-only",
+                f"Session {self.id} was opened read-only"
+                + (f" while {self.holder.describe()} drives it" if self.holder else "")
+                + f"; '{kind}' was not recorded.")
+        event = Event(len(self.events) + 1, kind, iso(self._clock()),
+                      self.redactor.text(self.operator), self.host, item,
+                      self.redactor.value(data))
+        self._writer.append(event)
+        self.events.append(event)
+        _apply(self._live, event)
+        if kind == "checklist_changed":
+            self.meta = meta_from(self.id, self.events)
+        self.write_snapshot()
+        return event
+
+    def adopt_checklist(self, checklist: Checklist) -> Event:
+        """Follow a changed checklist file from now on, recording ``checklist_changed``."""
+        change = self.checklist_change(checklist)
+        return self.record("checklist_changed", old_sha256=self.meta.sha256,
+                           added=list(change.added if change else ()),
+                           removed=list(change.removed if change else ()),
+                           **checklist_identity(checklist))
+
+    def write_snapshot(self) -> None:
+        """Rewrite ``session.json`` (a failure becomes a warning: the journal already has it)."""
+        if self._writer is None:
+            return
+        record = self.summary().to_dict()
+        record.update(journal_size=self._writer.size, sha256=self.meta.sha256,
+                      ssh_from=self.meta.ssh_from)
+        last = self._live.last_event
+        if last is not None:
+            record["last"] = {"kind": last.kind, "item": last.item, "at": last.at}
+        try:
+            write_snapshot(self.dir, self.redactor.value(record))
+        except RsdeployError as error:
+            self.warnings.append(f"{error.title}: {error.message}")
+
+    def close(self) -> None:
+        """Stop writing and release the lock (idempotent)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def summary_of(meta: SessionMeta, state: SessionState) -> SessionSummary:
+    """A ``SessionSummary`` from the meta and the checklist-independent derived state."""
+    done, total, critical = state.count_ids(meta.items, meta.critical)
+    last = state.last_event
+    return SessionSummary(
+        id=meta.id, checklist=meta.checklist, operator=meta.operator, host=meta.host,
+        created=meta.created, updated=last.at if last else meta.created, status=state.status,
+        done=done, total=total, critical_pending=critical, current_phase=state.current_phase,
+        last_operator=last.operator if last else meta.operator, events=state.events,
+        checklist_path=meta.checklist_path)

@@ -1,0 +1,116 @@
+"""``session.json``: a small summary for fast listing, written atomically after every event.
+
+The journal is the truth; the snapshot is rebuilt from it whenever it is missing, unreadable,
+from another schema, or behind the journal (a crash between the append and the snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rsdeploy_tui.session.events import SCHEMA_VERSION
+from rsdeploy_tui.session.journal import NewerSession, fsync_dir, storage_error
+
+SNAPSHOT_NAME = "session.json"
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    """One line of ``rsdeploy-tui sessions``: what a session is and how far it got."""
+
+    id: str
+    """Session id (``20261126T023000Z-a1b2``)."""
+    checklist: str
+    """Checklist name."""
+    operator: str
+    """Who started it."""
+    host: str
+    """Where it was started."""
+    created: str
+    """When it was started (UTC ISO-8601)."""
+    updated: str
+    """Last activity."""
+    status: str
+    """active | finished | abandoned | damaged."""
+    done: int = 0
+    """Items done or skipped."""
+    total: int = 0
+    """Items in the checklist (as recorded)."""
+    critical_pending: int = 0
+    """Critical items not yet done or skipped."""
+    current_phase: str | None = None
+    """Phase the operator was last in."""
+    last_operator: str = ""
+    """Who wrote the latest event."""
+    events: int = 0
+    """Events in the journal."""
+    checklist_path: str | None = None
+    """Checklist file the session was started (or last re-attached) with."""
+    problem: str | None = None
+    """Why the session could not be read (status ``damaged``)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict for ``--json`` output."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def write_snapshot(directory: Path, record: dict[str, Any]) -> None:
+    """Write ``session.json`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
+    path = directory / SNAPSHOT_NAME
+    temp = directory / f"{SNAPSHOT_NAME}.{os.getpid()}.tmp"
+    data = json.dumps({"schema": SCHEMA_VERSION, **record}, ensure_ascii=False,
+                      separators=(",", ":"), default=str).encode("utf-8")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+        fsync_dir(directory)
+    except OSError as error:
+        try:
+            temp.unlink(missing_ok=True)
+        except OSError:
+            pass  # removed as a stale *.tmp at the next start
+        raise storage_error(error, path, "write") from None
+
+
+def read_snapshot(directory: Path) -> dict[str, Any] | None:
+    """The snapshot as a dict, or None when missing, unreadable, not JSON or an older schema.
+
+    Raises:
+        NewerSession: the snapshot was written by a newer rsdeploy-tui.
+    """
+    path = directory / SNAPSHOT_NAME
+    try:
+        record = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("schema"), int):
+        return None
+    if record["schema"] > SCHEMA_VERSION:
+        raise NewerSession(
+            "Session from a newer rsdeploy-tui",
+            f"{path} has schema version {record['schema']}; this rsdeploy-tui reads version "
+            f"{SCHEMA_VERSION}. Upgrade rsdeploy-tui to open it.")
+    return record if record["schema"] == SCHEMA_VERSION else None
+
+
+def remove_stale_temps(directory: Path) -> list[Path]:
+    """Remove ``*.tmp`` files a killed writer left behind (call only while holding the lock)."""
+    removed = []
+    for temp in directory.glob("*.tmp"):
+        try:
+            temp.unlink()
+            removed.append(temp)
+        except OSError:
+            pass  # harmless: a temp file is never read
+    return removed

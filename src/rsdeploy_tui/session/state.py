@@ -1,0 +1,245 @@
+"""Derived state: what the events say about each item, the facts learned, and the session status.
+
+Nothing here is stored; ``derive_state`` folds the journal every time (the journal is the truth).
+Rule: the latest state-changing event wins (see ``docs/internals.md``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from rsdeploy_tui.session.events import Event
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+RESOLVED = frozenset({"done", "skipped"})
+"""Item states that need nothing more from the operator (they count as done in progress)."""
+
+
+class Note(NamedTuple):
+    """A note typed by an operator."""
+
+    text: str
+    by: str
+    at: str
+
+
+class GateOverride(NamedTuple):
+    """A phase gate opened on purpose, with the operator's reason."""
+
+    reason: str
+    by: str
+    at: str
+
+
+class Rollback(NamedTuple):
+    """A rollback that was started."""
+
+    reason: str
+    trigger: str | None
+    at: str
+
+
+@dataclass
+class CheckRecord:
+    """The latest automated check result of an item."""
+
+    status: str
+    """pass | fail | error | skipped."""
+    summary: str
+    """One line saying what was found."""
+    at: str
+    """When the result was recorded."""
+    duration_s: float | None = None
+    """How long the check took."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """What the check saw (redacted)."""
+
+
+@dataclass
+class RunRecord:
+    """One run of an item's command."""
+
+    run: str
+    """Run id (names the log file)."""
+    command: str
+    """The command as shown (secrets redacted)."""
+    started: str
+    """When it started."""
+    pid: int | None = None
+    """Process id of the detached command."""
+    log: str | None = None
+    """Log file path."""
+    finished: str | None = None
+    """When it ended (None while running)."""
+    exit_code: int | None = None
+    """Exit status (None while running or when cancelled)."""
+    duration_s: float | None = None
+    """How long it ran."""
+    tail: list[str] = field(default_factory=list)
+    """Last lines of output."""
+    cancelled: str | None = None
+    """Signal name when the operator cancelled it."""
+    confirmed: str | None = None
+    """Text the operator typed to confirm a destructive command."""
+
+
+@dataclass
+class ItemState:
+    """What the events say about one item."""
+
+    state: str = "pending"
+    """pending | done | skipped | failed | running."""
+    by: str | None = None
+    """Operator of the latest state change."""
+    at: str | None = None
+    """Time of the latest state change."""
+    reason: str | None = None
+    """Skip reason (when skipped)."""
+    notes: list[Note] = field(default_factory=list)
+    """Notes in the order typed."""
+    check: CheckRecord | None = None
+    """Latest check result."""
+    runs: list[RunRecord] = field(default_factory=list)
+    """Command runs, oldest first."""
+    _before_run: str = "pending"
+    _open_runs: set[str] = field(default_factory=set)
+
+    def _set(self, state: str, event: Event, reason: str | None = None) -> None:
+        self.state, self.by, self.at, self.reason = state, event.operator, event.at, reason
+
+
+@dataclass
+class SessionState:
+    """Everything derived from a session's events."""
+
+    items: dict[str, ItemState] = field(default_factory=dict)
+    """Per qualified item id; with a checklist every item is present (pending by default)."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """Things learned on the way (previous EB version, backup key, deployed tag)."""
+    status: str = "active"
+    """active | finished | abandoned."""
+    current_phase: str | None = None
+    """Phase of the latest phase_entered event."""
+    rollback: Rollback | None = None
+    """The latest rollback started, if any."""
+    gate_overrides: dict[str, GateOverride] = field(default_factory=dict)
+    """Per phase id."""
+    last_event: Event | None = None
+    """The newest event (last activity)."""
+    events: int = 0
+    """How many events were folded."""
+
+    def item(self, qid: str) -> ItemState:
+        """The state of one item (pending when no event mentions it)."""
+        return self.items.get(qid) or ItemState()
+
+    def counts(self, checklist: Checklist) -> tuple[int, int, int]:
+        """(done or skipped, total, critical items not yet done or skipped) over the checklist."""
+        return self._count(checklist.iter_items())
+
+    def phase_counts(self, checklist: Checklist, phase_id: str) -> tuple[int, int, int]:
+        """Like ``counts`` for one phase."""
+        return self._count(checklist.phase(phase_id).items)
+
+    def _count(self, items: Iterable[Any]) -> tuple[int, int, int]:
+        done = total = critical = 0
+        for item in items:
+            total += 1
+            resolved = self.item(item.qid).state in RESOLVED
+            done += resolved
+            critical += bool(item.critical and not resolved)
+        return done, total, critical
+
+    def count_ids(self, qids: Iterable[str], critical: Iterable[str]) -> tuple[int, int, int]:
+        """``counts`` over recorded id lists (used when the checklist file is not at hand)."""
+        ids = list(qids)
+        done = sum(self.item(q).state in RESOLVED for q in ids)
+        pending = sum(self.item(q).state not in RESOLVED for q in critical)
+        return done, len(ids), pending
+
+
+def _apply(state: SessionState, event: Event) -> None:
+    data, kind = event.data, event.kind
+    state.last_event = event
+    state.events += 1
+    if kind == "session_finished":
+        state.status = "finished"
+    elif kind == "session_abandoned":
+        state.status = "abandoned"
+    elif kind == "fact":
+        state.facts[str(data.get("name"))] = data.get("value")
+    elif kind == "phase_entered":
+        state.current_phase = data.get("phase")
+    elif kind == "gate_override":
+        state.gate_overrides[str(data.get("phase"))] = GateOverride(
+            str(data.get("reason", "")), event.operator, event.at)
+    elif kind == "rollback_started":
+        state.rollback = Rollback(str(data.get("reason", "")), data.get("trigger"), event.at)
+    if event.item is None:
+        return
+    item = state.items.get(event.item)
+    if item is None:
+        item = state.items[event.item] = ItemState()
+    _apply_item(item, event)
+
+
+def _apply_item(item: ItemState, event: Event) -> None:
+    data, kind = event.data, event.kind
+    if kind == "tick":
+        item._set("done", event)
+    elif kind == "untick":
+        item._set("pending", event)
+    elif kind == "skip":
+        item._set("skipped", event, str(data.get("reason", "")))
+    elif kind == "note":
+        item.notes.append(Note(str(data.get("text", "")), event.operator, event.at))
+    elif kind == "check_result":
+        status = str(data.get("status", "error"))
+        item.check = CheckRecord(status, str(data.get("summary", "")), event.at,
+                                 data.get("duration_s"), dict(data.get("evidence") or {}))
+        if status in ("fail", "error") and item.state not in RESOLVED:
+            item._set("failed", event)
+        elif status == "pass" and item.state == "failed":
+            item._set("pending", event)
+    elif kind == "command_started":
+        run = RunRecord(str(data.get("run", "")), str(data.get("command", "")), event.at,
+                        data.get("pid"), data.get("log"), confirmed=data.get("confirmed"))
+        item.runs.append(run)
+        if not item._open_runs:
+            item._before_run = item.state
+        item._open_runs.add(run.run)
+        item._set("running", event)
+    elif kind in ("command_finished", "run_cancelled"):
+        run_id = str(data.get("run", ""))
+        run = next((r for r in reversed(item.runs) if r.run == run_id), None)
+        if run is not None:
+            run.finished = event.at
+            if kind == "command_finished":
+                run.exit_code = data.get("exit_code")
+                run.duration_s = data.get("duration_s")
+                run.tail = list(data.get("tail") or [])
+            else:
+                run.cancelled = str(data.get("signal", "")) or "cancelled"
+        item._open_runs.discard(run_id)
+        if item._open_runs or item.state != "running":
+            return
+        failed = kind == "command_finished" and data.get("exit_code") not in (0, None)
+        if failed:
+            item._set("failed", event)
+        else:
+            item._set(item._before_run, event)
+
+
+def derive_state(events: Iterable[Event], checklist: Checklist | None = None) -> SessionState:
+    """Fold events into a ``SessionState``; with a checklist every item appears (pending)."""
+    state = SessionState()
+    for event in events:
+        _apply(state, event)
+    if checklist is not None:
+        for item in checklist.iter_items():
+            state.items.setdefault(item.qid, ItemState())
+    return state

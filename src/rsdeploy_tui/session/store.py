@@ -1,0 +1,239 @@
+"""The session store: one directory per session under the state dir.
+
+```
+<state dir>/sessions/<id>/events.jsonl   the journal: the truth, one JSON event per line
+                          session.json   snapshot for fast listing (rebuilt when in doubt)
+                          lock           who drives the session (pid, host, user, since)
+                          events.jsonl.torn-<time>   torn tails set aside after a crash
+```
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rsdeploy_tui import locations
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.events import Event, iso, utc_now
+from rsdeploy_tui.session.journal import (
+    JOURNAL_NAME,
+    JournalWriter,
+    SessionDamaged,
+    read_journal,
+    set_aside,
+    storage_error,
+)
+from rsdeploy_tui.session.lock import LOCK_NAME, SessionLock, current_holder
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.session import Session, checklist_identity, meta_from, summary_of
+from rsdeploy_tui.session.snapshot import (
+    SessionSummary,
+    read_snapshot,
+    remove_stale_temps,
+)
+from rsdeploy_tui.session.state import derive_state
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+
+def default_operator(explicit: str | None = None) -> str:
+    """``--operator`` when given, else $SUDO_USER (the person behind sudo), else $USER."""
+    return explicit or os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown"
+
+
+def ssh_origin() -> str | None:
+    """Client address of the SSH connection this process runs under ($SSH_CONNECTION)."""
+    fields = os.environ.get("SSH_CONNECTION", "").split()
+    return fields[0] if fields else None
+
+
+def new_session_id(moment: datetime) -> str:
+    """Sortable id: UTC time plus a short random suffix, ``20261126T023000Z-a1b2``."""
+    return f"{iso(moment)[:19].replace('-', '').replace(':', '')}Z-{secrets.token_hex(2)}"
+
+
+class SessionStore:
+    """Creates, opens and lists sessions.
+
+    Args:
+        root: Folder holding one directory per session (default: ``locations.sessions_dir()``).
+        clock: Returns the current UTC time (tests pass a fixed clock).
+    """
+
+    def __init__(self, root: Path | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.root = Path(root) if root is not None else locations.sessions_dir()
+        self.clock = clock or utc_now
+
+    def create(self, checklist: Checklist, vars: Mapping[str, str] | None = None,
+               operator: str | None = None) -> Session:
+        """Start a new session on ``checklist``: takes the lock, records ``session_created``."""
+        operator = default_operator(operator)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            for _ in range(20):
+                directory = self.root / new_session_id(self.clock())
+                try:
+                    directory.mkdir(mode=0o700)
+                    break
+                except FileExistsError:
+                    continue
+            else:
+                raise RsdeployError("Cannot create a session", f"No free session id in {self.root}.")
+        except OSError as error:
+            raise storage_error(error, self.root, "create a session directory in") from None
+        lock = SessionLock(directory, operator, iso(self.clock()))
+        writer = None
+        try:
+            writer = JournalWriter(directory / JOURNAL_NAME, 0)
+            redactor = Redactor(checklist.secrets)
+            identity = checklist_identity(checklist)
+            first = Event(1, "session_created", iso(self.clock()), redactor.text(operator),
+                          socket.gethostname(), None, redactor.value({
+                              **identity, "vars": dict(vars or {}),
+                              "secrets": list(checklist.secrets), "ssh_from": ssh_origin()}))
+            writer.append(first)
+        except BaseException:
+            if writer is not None:
+                writer.close()
+            lock.release()
+            raise
+        session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
+                          writer=writer, clock=self.clock)
+        session.write_snapshot()
+        return session
+
+    def open(self, session_id: str, operator: str | None = None, read_only: bool = False,
+             take_over: bool = False) -> Session:
+        """Open a session; unless read-only, take its lock and record the resume.
+
+        Records ``session_resumed`` (or ``lock_taken_over`` when the previous holder did not let
+        go: its process is gone, or it was on another host and ``take_over`` was given).
+
+        Raises:
+            SessionLocked: another live process drives it (``.holder`` says who).
+            SessionDamaged, NewerSession, RsdeployError: the files cannot be trusted or read.
+        """
+        operator = default_operator(operator)
+        directory = self.directory(session_id)
+        if read_only:
+            loaded = read_journal(directory / JOURNAL_NAME)
+            read_snapshot(directory)  # refuses a snapshot from a newer version
+            if not loaded.events:
+                raise _never_started(directory)
+            return Session(directory, loaded.events, operator=operator, read_only=True,
+                           lock=None, writer=None, clock=self.clock, warnings=loaded.warnings,
+                           holder=current_holder(directory / LOCK_NAME))
+        lock = SessionLock(directory, operator, iso(self.clock()), take_over=take_over,
+                           session_id=session_id)
+        try:
+            remove_stale_temps(directory)
+            journal = directory / JOURNAL_NAME
+            loaded = read_journal(journal)
+            snapshot_ok = read_snapshot(directory) is not None
+            if not loaded.events:
+                raise _never_started(directory)
+            if loaded.torn:
+                set_aside(journal, loaded, iso(self.clock()).replace(":", ""))
+            warnings = loaded.warnings
+            if not snapshot_ok:
+                warnings.append(f"{directory / 'session.json'} was missing or unreadable; it "
+                                "was rebuilt from the journal.")
+            writer = JournalWriter(journal, loaded.good_size)
+        except BaseException:
+            lock.release()
+            raise
+        session = Session(directory, loaded.events, operator=operator, read_only=False,
+                          lock=lock, writer=writer, clock=self.clock, warnings=warnings)
+        try:
+            previous = lock.previous
+            if previous is not None:
+                session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
+                               from_user=previous.user, from_since=previous.since)
+            else:
+                session.record("session_resumed", by=operator, host=session.host)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
+    def directory(self, session_id: str) -> Path:
+        """The directory of an existing session (RsdeployError when there is none)."""
+        if not session_id or "/" in session_id or session_id.startswith("."):
+            raise RsdeployError("No such session", f"'{session_id}' is not a session id.")
+        directory = self.root / session_id
+        try:
+            if directory.is_dir():
+                return directory
+        except OSError as error:
+            raise storage_error(error, directory, "read") from None
+        raise RsdeployError("No such session", f"There is no session {session_id} in "
+                            f"{self.root} (`rsdeploy-tui sessions` lists them).")
+
+    def list(self) -> list[SessionSummary]:
+        """Every session, newest first, from the snapshots (rebuilt from journals when stale)."""
+        try:
+            entries = sorted((p for p in self.root.iterdir() if p.is_dir()
+                              and not p.name.startswith(".")), key=lambda p: p.name,
+                             reverse=True)
+        except FileNotFoundError:
+            return []
+        except OSError as error:
+            raise storage_error(error, self.root, "list") from None
+        return [self._summary(directory) for directory in entries]
+
+    def latest(self, active_only: bool = True,
+               checklist_name: str | None = None) -> SessionSummary | None:
+        """The newest session (active only, by default), optionally of one checklist."""
+        for summary in self.list():
+            if summary.status == "damaged":
+                continue
+            if active_only and summary.status != "active":
+                continue
+            if checklist_name is not None and summary.checklist != checklist_name:
+                continue
+            return summary
+        return None
+
+    def _summary(self, directory: Path) -> SessionSummary:
+        try:
+            snapshot = read_snapshot(directory)
+            journal_size = _size(directory / JOURNAL_NAME)
+            if snapshot is not None and snapshot.get("journal_size") == journal_size:
+                fields = SessionSummary.__dataclass_fields__
+                with contextlib.suppress(TypeError):
+                    return SessionSummary(**{k: v for k, v in snapshot.items() if k in fields})
+            loaded = read_journal(directory / JOURNAL_NAME)
+            if not loaded.events:
+                raise _never_started(directory)
+            return summary_of(meta_from(directory.name, loaded.events),
+                              derive_state(loaded.events))
+        except RsdeployError as error:
+            return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
+                                  created="", updated="", status="damaged",
+                                  problem=f"{error.title}: {error.message}")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+    except OSError as error:
+        raise storage_error(error, path, "read") from None
+
+
+def _never_started(directory: Path) -> SessionDamaged:
+    return SessionDamaged(
+        "Session has no events",
+        f"{directory / JOURNAL_NAME} is empty or missing, so session {directory.name} holds "
+        "nothing to resume (it was probably interrupted while being created). Nothing was "
+        "changed; start a new session.")
