@@ -8,6 +8,7 @@ the file and line named, and nothing is rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from dataclasses import dataclass, field
@@ -189,10 +190,9 @@ class JournalWriter:
             _write_all(self._fd, line)
             os.fsync(self._fd)
         except OSError as error:
-            try:
+            # if even this fails, the torn tail is set aside on the next open, as after a crash
+            with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
-            except OSError:
-                pass  # the torn tail is then set aside on the next open, as after a crash
             raise storage_error(error, self.path, "append to") from None
         self._size += len(line)
 

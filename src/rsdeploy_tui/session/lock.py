@@ -113,7 +113,8 @@ class SessionLock:
             raise SessionLocked(
                 "Session in use",
                 f"Session {name} is being driven by {who}. Open it read-only "
-                "(--read-only, or `rsdeploy-tui show`) or ask them to quit first.", holder) from None
+                "(--read-only, or `rsdeploy-tui show`) or ask them to quit first.",
+                holder) from None
         here = socket.gethostname()
         previous = read_holder(self.path)
         if previous is not None and previous.host != here and not take_over:
@@ -132,8 +133,8 @@ class SessionLock:
             os.fsync(self._fd)
         except OSError as error:
             self._unlock()
-            raise RsdeployError("Cannot lock the session",
-                                f"Could not write {self.path}: {error.strerror or error}.") from None
+            raise RsdeployError("Cannot lock the session", f"Could not write {self.path}: "
+                                f"{error.strerror or error}.") from None
 
     def release(self) -> None:
         """Empty the lock file (a clean release) and drop the OS lock. Idempotent."""

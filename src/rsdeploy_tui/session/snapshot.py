@@ -6,6 +6,7 @@ from another schema, or behind the journal (a crash between the append and the s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -76,10 +77,8 @@ def write_snapshot(directory: Path, record: dict[str, Any]) -> None:
         os.replace(temp, path)
         fsync_dir(directory)
     except OSError as error:
-        try:
+        with contextlib.suppress(OSError):  # else removed as a stale *.tmp at the next start
             temp.unlink(missing_ok=True)
-        except OSError:
-            pass  # removed as a stale *.tmp at the next start
         raise storage_error(error, path, "write") from None
 
 

@@ -206,12 +206,12 @@ def _apply_item(item: ItemState, event: Event) -> None:
         elif status == "pass" and item.state == "failed":
             item._set("pending", event)
     elif kind == "command_started":
-        run = RunRecord(str(data.get("run", "")), str(data.get("command", "")), event.at,
-                        data.get("pid"), data.get("log"), confirmed=data.get("confirmed"))
-        item.runs.append(run)
+        started = RunRecord(str(data.get("run", "")), str(data.get("command", "")), event.at,
+                            data.get("pid"), data.get("log"), confirmed=data.get("confirmed"))
+        item.runs.append(started)
         if not item._open_runs:
             item._before_run = item.state
-        item._open_runs.add(run.run)
+        item._open_runs.add(started.run)
         item._set("running", event)
     elif kind in ("command_finished", "run_cancelled"):
         run_id = str(data.get("run", ""))

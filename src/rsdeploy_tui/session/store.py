@@ -87,7 +87,8 @@ class SessionStore:
                 except FileExistsError:
                     continue
             else:
-                raise RsdeployError("Cannot create a session", f"No free session id in {self.root}.")
+                raise RsdeployError("Cannot create a session",
+                                    f"No free session id in {self.root}.")
         except OSError as error:
             raise storage_error(error, self.root, "create a session directory in") from None
         lock = SessionLock(directory, operator, iso(self.clock()))
