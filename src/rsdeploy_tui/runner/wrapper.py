@@ -1,0 +1,256 @@
+"""The small process that owns one detached run (stdlib only; started by file path).
+
+``detached.start_run`` executes this file with ``python -I``: it must not import rsdeploy_tui, so
+it works whatever the app's import path was and keeps working after the app is gone.
+
+Usage: ``wrapper.py RUN_DIR RUN_ID CWD -- COMMAND`` (CWD may be empty). Settings that must not show
+in ``ps`` come through the environment and are removed before the command starts:
+``RSDEPLOY_RUN_DISPLAY`` (the command as the operator sees it, secrets already masked) and
+``RSDEPLOY_RUN_SECRETS`` (comma-separated NAMES of environment variables whose values are masked
+in the log; the values themselves are only in the environment).
+
+What it does:
+1. Forks; the first process prints the wrapper's pid on stdout and exits, so the app reaps it at
+   once and the wrapper is re-parented away from the app (the app dying cannot take it along).
+2. The wrapper calls ``setsid()``: it leads its own session and process group, which the command
+   shares — cancelling signals that group. It ignores SIGHUP and survives SIGINT/SIGTERM aimed at
+   the group (no-op handlers, reset to default in the command by ``exec``).
+3. Writes ``<id>.json`` (pid, pgid, start time, command), runs ``bash -c COMMAND`` with stdin from
+   /dev/null and stdout+stderr into a pipe, masks secret values and appends to ``<id>.log``.
+4. When the command ends and its output is drained, writes ``<id>.exit`` atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+MASK = b"****"
+# Secrets shorter than this are not masked: masking "ab" would shred ordinary output.
+MIN_SECRET_LEN = 4
+IDLE_FLUSH_S = 0.3
+CHUNK = 65536
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def write_json_atomic(path: Path, data: dict[str, object]) -> None:
+    """Temp file + fsync + rename + directory fsync: readers never see half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def proc_start_time(pid: int) -> str | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None off Linux."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: split after the last ")".
+    rest = stat[stat.rfind(")") + 2 :].split()
+    return rest[19] if len(rest) > 19 else None
+
+
+class SecretMask:
+    """Masks secret values in a byte stream even when a value is split across reads."""
+
+    def __init__(self, values: list[bytes]) -> None:
+        values = sorted({v for v in values if len(v) >= MIN_SECRET_LEN}, key=len, reverse=True)
+        self.pattern = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
+        self.hold = max((len(v) for v in values), default=1) - 1
+
+    def feed(self, buf: bytes, *, final: bool) -> tuple[bytes, bytes]:
+        """Returns (masked bytes safe to write, raw bytes to keep until more data arrives).
+
+        The last ``hold`` bytes are kept back unless ``final``: a secret that begins there may
+        be completed by the next read. A match that starts before the cut is already complete.
+        """
+        if self.pattern is None:
+            return buf, b""
+        if final:
+            return self.pattern.sub(MASK, buf), b""
+        cut = len(buf) - self.hold
+        if cut <= 0:
+            return b"", buf
+        out: list[bytes] = []
+        pos = 0
+        for match in self.pattern.finditer(buf):
+            if match.start() >= cut:
+                break
+            out.append(buf[pos : match.start()])
+            out.append(MASK)
+            pos = match.end()
+        cut = max(cut, pos)
+        out.append(buf[pos:cut])
+        return b"".join(out), buf[cut:]
+
+
+def _reap_strays(deadline_s: float = 1.0) -> None:
+    """Reap descendants re-parented to us (we are a subreaper) that have exited or are exiting."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.02)
+
+
+def _become_subreaper() -> None:
+    """Orphaned grandchildren are re-parented to the wrapper, which reaps them (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> int:
+    """The wrapper proper (already in its own session). Returns the command's exit code."""
+    display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
+    names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
+    mask = SecretMask([os.environ[n].encode() for n in names if os.environ.get(n)])
+    log_path = run_dir / f"{run_id}.log"
+    exit_path = run_dir / f"{run_id}.exit"
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def log(data: bytes) -> None:
+        while data:
+            written = os.write(log_fd, data)
+            data = data[written:]
+
+    started = _now()
+    pid = os.getpid()
+    write_json_atomic(
+        run_dir / f"{run_id}.json",
+        {
+            "run": run_id,
+            "pid": pid,
+            "pgid": os.getpgid(0),
+            "proc_start": proc_start_time(pid),
+            "command": display,
+            "cwd": cwd or None,
+            "started": started,
+        },
+    )
+    os.write(ready_fd, f"{pid}\n".encode())
+    os.close(ready_fd)
+
+    t0 = time.monotonic()
+    exit_code: int
+    sig_name: str | None = None
+    try:
+        child = subprocess.Popen(
+            ["/bin/bash" if os.path.exists("/bin/bash") else "bash", "-c", command],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=cwd or None,
+        )
+    except OSError as exc:
+        log(f"rsdeploy-tui: could not start the command: {exc}\n".encode())
+        exit_code = 127
+    else:
+        assert child.stdout is not None
+        fd = child.stdout.fileno()
+        pending = b""
+        while True:
+            ready, _, _ = select.select([fd], [], [], IDLE_FLUSH_S)
+            if not ready:
+                # Output paused (a progress line without newline): show what we have.
+                if pending:
+                    out, pending = mask.feed(pending, final=True)
+                    log(out)
+                continue
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                break
+            out, pending = mask.feed(pending + chunk, final=False)
+            log(out)
+        out, _ = mask.feed(pending, final=True)
+        log(out)
+        returncode = child.wait()
+        if returncode < 0:
+            sig_name = signal.Signals(-returncode).name
+            exit_code = 128 - returncode
+        else:
+            exit_code = returncode
+        _reap_strays()
+    os.fsync(log_fd)
+    os.close(log_fd)
+    write_json_atomic(
+        exit_path,
+        {
+            "exit_code": exit_code,
+            "signal": sig_name,
+            "ended": _now(),
+            "duration_s": round(time.monotonic() - t0, 3),
+        },
+    )
+    return exit_code
+
+
+def _noop(signum: int, frame: object) -> None:
+    """SIGINT/SIGTERM to the group are meant for the command; the wrapper stays to record it."""
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 5 or argv[3] != "--":
+        print("usage: wrapper.py RUN_DIR RUN_ID CWD -- COMMAND", file=sys.stderr)
+        return 2
+    run_dir, run_id, cwd, command = Path(argv[0]), argv[1], argv[2], argv[4]
+    ready_fd = os.dup(1)  # the app reads the wrapper's pid from here, then sees EOF
+    if os.fork() > 0:
+        # The launcher: exit at once so the app reaps it; the pid line comes from the wrapper.
+        os._exit(0)
+    os.setsid()
+    # SIG_IGN is inherited through exec: the command is immune to hang-ups too, like nohup.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, _noop)
+    signal.signal(signal.SIGTERM, _noop)
+    # Detach the standard streams from the app's pipes and terminal.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    _become_subreaper()
+    try:
+        return run(run_dir, run_id, cwd, command, ready_fd)
+    except Exception as exc:  # last resort: leave a trace where the operator looks
+        with contextlib.suppress(OSError):
+            with open(run_dir / f"{run_id}.log", "a", encoding="utf-8") as fh:
+                fh.write(f"rsdeploy-tui wrapper failed: {type(exc).__name__}: {exc}\n")
+            write_json_atomic(
+                run_dir / f"{run_id}.exit",
+                {"exit_code": 125, "signal": None, "ended": _now(), "error": str(exc)},
+            )
+        return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
