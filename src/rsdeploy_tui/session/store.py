@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import os
 import secrets
 import socket
@@ -46,7 +47,15 @@ if TYPE_CHECKING:
 
 def default_operator(explicit: str | None = None) -> str:
     """``--operator`` when given, else $SUDO_USER (the person behind sudo), else $USER."""
-    return explicit or os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown"
+    if explicit:
+        return explicit
+    from_env = os.environ.get("SUDO_USER") or os.environ.get("USER")
+    if from_env:
+        return from_env
+    try:
+        return getpass.getuser()  # $LOGNAME, else the password database
+    except (OSError, KeyError):
+        return "unknown"
 
 
 def ssh_origin() -> str | None:

@@ -1,0 +1,90 @@
+"""A session as plain data: the ``show --json`` shape, shared by the CLI and reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.session import Session, SessionMeta
+from rsdeploy_tui.session.state import ItemState, SessionState
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+
+def recorded_checklist(meta: SessionMeta) -> tuple[Checklist | None, str | None]:
+    """Load the checklist file a session follows; returns (checklist or None, note or None).
+
+    The note says why the file could not be used as is (gone, unreadable, changed since).
+    A changed file is still returned (texts may differ); a missing or invalid one is not.
+    """
+    from rsdeploy_tui.checklist import load_checklist  # yaml only when needed
+
+    if not meta.checklist_path:
+        return None, "The session does not record its checklist file; item texts are not shown."
+    try:
+        checklist = load_checklist(meta.checklist_path)
+    except FileNotFoundError:
+        return None, (f"The checklist file {meta.checklist_path} is gone; showing what the "
+                      "events say, without item texts.")
+    except (RsdeployError, OSError) as error:
+        return None, (f"The checklist file {meta.checklist_path} cannot be loaded ({error}); "
+                      "showing what the events say, without item texts.")
+    if checklist.sha256 != meta.sha256:
+        return checklist, (f"The checklist file {meta.checklist_path} changed since the session "
+                           "recorded it; item texts are from the current file.")
+    return checklist, None
+
+
+def item_rows(state: SessionState, meta: SessionMeta, checklist: Checklist | None,
+              redactor: Redactor | None = None) -> list[dict[str, Any]]:
+    """One dict per item: the checklist's items in order, then items only the events know.
+
+    Item texts have the session's vars expanded (display mode) and are redacted.
+    """
+    from rsdeploy_tui.checklist.vars import expand
+
+    redactor = redactor or Redactor(meta.secrets)
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    critical = set(meta.critical)
+    if checklist is not None:
+        for item in checklist.iter_items():
+            seen.add(item.qid)
+            text = redactor.text(expand(item.text, meta.vars, secrets=meta.secrets))
+            rows.append(_row(item.qid, item.phase_id, item.section_id, text, item.critical,
+                             state.item(item.qid)))
+    for qid in [*meta.items, *state.items]:
+        if qid in seen:
+            continue
+        seen.add(qid)
+        rows.append(_row(qid, qid.split(".", 1)[0], None, "", qid in critical, state.item(qid)))
+    return rows
+
+
+def _row(qid: str, phase: str, section: str | None, text: str, critical: bool,
+         item: ItemState) -> dict[str, Any]:
+    check = item.check
+    return {
+        "id": qid, "phase": phase, "section": section, "text": text, "critical": critical,
+        "state": item.state, "by": item.by, "at": item.at,
+        "note": item.notes[-1].text if item.notes else None, "reason": item.reason,
+        "check": {"status": check.status, "summary": check.summary, "at": check.at}
+        if check else None,
+        "runs": [{"run": r.run, "command": r.command, "started": r.started,
+                  "finished": r.finished, "exit_code": r.exit_code} for r in item.runs],
+    }
+
+
+def session_view(session: Session, checklist: Checklist | None) -> dict[str, Any]:
+    """The ``rsdeploy-tui show --json`` document of a session."""
+    state = session.state(checklist)
+    summary = session.summary()
+    return {
+        "id": session.id, "checklist": session.meta.checklist,
+        "operator": session.meta.operator, "host": session.meta.host,
+        "status": state.status, "created": session.meta.created, "updated": summary.updated,
+        "facts": dict(state.facts),
+        "items": item_rows(state, session.meta, checklist, session.redactor),
+    }
