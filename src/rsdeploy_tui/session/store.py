@@ -191,14 +191,16 @@ class SessionStore:
     def list(self) -> list[SessionSummary]:
         """Every session, newest first, from the snapshots (rebuilt from journals when stale)."""
         try:
-            entries = sorted((p for p in self.root.iterdir() if p.is_dir()
-                              and not p.name.startswith(".")), key=lambda p: p.name,
-                             reverse=True)
+            entries = [p for p in self.root.iterdir()
+                       if p.is_dir() and not p.name.startswith(".")]
         except FileNotFoundError:
             return []
         except OSError as error:
             raise storage_error(error, self.root, "list") from None
-        return [self._summary(directory) for directory in entries]
+        summaries = [self._summary(directory) for directory in entries]
+        # ids sort by the second they were made in; within a second the creation time decides
+        summaries.sort(key=lambda s: (s.id[:16], s.created, s.id), reverse=True)
+        return summaries
 
     def latest(self, active_only: bool = True,
                checklist_name: str | None = None) -> SessionSummary | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
@@ -24,13 +26,14 @@ def recorded_checklist(meta: SessionMeta) -> tuple[Checklist | None, str | None]
     if not meta.checklist_path:
         return None, "The session does not record its checklist file; item texts are not shown."
     try:
-        checklist = load_checklist(meta.checklist_path)
-    except FileNotFoundError:
-        return None, (f"The checklist file {meta.checklist_path} is gone; showing what the "
-                      "events say, without item texts.")
+        exists = Path(meta.checklist_path).is_file()
+        checklist = load_checklist(meta.checklist_path) if exists else None
     except (RsdeployError, OSError) as error:
         return None, (f"The checklist file {meta.checklist_path} cannot be loaded ({error}); "
                       "showing what the events say, without item texts.")
+    if checklist is None:
+        return None, (f"The checklist file {meta.checklist_path} is gone; showing what the "
+                      "events say, without item texts.")
     if checklist.sha256 != meta.sha256:
         return checklist, (f"The checklist file {meta.checklist_path} changed since the session "
                            "recorded it; item texts are from the current file.")
@@ -43,16 +46,21 @@ def item_rows(state: SessionState, meta: SessionMeta, checklist: Checklist | Non
 
     Item texts have the session's vars expanded (display mode) and are redacted.
     """
-    from rsdeploy_tui.checklist.vars import expand
+    from rsdeploy_tui.checklist.vars import expand, resolve_vars
 
     redactor = redactor or Redactor(meta.secrets)
     rows: list[dict[str, Any]] = []
+    values: dict[str, str] = dict(meta.vars)
+    if checklist is not None:
+        # the recorded vars win; defaults fill what the session did not record
+        with contextlib.suppress(RsdeployError):
+            values = resolve_vars(checklist, meta.vars, config={})
     seen: set[str] = set()
     critical = set(meta.critical)
     if checklist is not None:
         for item in checklist.iter_items():
             seen.add(item.qid)
-            text = redactor.text(expand(item.text, meta.vars, secrets=meta.secrets))
+            text = redactor.text(expand(item.text, values, secrets=meta.secrets))
             rows.append(_row(item.qid, item.phase_id, item.section_id, text, item.critical,
                              state.item(item.qid)))
     for qid in [*meta.items, *state.items]:

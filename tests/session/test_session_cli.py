@@ -1,0 +1,177 @@
+"""``sessions``, ``show``, ``finish``, ``abandon`` as an operator runs them (a real subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rsdeploy_tui import locations
+from rsdeploy_tui.checklist import Checklist, load_checklist
+from rsdeploy_tui.session import SessionStore
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "RSDEPLOY_STATE_DIR": str(state),
+           "PYTHONPATH": str(REPO / "src"), "USER": "cli-user"}
+    env.pop("SUDO_USER", None)
+    return subprocess.run([sys.executable, "-m", "rsdeploy_tui", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def real_checklist(tmp_path: Path) -> Checklist:
+    """The bundled checklist, copied so a test may change or delete the file."""
+    path = tmp_path / "rs.yaml"
+    shutil.copyfile(locations.bundled_checklist(), path)
+    return load_checklist(path)
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+def started(state: Path, checklist: Checklist) -> str:
+    """A session with a tick, a skip, a note, a check result, a run and a fact."""
+    s = SessionStore(state / "sessions").create(checklist, vars={"version": "v2.3.0"},
+                                                operator="ana")
+    s.record("tick", "pre.unit-tests")
+    s.record("skip", "pre.integration-tests", reason="covered by staging run")
+    s.record("note", "pre.db-backup", text="bucket was slow")
+    s.record("check_result", "pre.db-backup", status="fail", summary="no backup in 60 min",
+             duration_s=0.2, evidence={})
+    s.record("command_started", "pre.unit-tests", run="r1", command="python manage.py test",
+             pid=123, log="runs/r1.log")
+    s.record("command_finished", "pre.unit-tests", run="r1", exit_code=0, duration_s=3.5,
+             tail=["OK"])
+    s.record("fact", name="previous_version", value="app-v41")
+    s.close()
+    return s.id
+
+
+def test_sessions_lists_newest_first(state: Path, real_checklist: Checklist) -> None:
+    assert "No sessions" in cli(state, "sessions").stdout
+    first = started(state, real_checklist)
+    second = SessionStore(state / "sessions").create(real_checklist, operator="bob")
+    second.close()
+    result = cli(state, "sessions")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["ID", "CHECKLIST", "OPERATOR", "HOST"]
+    assert second.id in lines[1] and first in lines[2]
+    total = len(real_checklist.items)
+    assert f"2/{total}" in lines[2] and "ana" in lines[2] and "active" in lines[2]
+    listed = json.loads(cli(state, "sessions", "--json").stdout)
+    assert [s["id"] for s in listed] == [second.id, first]
+    assert listed[1]["done"] == 2 and listed[1]["total"] == total
+    critical = sum(item.critical for item in real_checklist.items)
+    assert listed[1]["critical_pending"] == critical
+
+
+def test_show_json_shape(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    result = cli(state, "show", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"id", "checklist", "operator", "host", "status", "created", "updated",
+                        "facts", "items"}
+    assert doc["id"] == session_id and doc["operator"] == "ana" and doc["status"] == "active"
+    assert doc["facts"] == {"previous_version": "app-v41"}
+    items = {item["id"]: item for item in doc["items"]}
+    assert [i["id"] for i in doc["items"]] == [i.qid for i in real_checklist.items]
+    tests = items["pre.unit-tests"]
+    assert set(tests) == {"id", "phase", "section", "text", "critical", "state", "by", "at",
+                          "note", "reason", "check", "runs"}
+    assert tests["state"] == "done" and tests["by"] == "ana"
+    assert tests["text"] == "All unit tests passing (`python manage.py test`)"
+    assert tests["runs"] == [{"run": "r1", "command": "python manage.py test",
+                              "started": tests["runs"][0]["started"],
+                              "finished": tests["runs"][0]["finished"], "exit_code": 0}]
+    assert items["pre.integration-tests"]["reason"] == "covered by staging run"
+    backup = items["pre.db-backup"]
+    assert backup["critical"] and backup["state"] == "failed"
+    assert backup["note"] == "bucket was slow"
+    assert backup["check"]["status"] == "fail"
+
+
+def test_show_text(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    result = cli(state, "show", session_id)
+    assert result.returncode == 0, result.stderr
+    assert f"Session {session_id}  (active)" in result.stdout
+    assert "[x] pre.unit-tests" in result.stdout
+    assert "[!] pre.db-backup CRITICAL" in result.stdout
+    assert "skipped: covered by staging run" in result.stdout
+    assert "previous_version = app-v41" in result.stdout
+
+
+def test_show_works_while_the_session_is_driven(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    driving = SessionStore(state / "sessions").open(session_id, operator="ana")
+    try:
+        shown = cli(state, "show", session_id)
+        assert shown.returncode == 0, shown.stderr
+        assert "In use by:  ana on " in shown.stdout and f"(pid {os.getpid()})" in shown.stdout
+        finish = cli(state, "finish", session_id)
+        assert finish.returncode == 1
+        assert "Session in use" in finish.stderr and "ana" in finish.stderr
+        assert "Traceback" not in finish.stderr
+    finally:
+        driving.close()
+    assert cli(state, "finish", session_id).returncode == 0
+
+
+def test_show_when_the_checklist_file_is_gone(state: Path, real_checklist: Checklist) -> None:
+    started(state, real_checklist)
+    assert real_checklist.path is not None
+    real_checklist.path.unlink()
+    result = cli(state, "show", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "is gone" in result.stderr
+    items = {item["id"]: item for item in json.loads(result.stdout)["items"]}
+    assert items["pre.unit-tests"]["state"] == "done"
+    assert len(items) == len(real_checklist.items)  # ids recorded when the session started
+
+
+def test_show_when_the_checklist_file_changed(state: Path, real_checklist: Checklist) -> None:
+    started(state, real_checklist)
+    assert real_checklist.path is not None
+    with real_checklist.path.open("a") as handle:
+        handle.write("\n# edited\n")
+    result = cli(state, "show")
+    assert result.returncode == 0, result.stderr
+    assert "changed since the session recorded it" in result.stderr
+
+
+def test_finish_and_abandon_are_recorded(state: Path, real_checklist: Checklist) -> None:
+    first = started(state, real_checklist)
+    result = cli(state, "finish", "--operator", "carol")
+    assert result.returncode == 0, result.stderr
+    assert f"Session {first} finished" in result.stdout
+    again = cli(state, "finish", first)
+    assert again.returncode == 1 and "already finished" in again.stderr
+    events = SessionStore(state / "sessions").open(first, read_only=True).events
+    assert events[-1].kind == "session_finished" and events[-1].operator == "carol"
+    assert [e.kind for e in events].count("session_finished") == 1
+    second = SessionStore(state / "sessions").create(real_checklist, operator="ana")
+    second.close()
+    assert cli(state, "abandon").returncode == 0
+    listed = {s["id"]: s["status"] for s in json.loads(cli(state, "sessions", "--json").stdout)}
+    assert listed == {first: "finished", second.id: "abandoned"}
+    nothing = cli(state, "finish")
+    assert nothing.returncode == 1 and "No active session" in nothing.stderr
+
+
+def test_unknown_session_is_a_sentence(state: Path) -> None:
+    result = cli(state, "show", "20991231T000000Z-ffff")
+    assert result.returncode == 1
+    assert "There is no session 20991231T000000Z-ffff" in result.stderr
+    assert "Traceback" not in result.stderr
