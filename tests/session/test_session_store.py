@@ -80,7 +80,7 @@ def test_list_and_latest(store: SessionStore, checklist: Checklist) -> None:
     second = store.create(checklist, operator="bob")
     second.record("tick", "pre.db-backup")
     listed = store.list()
-    assert [s.id for s in listed] == sorted([first.id, second.id], reverse=True)
+    assert [s.id for s in listed] == [second.id, first.id]  # newest first
     by_id = {s.id: s for s in listed}
     assert by_id[second.id].done == 1 and by_id[second.id].critical_pending == 1
     assert by_id[first.id].status == "finished"
