@@ -23,6 +23,7 @@ from typing import Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.runner.wrapper import proc_start_time, write_json_atomic
+from rsdeploy_tui.session.redact import ALWAYS_SECRET
 
 WRAPPER = Path(__file__).resolve().with_name("wrapper.py")
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
@@ -112,7 +113,8 @@ def start_run(
         cwd: Working directory of the command (default: the app's).
         run_id: Unique name of the run in ``run_dir`` (see ``new_run_id``).
         display: The command as recorded in the metadata; defaults to ``command``.
-        secret_names: Environment variable names whose values are masked in the log file.
+        secret_names: Environment variable names whose values are masked in the log file
+            (``session.redact.ALWAYS_SECRET`` names are always added).
 
     Raises:
         RunError: the id is unusable or already used, or the wrapper could not start.
@@ -126,7 +128,7 @@ def start_run(
     child_env = dict(os.environ)
     child_env.update(env or {})
     child_env["RSDEPLOY_RUN_DISPLAY"] = display if display is not None else command
-    child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(secret_names)
+    child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
     launcher = subprocess.Popen(
         [sys.executable, "-I", str(WRAPPER), str(run_dir), run_id, str(cwd or ""), "--", command],
         stdin=subprocess.DEVNULL,

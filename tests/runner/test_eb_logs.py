@@ -1,0 +1,223 @@
+"""`eb logs --stream`: the real output format, and a source that dies, restarts and explains."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from rsdeploy_tui.runner.eb_logs import (
+    EbLogParser,
+    LogLine,
+    LogSourceError,
+    SourceStatus,
+    decode_payload,
+    detect_level,
+    stream_eb_logs,
+    supervise,
+)
+
+GROUP = "/aws/elasticbeanstalk/rs-prod/var/log/eb-engine.log"
+# Verbatim shape of the EB CLI's output through a pipe (tool-facts 4.1).
+SAMPLE = f""" -- {GROUP} -- (Ctrl+C to exit)
+
+
+============= i-0abc - {GROUP} ==============
+
+[i-0abc] b'2026/11/26 02:30:00.1 [INFO] Executing instruction: StageApplication'
+[i-0abc] b'\\x1b[31mred\\x1b[0m \\x1b[2Jcleared'
+[i-0abc] b'\\xe2\\x9c\\x93 caf\\xc3\\xa9'
+[i-0abc] b"it's b-double-quoted"
+[i-0abc] b'both \\'single\\' and "double"'
+[i-0abc] b'Traceback (most recent call last):\\n  File "x.py"\\nValueError: boom'
+[i-0abc] b'a literal \\\\n stays'
+[i-0abc] b'broken literal \\'
+[i-0abc] not a bytes literal at all
+some junk line from eb
+""".split("\n")
+
+
+def test_parser_decodes_real_format() -> None:
+    parser = EbLogParser()
+    lines = parser.feed(SAMPLE)
+    texts = [line.text for line in lines]
+    assert texts == [
+        "2026/11/26 02:30:00.1 [INFO] Executing instruction: StageApplication",
+        "\x1b[31mred\x1b[0m cleared",  # colour kept, clear-screen dropped
+        "\u2713 caf\u00e9",
+        "it's b-double-quoted",
+        "both 'single' and \"double\"",
+        "Traceback (most recent call last):",
+        '  File "x.py"',
+        "ValueError: boom",
+        "a literal \\n stays",
+        "b'broken literal \\'",  # not a valid literal: shown raw, no exception
+        "not a bytes literal at all",
+    ]
+    assert {line.instance for line in lines} == {"i-0abc"}
+    assert parser.tool_lines == ["some junk line from eb"]  # eb's own words, for diagnosis
+    assert all(line.group == GROUP for line in lines)
+    assert [line.level for line in lines[:1]] == ["INFO"]
+    assert lines[5].level == "ERROR" and lines[7].level is None
+
+
+def test_parser_group_from_header_changes() -> None:
+    parser = EbLogParser()
+    lines = parser.feed(
+        [
+            "============= i-1 - /aws/elasticbeanstalk/e/var/log/web.stdout.log ==============",
+            "[i-1] b'WARNING django: slow'",
+        ]
+    )
+    assert lines == [
+        LogLine(
+            "i-1", "/aws/elasticbeanstalk/e/var/log/web.stdout.log", "WARNING django: slow", "WARN"
+        ),  # fmt: skip
+    ]
+
+
+def test_decode_payload_never_raises() -> None:
+    for junk in ["b'", "b''", "b'\\x'", "b'\\", "b'\\777'", "b\"'", "x" * 10, "b'\\N{DASH}'"]:
+        assert isinstance(decode_payload(junk), str)
+
+
+def test_detect_level() -> None:
+    assert detect_level("2026 [ERROR] failed") == "ERROR"
+    assert detect_level("WARNING: disk") == "WARN"
+    assert detect_level("[INFO] ok") == "INFO"
+    assert detect_level("CRITICAL x") == "ERROR"
+    assert detect_level("nothing here, errors lowercase") is None
+
+
+async def _take(source: AsyncIterator[list[LogLine]], n: int) -> list[LogLine]:
+    got: list[LogLine] = []
+    async with contextlib.aclosing(source) as lines:
+        async for batch in lines:
+            got.extend(batch)
+            if len(got) >= n:
+                break
+    return got
+
+
+async def test_stream_from_fake_eb_fast(fake_eb: Path, monkeypatch: pytest.MonkeyPatch,
+                                        tmp_path: Path) -> None:  # fmt: skip
+    argv_log = tmp_path / "argv.jsonl"
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "fast")
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "10")
+    monkeypatch.setenv("FAKE_EB_ARGV_LOG", str(argv_log))
+    lines = await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 11), timeout=20)
+    texts = [line.text for line in lines]
+    assert "\u2713 migrations applied \u2014 caf\u00e9 \u65e5\u672c" in texts
+    assert 'He said "hi" and it\'s fine' in texts
+    assert "it's the other quoting" in texts
+    assert {line.instance for line in lines} == {"i-0a1b2c3d4e5f60001", "i-0a1b2c3d4e5f60002"}
+    assert any(line.level == "ERROR" for line in lines)
+    assert argv_log.read_text().strip() == '["logs", "--stream", "rs-prod"]'
+
+
+async def test_stream_web_log_group(fake_eb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "4")
+    lines = await asyncio.wait_for(
+        _take(stream_eb_logs("rs-prod", "var/log/web.stdout.log"), 4), timeout=20
+    )
+    assert lines[0].group == "/aws/elasticbeanstalk/rs-prod/var/log/web.stdout.log"
+    assert "Booting worker" in lines[0].text
+
+
+async def test_stream_ends_subprocess_on_close(fake_eb: Path, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:  # fmt: skip
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "slow")
+    monkeypatch.setenv("FAKE_EB_LOG_INTERVAL", "0.05")
+    before = _fake_eb_pids()
+    await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 2), timeout=20)
+    assert _fake_eb_pids() == before  # terminated and awaited: not even a zombie
+
+
+def _fake_eb_pids() -> set[int]:
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if "fake_eb/eb" in Path(f"/proc/{entry}/cmdline").read_text():
+                    found.add(int(entry))
+    return found
+
+
+async def test_disabled_streaming_suggests_fix(fake_eb: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
+    with pytest.raises(LogSourceError) as info:
+        await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
+    assert "eb logs --cloudwatch-logs enable" in (info.value.fix or "")
+
+
+async def test_not_initialized_is_not_retried(fake_eb: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("FAKE_EB_NOT_INIT", "1")
+    with pytest.raises(LogSourceError) as info:
+        await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
+    assert info.value.retryable is False
+    assert "eb init" in (info.value.fix or "")
+
+
+async def test_missing_eb_is_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(LogSourceError) as info:
+        await _take(stream_eb_logs("rs-prod", eb=str(tmp_path / "no-such-eb")), 1)
+    assert info.value.title == "eb not found"
+    assert info.value.retryable is False
+
+
+async def test_supervisor_restarts_dying_source_with_backoff(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "die")
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "3")
+    delays: list[float] = []
+
+    async def no_wait(delay: float) -> None:
+        delays.append(delay)
+
+    statuses: list[SourceStatus] = []
+    lines = 0
+    events = supervise(lambda: stream_eb_logs("rs-prod"), sleep=no_wait, backoff=(1, 2, 5))
+    async with contextlib.aclosing(events) as stream:
+        async for item in stream:
+            if isinstance(item, SourceStatus):
+                statuses.append(item)
+                if len([s for s in statuses if s.state == "retrying"]) == 4:
+                    break
+            else:
+                lines += len(item)
+    retrying = [s for s in statuses if s.state == "retrying"]
+    assert [s.retry_in for s in retrying] == [1, 2, 5, 5]
+    assert delays == [1, 2, 5]
+    assert "Could not connect to the endpoint URL" in retrying[0].message
+    assert lines == 12  # four runs of three lines each
+    assert statuses[0].state == "streaming"
+
+
+async def test_supervisor_stops_when_eb_missing(tmp_path: Path) -> None:
+    items = []
+    async for item in supervise(lambda: stream_eb_logs("e", eb=str(tmp_path / "nope"))):
+        items.append(item)
+    assert len(items) == 1
+    assert isinstance(items[0], SourceStatus) and items[0].state == "stopped"
+    assert "awsebcli" in (items[0].fix or "")
+
+
+async def test_supervisor_shows_fix_for_disabled(fake_eb: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
+
+    async def no_wait(delay: float) -> None:
+        return None
+
+    async for item in supervise(lambda: stream_eb_logs("rs-prod"), sleep=no_wait):
+        assert isinstance(item, SourceStatus)
+        assert item.state == "retrying" and item.title == "Log streaming is disabled"
+        assert item.fix and "--cloudwatch-logs enable" in item.fix
+        break
