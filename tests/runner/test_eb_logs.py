@@ -76,7 +76,7 @@ def test_parser_group_from_header_changes() -> None:
     assert lines == [
         LogLine(
             "i-1", "/aws/elasticbeanstalk/e/var/log/web.stdout.log", "WARNING django: slow", "WARN"
-        ),  # fmt: skip
+        ),
     ]
 
 
@@ -103,8 +103,9 @@ async def _take(source: AsyncIterator[list[LogLine]], n: int) -> list[LogLine]:
     return got
 
 
-async def test_stream_from_fake_eb_fast(fake_eb: Path, monkeypatch: pytest.MonkeyPatch,
-                                        tmp_path: Path) -> None:  # fmt: skip
+async def test_stream_from_fake_eb_fast(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     argv_log = tmp_path / "argv.jsonl"
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "fast")
     monkeypatch.setenv("FAKE_EB_LOG_LINES", "10")
@@ -128,8 +129,9 @@ async def test_stream_web_log_group(fake_eb: Path, monkeypatch: pytest.MonkeyPat
     assert "Booting worker" in lines[0].text
 
 
-async def test_stream_ends_subprocess_on_close(fake_eb: Path, monkeypatch: pytest.MonkeyPatch,
-                                               tmp_path: Path) -> None:  # fmt: skip
+async def test_stream_ends_subprocess_on_close(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "slow")
     monkeypatch.setenv("FAKE_EB_LOG_INTERVAL", "0.05")
     before = _fake_eb_pids()
@@ -147,16 +149,18 @@ def _fake_eb_pids() -> set[int]:
     return found
 
 
-async def test_disabled_streaming_suggests_fix(fake_eb: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+async def test_disabled_streaming_suggests_fix(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
     with pytest.raises(LogSourceError) as info:
         await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
     assert "eb logs --cloudwatch-logs enable" in (info.value.fix or "")
 
 
-async def test_not_initialized_is_not_retried(fake_eb: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+async def test_not_initialized_is_not_retried(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_EB_NOT_INIT", "1")
     with pytest.raises(LogSourceError) as info:
         await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
@@ -209,8 +213,9 @@ async def test_supervisor_stops_when_eb_missing(tmp_path: Path) -> None:
     assert "awsebcli" in (items[0].fix or "")
 
 
-async def test_supervisor_shows_fix_for_disabled(fake_eb: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+async def test_supervisor_shows_fix_for_disabled(
+    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
 
     async def no_wait(delay: float) -> None:

@@ -25,7 +25,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +41,13 @@ LOG_GROUPS: dict[str, str | None] = {
 _HEADER = re.compile(r"^=+ (\S+) - (.+?) =+$")
 _PROMPT = re.compile(r"^ ?-- (.+) -- \(Ctrl\+C to exit\)$")
 _LEVEL = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|WARN(?:ING)?|INFO)\b")
-_LEVELS = {"CRITICAL": "ERROR", "FATAL": "ERROR", "Traceback": "ERROR", "Exception": "ERROR",
-           "WARNING": "WARN"}  # fmt: skip
+_LEVELS = {
+    "CRITICAL": "ERROR",
+    "FATAL": "ERROR",
+    "Traceback": "ERROR",
+    "Exception": "ERROR",
+    "WARNING": "WARN",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +72,9 @@ class LogSourceError(RsdeployError):
         retryable: False when restarting cannot help (no ``eb`` on PATH, directory not set up).
     """
 
-    def __init__(self, title: str, message: str, *, fix: str | None = None,
-                 retryable: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self, title: str, message: str, *, fix: str | None = None, retryable: bool = True
+    ) -> None:
         super().__init__(title, message)
         self.fix = fix
         self.retryable = retryable
@@ -84,7 +90,7 @@ def detect_level(text: str) -> str | None:
 
 
 def decode_payload(token: str) -> str:
-    """Turn ``b'...'`` / ``b"..."`` (a Python bytes repr) into text; anything else is returned as is.
+    """Turn ``b'...'`` / ``b"..."`` (a Python bytes repr) into text; other text comes back as is.
 
     Never raises: a token that is not a valid literal comes back unchanged.
     """
@@ -185,7 +191,7 @@ async def stream_eb_logs(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     chunk: int = 65536,
-) -> AsyncIterator[list[LogLine]]:
+) -> AsyncGenerator[list[LogLine], None]:
     """Run ``eb logs --stream`` through a pipe and yield parsed lines in batches.
 
     Ends by raising ``LogSourceError`` when eb exits (diagnosed, with a fix when known); the
@@ -210,14 +216,15 @@ async def stream_eb_logs(
     child_env.update(env or {})
     try:
         proc = await asyncio.create_subprocess_exec(
-            eb, *args,
+            eb,
+            *args,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             env=child_env,
             cwd=cwd,
             start_new_session=True,  # not ours to get the terminal's Ctrl+C
-        )  # fmt: skip
+        )
     except FileNotFoundError:
         raise LogSourceError(
             "eb not found",
@@ -281,7 +288,7 @@ class SourceStatus:
 
 
 async def supervise(
-    make_source: Callable[[], AsyncIterator[list[LogLine]]],
+    make_source: Callable[[], AsyncGenerator[list[LogLine], None]],
     *,
     backoff: tuple[float, ...] = (1, 2, 5, 10, 30, 60),
     healthy_after: float = 30.0,
