@@ -1,0 +1,269 @@
+"""The check registry and the wrapper every check runs through.
+
+A check is ``async def check(ctx: CheckContext, params: dict) -> CheckResult``. Check modules are
+imported only when a check of their family runs, so loading a checklist or starting the app never
+pays for httpx, boto3 or psycopg2. ``run_check`` is the only way a check should be run: it expands
+``${var}`` in the params, applies the timeout, turns every exception into an ``error`` result with a
+one-line reason, measures the duration and redacts the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from rsdeploy_tui.checks.expand import VarError, expand_params
+from rsdeploy_tui.checks.reasons import describe_error
+
+Status = Literal["pass", "fail", "error", "skipped"]
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a check may take when neither the item nor the caller says otherwise."""
+
+# Checks that legitimately take longer than DEFAULT_TIMEOUT (test suites, deployment polls).
+_TYPE_TIMEOUTS = {"command": 600.0, "django_deploy": 120.0, "migrations": 120.0,
+                  "eb_deployed": 300.0, "secrets_in_repo": 120.0}
+
+# type name -> "module:function" under rsdeploy_tui.checks; imported on first use.
+CHECK_TYPES: dict[str, str] = {
+    "http": "http:check_http",
+    "https_redirect": "http:check_https_redirect",
+    "security_headers": "http:check_security_headers",
+    "cookies": "http:check_cookies",
+    "csrf": "http:check_csrf",
+    "response_time": "http:check_response_time",
+    "tls_cert": "tls:check_tls_cert",
+    "postgres": "database:check_postgres",
+    "row_counts": "database:check_row_counts",
+    "sql": "database:check_sql",
+    "s3_object": "aws_checks:check_s3_object",
+    "eb_health": "aws_checks:check_eb_health",
+    "eb_deployed": "aws_checks:check_eb_deployed",
+    "cloudwatch_alarms": "aws_checks:check_cloudwatch_alarms",
+    "log_errors": "aws_checks:check_log_errors",
+    "eb_env_vars": "aws_checks:check_eb_env_vars",
+    "env_vars": "local:check_env_vars",
+    "command": "local:check_command",
+    "secrets_in_repo": "local:check_secrets_in_repo",
+    "django_deploy": "django:check_django_deploy",
+    "migrations": "django:check_migrations",
+}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What one check observed."""
+
+    status: Status
+    """pass, fail (observed and wrong), error (could not observe), skipped."""
+    summary: str
+    """One line for the operator."""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """What was observed (status code, headers, certificate dates, counts...), redacted."""
+    duration_s: float = 0.0
+    """Wall time of the check, seconds."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The result as the data of a ``check_result`` event."""
+        return {"status": self.status, "summary": self.summary,
+                "duration_s": round(self.duration_s, 3), "evidence": self.evidence}
+
+
+def passed(summary: str, **evidence: Any) -> CheckResult:
+    """A passing result."""
+    return CheckResult("pass", summary, evidence)
+
+
+def failed(summary: str, **evidence: Any) -> CheckResult:
+    """A failing result: the check observed something wrong."""
+    return CheckResult("fail", summary, evidence)
+
+
+def skipped(summary: str, **evidence: Any) -> CheckResult:
+    """A check that could not apply (no baseline yet, nothing to compare)."""
+    return CheckResult("skipped", summary, evidence)
+
+
+class CheckError(Exception):
+    """Raised by a check that cannot observe: becomes an ``error`` result with this reason."""
+
+    def __init__(self, reason: str, **evidence: Any) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.evidence = evidence
+
+
+Redact = Callable[[str], str]
+
+
+@dataclass
+class CheckContext:
+    """Everything a check may read besides its own params.
+
+    Attributes:
+        vars: Resolved checklist variables (``resolve_vars``), used to expand ``${name}``.
+        facts: The session's facts (``target_version``, ``previous_version``...).
+        results: Earlier results by qualified item id; a value is a ``CheckResult``, the session's
+            ``CheckRecord`` or a dict with ``evidence`` (baselines read only the evidence).
+        redact: A ``Redactor`` (its ``redact`` method is used) or any ``str -> str`` callable.
+        timeout: Seconds per check overriding each check's own (``--timeout``); None = their own.
+        environ: Environment the checks read (DB_*, AWS_*) and give to commands.
+        secrets: Names of environment variables whose values must never appear in a result.
+    """
+
+    vars: Mapping[str, str] = field(default_factory=dict)
+    facts: Mapping[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    redact: Any = None
+    timeout: float | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+
+    def var(self, name: str, default: str = "") -> str:
+        """A resolved variable, or ``default`` when unset or empty."""
+        value = self.vars.get(name)
+        return str(value) if value not in (None, "") else default
+
+    def baseline(self, ref: str) -> dict[str, Any] | None:
+        """Evidence recorded earlier for the item ``ref`` (qualified or bare id), if any."""
+        found = self.results.get(ref)
+        if found is None:
+            found = next((v for k, v in self.results.items() if k.rsplit(".", 1)[-1] == ref), None)
+        if found is None:
+            return None
+        evidence = found.get("evidence") if isinstance(found, Mapping) else getattr(
+            found, "evidence", None)
+        return dict(evidence) if evidence else None
+
+
+CheckFunction = Callable[[CheckContext, dict[str, Any]], Awaitable[CheckResult]]
+
+
+def get_check(type_name: str) -> CheckFunction:
+    """The coroutine function implementing a check type.
+
+    Raises:
+        KeyError: unknown type.
+    """
+    module_name, function = CHECK_TYPES[type_name].split(":")
+    module = importlib.import_module(f"rsdeploy_tui.checks.{module_name}")
+    return getattr(module, function)  # type: ignore[no-any-return]
+
+
+def timeout_for(type_name: str, params: Mapping[str, Any], ctx: CheckContext) -> float:
+    """Seconds this check may run: the caller's override, the item's, or the type's default."""
+    if ctx.timeout is not None:
+        return float(ctx.timeout)
+    if isinstance(params.get("timeout"), int | float):
+        return float(params["timeout"])
+    return _TYPE_TIMEOUTS.get(type_name, DEFAULT_TIMEOUT)
+
+
+async def run_check(item: Any, ctx: CheckContext) -> CheckResult:
+    """Run an item's check; never raises (except cancellation), always a redacted result.
+
+    Args:
+        item: A checklist ``Item`` with a ``check`` (or anything with ``.check.type/.params``).
+        ctx: Vars, facts, earlier results, redaction and timeout.
+    """
+    check = item.check
+    start = time.monotonic()
+    try:
+        result = await _run(check.type, dict(check.params), ctx)
+    except asyncio.CancelledError:
+        raise
+    except BaseException as exc:  # a check bug must be a result, never a crash
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        result = CheckResult("error", describe_error(exc))
+    result = replace(result, duration_s=time.monotonic() - start)
+    return redact_result(result, ctx)
+
+
+async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckResult:
+    if type_name not in CHECK_TYPES:
+        return CheckResult("error", f"unknown check type {type_name!r}")
+    try:
+        params = expand_params(raw, ctx.vars, ctx.environ)
+    except VarError as exc:
+        return CheckResult("error", str(exc))
+    limit = timeout_for(type_name, params, ctx)
+    params.pop("timeout", None)
+    function = get_check(type_name)
+    try:
+        return await asyncio.wait_for(function(ctx, params), limit)
+    except TimeoutError:
+        return CheckResult("error", f"timed out after {limit:g} s")
+    except CheckError as exc:
+        return CheckResult("error", exc.reason, exc.evidence)
+
+
+def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
+    """The result with secret values removed from its summary and evidence."""
+    secrets = [v for name in ctx.secrets if len(v := ctx.environ.get(name, "")) >= 4]
+    custom = getattr(ctx.redact, "redact", ctx.redact)
+
+    def clean(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "****")
+        return custom(text) if callable(custom) else text
+
+    return replace(result, summary=clean(result.summary), evidence=_walk(result.evidence, clean))
+
+
+def _walk(value: Any, clean: Redact) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, Mapping):
+        return {str(k): _walk(v, clean) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_walk(v, clean) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return clean(str(value))
+
+
+OnResult = Callable[[Any, CheckResult], Any]
+
+
+async def run_checks(
+    items: Iterable[Any], ctx: CheckContext, concurrency: int = 8,
+    on_result: OnResult | None = None,
+) -> dict[str, CheckResult]:
+    """Run the checks of ``items``, at most ``concurrency`` at once.
+
+    Items whose check names a ``baseline`` item that is also in this batch run after the others,
+    so they compare against this run's measurement. Each result is stored in ``ctx.results`` and
+    handed to ``on_result(item, result)`` (may be a coroutine function) as soon as it is known.
+    Cancelling the returned coroutine cancels every running check.
+
+    Returns:
+        Results by qualified item id, in the order the items were given.
+    """
+    items = [item for item in items if getattr(item, "check", None) is not None]
+    ids = {item.qid for item in items} | {item.id for item in items}
+    later = [i for i in items if str(i.check.params.get("baseline", "")) in ids]
+    first = [i for i in items if i not in later]
+    gate = asyncio.Semaphore(max(1, concurrency))
+    results: dict[str, CheckResult] = {}
+
+    async def one(item: Any) -> None:
+        async with gate:
+            result = await run_check(item, ctx)
+        results[item.qid] = result
+        ctx.results[item.qid] = result
+        if on_result is not None:
+            outcome = on_result(item, result)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    for wave in (first, later):
+        if wave:
+            async with asyncio.TaskGroup() as group:
+                for item in wave:
+                    group.create_task(one(item))
+    return {item.qid: results[item.qid] for item in items if item.qid in results}

@@ -1,0 +1,214 @@
+"""Web checks against local HTTP/HTTPS servers, including the hostile cases."""
+
+from __future__ import annotations
+
+import json
+
+from helpers import run
+from web_servers import WebServers
+
+from rsdeploy_tui.checks.registry import CheckContext
+
+
+def ctx(web: WebServers, **extra: str) -> CheckContext:
+    return CheckContext(vars={"base_url": web.https.url, "http_url": web.http.url,
+                              "tls_ca_file": str(web.ca_file), **extra})
+
+
+async def test_health_json_passes_with_status_and_headers(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/health",
+                       expect_json={"status": "healthy"})
+    assert result.status == "pass", result.summary
+    assert result.evidence["status"] == 200
+    assert result.evidence["headers"]["content-type"] == "application/json"
+    assert result.duration_s > 0
+
+
+async def test_health_json_mismatch_names_the_field(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/unhealthy",
+                       expect_json={"status": "healthy"})
+    assert result.status == "fail"
+    assert "$.status" in result.summary and "degraded" in result.summary
+
+
+async def test_unexpected_status_fails(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/status/500")
+    assert result.status == "fail"
+    assert "status 500" in result.summary
+    ok = await run("http", ctx(web), url="${base_url}/status/503", expect_status=[200, 503])
+    assert ok.status == "pass"
+
+
+async def test_expect_text_and_max_seconds(web: WebServers) -> None:
+    found = await run("http", ctx(web), url="${base_url}/", expect_text="RS Systems",
+                      max_seconds=3)
+    assert found.status == "pass"
+    assert found.evidence["max_seconds"] == 3
+    slow = await run("http", ctx(web), url="${base_url}/slow", max_seconds=0.1)
+    assert slow.status == "fail"
+    assert "limit 0.1 s" in slow.summary
+
+
+async def test_untrusted_without_ca_file_is_an_error(web: WebServers) -> None:
+    result = await run("http", CheckContext(vars={"base_url": web.https.url}),
+                       url="${base_url}/health")
+    assert result.status == "error"
+    assert "certificate" in result.summary.lower()
+    assert "Traceback" not in result.summary
+
+
+async def test_verify_param_accepts_a_ca_file(web: WebServers) -> None:
+    result = await run("http", CheckContext(), url=f"{web.https.url}/health",
+                       verify=str(web.ca_file))
+    assert result.status == "pass", result.summary
+
+
+async def test_connection_refused(web: WebServers) -> None:
+    result = await run("http", ctx(web), url=f"http://127.0.0.1:{web.refused_port}/")
+    assert result.status == "error"
+    assert "connection refused" in result.summary
+
+
+async def test_dns_failure() -> None:
+    result = await run("http", CheckContext(), url="https://no-such-host.invalid/health")
+    assert result.status == "error"
+    assert "DNS lookup failed" in result.summary
+
+
+async def test_timeout_is_an_error_with_the_limit(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/slow", timeout=0.2)
+    assert result.status == "error"
+    assert result.summary == "timed out after 0.2 s"
+
+
+async def test_big_body_is_capped(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/big", expect_json={"status": "ok"})
+    assert result.status == "fail"
+    assert "larger than 1 MB" in result.summary
+    assert result.evidence["body_truncated_at"] == 1024 * 1024
+    text = await run("http", ctx(web), url="${base_url}/big", expect_text="nothing")
+    assert text.status == "fail" and "first 1 MB" in text.summary
+
+
+async def test_invalid_json(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/badjson",
+                       expect_json={"status": "healthy"})
+    assert result.status == "fail"
+    assert "not valid JSON" in result.summary
+    assert result.evidence["body"].startswith('{"status"')
+
+
+async def test_redirect_loop(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${base_url}/loop", follow_redirects=True)
+    assert result.status == "error"
+    assert "redirect loop" in result.summary
+    unfollowed = await run("http", ctx(web), url="${base_url}/loop", expect_status=302)
+    assert unfollowed.status == "pass"
+    assert unfollowed.evidence["headers"]["location"] == "/loop"
+
+
+async def test_tls_handshake_failure(web: WebServers) -> None:
+    result = await run("http", ctx(web), url=f"{web.not_tls}/health")
+    assert result.status == "error"
+    assert "TLS" in result.summary
+
+
+async def test_https_redirect(web: WebServers) -> None:
+    good = await run("https_redirect", ctx(web), url="${http_url}/to-https")
+    assert good.status == "pass", good.summary
+    assert good.evidence["status"] == 301
+    not_https = await run("https_redirect", ctx(web), url="${http_url}/to-http")
+    assert not_https.status == "fail" and "not https" in not_https.summary
+    other = await run("https_redirect", ctx(web), url="${http_url}/to-other-host")
+    assert other.status == "fail" and "another host" in other.summary
+    none = await run("https_redirect", ctx(web), url="${http_url}/health")
+    assert none.status == "fail" and "status 200" in none.summary
+
+
+async def test_security_headers_verdict_per_header(web: WebServers) -> None:
+    good = await run("security_headers", ctx(web), url="${base_url}/")
+    assert good.status == "pass", good.summary
+    assert set(good.evidence["verdicts"].values()) == {"ok"}
+    weak = await run("security_headers", ctx(web), url="${base_url}/weak")
+    assert weak.status == "fail"
+    verdicts = weak.evidence["verdicts"]
+    assert verdicts["Strict-Transport-Security"].startswith("weak: max-age 300")
+    assert verdicts["Content-Security-Policy"] == "missing"
+    assert verdicts["X-Frame-Options"] == "weak: ALLOWALL"
+    assert verdicts["X-Content-Type-Options"] == "ok"
+    assert verdicts["Referrer-Policy"] == "weak: unsafe-url"
+    bare = await run("security_headers", ctx(web), url="${base_url}/bare",
+                     require=["X-Content-Type-Options"])
+    assert bare.status == "fail" and "1 of 1" in bare.summary
+
+
+async def test_cookies(web: WebServers) -> None:
+    good = await run("cookies", ctx(web), url="${base_url}/")
+    assert good.status == "pass", good.summary
+    assert {c["name"] for c in good.evidence["cookies"]} == {"csrftoken", "sessionid"}
+    assert "s3cr3t" not in json.dumps(good.evidence)  # cookie values are never evidence
+    insecure = await run("cookies", ctx(web), url="${base_url}/bare")
+    assert insecure.status == "fail" and "sessionid without Secure" in insecure.summary
+    readable = await run("cookies", ctx(web), url="${base_url}/session-not-httponly")
+    assert readable.status == "fail" and "without HttpOnly" in readable.summary
+
+
+async def test_csrf(web: WebServers) -> None:
+    protected = await run("csrf", ctx(web), url="${base_url}/login")
+    assert protected.status == "pass", protected.summary
+    assert protected.evidence["status"] == 403
+    open_form = await run("csrf", ctx(web), url="${base_url}/open-form")
+    assert open_form.status == "fail" and "answered 200" in open_form.summary
+
+
+async def test_response_time_against_baseline(web: WebServers) -> None:
+    context = ctx(web)
+    context.results["pre.perf-baseline"] = {"evidence": {"times": {f"{web.https.url}/slow": 0.1}}}
+    slower = await run("response_time", context, url="${base_url}/slow", baseline="perf-baseline")
+    assert slower.status == "fail", slower.summary
+    assert "slower than 1.5x" in slower.summary
+    same = await run("response_time", context, url="${base_url}/slow",
+                     baseline="pre.perf-baseline", factor=10)
+    assert same.status == "pass"
+    missing = await run("response_time", context, url="${base_url}/", baseline="nothing")
+    assert missing.status == "skipped"
+    measure = await run("response_time", context, urls=["${base_url}/", "${base_url}/health"])
+    assert measure.status == "pass" and len(measure.evidence["times"]) == 2
+
+
+async def test_unknown_var_is_an_error(web: WebServers) -> None:
+    result = await run("http", ctx(web), url="${nope}/health")
+    assert result.status == "error"
+    assert "${nope}" in result.summary
+
+
+async def test_tls_cert_good_derives_host_from_base_url(web: WebServers) -> None:
+    result = await run("tls_cert", ctx(web))
+    assert result.status == "pass", result.summary
+    assert result.evidence["port"] == web.https.port
+    assert result.evidence["days_left"] > 300
+    assert "O=trustme" in result.evidence["issuer"] or "trustme" in result.evidence["issuer"]
+    assert result.evidence["not_after"]
+    near = await run("tls_cert", ctx(web), min_days=5000)
+    assert near.status == "fail" and "expires in" in near.summary
+
+
+async def test_tls_cert_expired(web: WebServers) -> None:
+    result = await run("tls_cert", ctx(web, base_url=web.expired.url))
+    assert result.status == "fail"
+    assert "expired" in result.summary
+    assert result.evidence["days_left"] < 0
+
+
+async def test_tls_cert_wrong_host(web: WebServers) -> None:
+    result = await run("tls_cert", ctx(web), host="127.0.0.1", port=web.wrong_host.port)
+    assert result.status == "fail"
+    assert "mismatch" in result.summary.lower() or "match" in result.summary.lower()
+    assert result.evidence["names"] == ["wrong-host.example"]
+
+
+async def test_tls_cert_handshake_failure_and_refused(web: WebServers) -> None:
+    plain = await run("tls_cert", ctx(web), url=web.not_tls)
+    assert plain.status == "error" and "TLS" in plain.summary
+    refused = await run("tls_cert", ctx(web), host="127.0.0.1", port=web.refused_port)
+    assert refused.status == "error" and "connection refused" in refused.summary
