@@ -1,18 +1,19 @@
-"""``${var}`` expansion of check params at run time.
+"""``${var}`` expansion of check params at run time (``checklist.vars`` rules).
 
-Same syntax as ``checklist.vars``: ``${name}`` is a resolved checklist variable, ``${env:NAME}``
-the environment. Checks run in-process, so env references expand to their values here, except in
-shell command strings (``run``, ``command``), where they stay shell references (``"${NAME}"``)
-so a secret travels only in the child's environment, never in its argv or the evidence.
+Checks run in-process, so params expand in ``value`` mode (``${env:NAME}`` becomes the value,
+used in memory only), except shell command strings (``run``, ``command``), which expand in
+``shell`` mode: an env reference stays a shell reference so a secret travels only in the child's
+environment, never in its argv or the evidence.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-_REF = re.compile(r"\$\{(env:)?([A-Za-z_][A-Za-z0-9_.-]*)\}")
+from rsdeploy_tui.checklist.vars import expand_params as _expand
+from rsdeploy_tui.checklist.vars import Mode, references
+
 _SHELL_KEYS = frozenset({"run", "command"})
 
 
@@ -20,42 +21,29 @@ class VarError(Exception):
     """A ``${name}`` in a check param names no variable."""
 
 
-def expand(text: str, values: Mapping[str, Any], environ: Mapping[str, str],
-           *, shell: bool = False) -> str:
-    """``text`` with every ``${name}`` and ``${env:NAME}`` replaced.
+def expand_params(params: Mapping[str, Any], values: Mapping[str, str],
+                  environ: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, Any]:
+    """A copy of ``params`` with every string (also inside lists and mappings) expanded.
 
     Raises:
-        VarError: an unknown ``${name}``.
+        VarError: a ``${name}`` that is not a variable (the loader normally catches these).
     """
-
-    def sub(match: re.Match[str]) -> str:
-        is_env, name = match.group(1), match.group(2)
-        if is_env:
-            return f'"${{{name}}}"' if shell else environ.get(name, "")
-        if name not in values:
-            raise VarError(f"unknown variable ${{{name}}} in check params")
-        return str(values[name])
-
-    # Resolved vars may still hold references (a value set with --set); expand a few levels.
-    for _ in range(5):
-        new = _REF.sub(sub, text)
-        if new == text:
-            break
-        text = new
-    return text
+    result: dict[str, Any] = {}
+    for key, value in params.items():
+        mode: Mode = "shell" if key in _SHELL_KEYS else "value"
+        result[key] = _expand(value, values, secrets=tuple(secrets), environ=environ, mode=mode)
+        _reject_leftovers(key, result[key])
+    return result
 
 
-def expand_params(params: Mapping[str, Any], values: Mapping[str, Any],
-                  environ: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``params`` with every string (also inside lists and mappings) expanded."""
-
-    def walk(value: Any, shell: bool) -> Any:
-        if isinstance(value, str):
-            return expand(value, values, environ, shell=shell)
-        if isinstance(value, Mapping):
-            return {k: walk(v, False) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [walk(v, False) for v in value]
-        return value
-
-    return {key: walk(value, key in _SHELL_KEYS) for key, value in params.items()}
+def _reject_leftovers(key: str, value: Any) -> None:
+    if isinstance(value, str):
+        for kind, name in references(value):
+            if kind in ("var", "bad"):
+                raise VarError(f"unknown variable ${{{name}}} in {key}")
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _reject_leftovers(key, item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_leftovers(key, item)

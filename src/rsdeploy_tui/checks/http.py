@@ -7,7 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from rsdeploy_tui.checks.registry import (
-    CheckContext, CheckError, CheckResult, failed, passed, skipped,
+    CheckContext,
+    CheckError,
+    CheckResult,
+    failed,
+    passed,
+    skipped,
 )
 from rsdeploy_tui.checks.web import client, excerpt, fetch
 
@@ -201,11 +206,11 @@ async def check_csrf(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
 
 
 _SLACK_S = 0.05
-"""Differences under 50 ms are noise, whatever the factor (a 4 ms page at 7 ms is fine)."""
+"""Differences under 50 ms are noise, whatever the factor (4 ms then 7 ms is fine)."""
 
 
 async def check_response_time(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
-    """Load times of the URLs; with ``baseline`` fails when slower than ``factor`` x the baseline."""
+    """Load times of the URLs; with ``baseline``, fails when slower than ``factor`` x baseline."""
     urls = [str(u) for u in params.get("urls") or []] + (
         [str(params["url"])] if params.get("url") else [])
     if not urls:

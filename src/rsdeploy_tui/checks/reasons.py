@@ -1,4 +1,4 @@
-"""One-line reasons for the exceptions checks meet: what an operator reads instead of a traceback."""
+"""One-line reasons for the exceptions checks meet, read by an operator instead of a traceback."""
 
 from __future__ import annotations
 

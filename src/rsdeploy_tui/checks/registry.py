@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -120,7 +121,7 @@ class CheckContext:
     results: dict[str, Any] = field(default_factory=dict)
     redact: Any = None
     timeout: float | None = None
-    environ: Mapping[str, str] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     secrets: tuple[str, ...] = ()
 
     def var(self, name: str, default: str = "") -> str:
@@ -188,7 +189,7 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
     if type_name not in CHECK_TYPES:
         return CheckResult("error", f"unknown check type {type_name!r}")
     try:
-        params = expand_params(raw, ctx.vars, ctx.environ)
+        params = expand_params(raw, ctx.vars, ctx.environ, ctx.secrets)
     except VarError as exc:
         return CheckResult("error", str(exc))
     limit = timeout_for(type_name, params, ctx)

@@ -32,26 +32,33 @@ D = (dict,)
 # Common to every check: how long it may take.
 COMMON = {"timeout": Param(N, help="seconds before the check gives up")}
 
+V = (bool, str)  # verify: true/false or a CA file path
+
 CHECK_SPECS: dict[str, dict[str, Param]] = {
     "http": {"url": Param(S, True), "method": Param(S), "expect_status": Param((int, list)),
-             "expect_json": Param(D), "expect_text": Param(S), "max_seconds": Param(N),
-             "headers": Param(D), "follow_redirects": Param(B), "verify": Param((bool, str))},
-    "https_redirect": {"url": Param(S, True)},
-    "security_headers": {"url": Param(S, True), "require": Param(L), "verify": Param((bool, str))},
-    "cookies": {"url": Param(S, True), "session_cookie": Param(S), "verify": Param((bool, str))},
-    "csrf": {"url": Param(S, True), "verify": Param((bool, str))},
+             "expect_json": Param((dict, list, str, int, float, bool)), "expect_text": Param(S),
+             "max_seconds": Param(N), "headers": Param(D), "follow_redirects": Param(B),
+             "verify": Param(V)},
+    "https_redirect": {"url": Param(S, True, "an http:// URL")},
+    "security_headers": {"url": Param(S, True), "require": Param(L, help="header names"),
+                         "verify": Param(V)},
+    "cookies": {"url": Param(S, True), "session_cookie": Param(S, help="default sessionid"),
+                "verify": Param(V)},
+    "csrf": {"url": Param(S, True, "a form endpoint"), "verify": Param(V)},
     "tls_cert": {"host": Param(S), "port": Param((int, str)), "url": Param(S),
                  "min_days": Param(I), "ca_file": Param(S)},
-    "response_time": {"url": Param(S), "urls": Param(L), "baseline": Param(S),
-                      "factor": Param(N), "verify": Param((bool, str))},
+    "response_time": {"url": Param(S), "urls": Param(L), "baseline": Param(S, help="an item id"),
+                      "factor": Param(N), "verify": Param(V)},
     "postgres": {"dsn": Param(S)},
-    "row_counts": {"tables": Param(L, True), "baseline": Param(S), "dsn": Param(S)},
-    "sql": {"query": Param(S, True), "expect": Param(S), "equals": Param((str, int, float)),
-            "dsn": Param(S)},
+    "row_counts": {"tables": Param(L, True), "baseline": Param(S, help="an item id"),
+                   "dsn": Param(S)},
+    "sql": {"query": Param(S, True), "expect": Param(S, help="none or some"),
+            "equals": Param((str, int, float)), "dsn": Param(S)},
     "s3_object": {"bucket": Param(S, True), "prefix": Param(S), "min_bytes": Param(I),
                   "max_age_minutes": Param(N)},
     "eb_health": {"environment": Param(S)},
-    "eb_deployed": {"environment": Param(S), "version": Param(S), "polls": Param(I)},
+    "eb_deployed": {"environment": Param(S), "version": Param(S), "polls": Param(I),
+                    "interval": Param(N, help="seconds between polls")},
     "cloudwatch_alarms": {"prefix": Param(S), "min_count": Param(I)},
     "log_errors": {"log_group": Param(S, True), "pattern": Param(S), "minutes": Param(N)},
     "eb_env_vars": {"environment": Param(S), "require": Param(L), "equals": Param(D)},
@@ -60,7 +67,7 @@ CHECK_SPECS: dict[str, dict[str, Param]] = {
                 "cwd": Param(S)},
     "django_deploy": {"command": Param(S), "cwd": Param(S)},
     "migrations": {"command": Param(S), "cwd": Param(S), "allow_destructive": Param(B)},
-    "secrets_in_repo": {"path": Param(S)},
+    "secrets_in_repo": {"path": Param(S), "exclude": Param(L, help="glob patterns")},
 }
 
 ACTION_SPECS: dict[str, dict[str, Param]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import ssl
 from datetime import UTC, datetime
@@ -50,14 +51,13 @@ async def _handshake(host: str, port: int, context: ssl.SSLContext
                 ssl_object.version())
     finally:
         writer.close()
-        try:
+        # The server may drop the connection first; the certificate is already read.
+        with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass  # the server may drop the connection first; the certificate is already read
 
 
 def _describe_der(der: bytes) -> dict[str, Any]:
-    """Subject, issuer, notAfter and names of a certificate we did not trust (needs cryptography)."""
+    """Subject, issuer, notAfter and names of an untrusted certificate (needs cryptography)."""
     try:
         from cryptography import x509
     except ImportError:

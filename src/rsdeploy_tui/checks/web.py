@@ -1,4 +1,4 @@
-"""What every web check shares: an httpx client honouring ``verify``/``tls_ca_file``, capped reads."""
+"""Shared by the web checks: an httpx client honouring ``verify``/``tls_ca_file``; capped reads."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from rsdeploy_tui.checks.registry import CheckContext, CheckError
 from rsdeploy_tui.checks.reasons import describe_error
+from rsdeploy_tui.checks.registry import CheckContext, CheckError
 
 if TYPE_CHECKING:
     import httpx
