@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rsdeploy_tui.checklist.vars import expand_params as _expand
 from rsdeploy_tui.checklist.vars import Mode, references
+from rsdeploy_tui.checklist.vars import expand_params as _expand
 
 _SHELL_KEYS = frozenset({"run", "command"})
 
