@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
+from rsdeploy_tui.checklist.yamlwrite import to_yaml
 from rsdeploy_tui.errors import RsdeployError
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -31,6 +29,8 @@ _CRITICAL = re.compile(r"^(\*\*|__)CRITICAL:?(\*\*|__):?[ \t]*", re.IGNORECASE)
 # Fences in these languages (or none) under an item are its command; others become its help.
 _SHELL = {"", "bash", "sh", "shell", "zsh", "console", "ksh", "fish"}
 _ID_MAX = 40
+
+__all__ = ["MarkdownImportError", "import_markdown", "slug", "to_yaml"]
 
 
 class MarkdownImportError(RsdeployError):
@@ -86,7 +86,9 @@ def import_markdown(text: str, *, source: str = "<md>", name: str | None = None)
         MarkdownImportError: no ``- [ ]`` items at all.
     """
     lines = _atx_headings(text.expandtabs(4).splitlines())
-    levels = [len(m.group(1)) for m in map(_HEADING.match, _outside_fences(lines)) if m]
+    fenced = _fenced(lines)
+    headings = (_HEADING.match(line) for i, line in enumerate(lines) if i not in fenced)
+    levels = [len(m.group(1)) for m in headings if m]
     title_level = 1 if levels[:1] == [1] and levels.count(1) == 1 else None
     phase_levels = [lv for lv in levels if lv != title_level]
     phase_level = min(phase_levels) if phase_levels and min(phase_levels) <= 2 else None
@@ -107,7 +109,7 @@ def _atx_headings(lines: list[str]) -> list[str]:
     followed by ``---`` stays a thematic break. Line count is kept (line numbers stay right).
     """
     result = list(lines)
-    inside = set(range(len(lines))) - set(_outside_fences(lines, indexes=True))
+    inside = _fenced(lines)
     for i in range(1, len(lines)):
         underline, text = _SETEXT.match(lines[i]), lines[i - 1]
         if not underline or i in inside or (i - 1) in inside or not text.strip():
@@ -126,20 +128,22 @@ def _atx_headings(lines: list[str]) -> list[str]:
     return result
 
 
-def _outside_fences(lines: list[str], indexes: bool = False) -> list[Any]:
-    """Lines (or their indexes) outside fenced code blocks, fence lines excluded."""
-    kept: list[Any] = []
+def _fenced(lines: list[str]) -> set[int]:
+    """Indexes of the lines inside fenced code blocks, the fence lines included."""
+    inside: set[int] = set()
     fence: str | None = None
     for index, line in enumerate(lines):
-        match = _FENCE.match(line)
-        if fence is None and match:
-            fence = match.group(2)
-        elif fence is not None:
-            if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-                fence = None
-        else:
-            kept.append(index if indexes else line)
-    return kept
+        if fence is None:
+            match = _FENCE.match(line)
+            if match:
+                fence = match.group(2)
+                inside.add(index)
+            continue
+        inside.add(index)
+        stripped = line.strip()
+        if stripped.startswith(fence) and not stripped.strip(fence[0]):
+            fence = None
+    return inside
 
 
 class _Parser:
@@ -405,93 +409,3 @@ def _item(item: _Item, ids: _Ids) -> dict[str, Any]:
     if help_text:
         out["help"] = _literal(help_text)
     return out
-
-
-# --- YAML output ---------------------------------------------------------------------------
-
-_KEY_ORDER = [
-    "name",
-    "description",
-    "vars",
-    "secrets",
-    "id",
-    "title",
-    "text",
-    "subject",
-    "critical",
-    "command",
-    "confirm",
-    "interactive",
-    "tick_on_success",
-    "action",
-    "check",
-    "auto_tick",
-    "requires",
-    "rollback_trigger",
-    "help",
-    "gate",
-    "body",
-    "sections",
-    "items",
-    "phases",
-    "templates",
-    "rollback_triggers",
-    "success_criteria",
-]
-_RANK = {key: index for index, key in enumerate(_KEY_ORDER)}
-
-
-class _ChecklistDumper(yaml.SafeDumper):
-    """Block style, checklist key order, ``|`` literals for multi-line text, indented lists."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        value = "\n".join(line.rstrip() for line in value.split("\n"))
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-def _represent_dict(dumper: yaml.SafeDumper, value: Mapping[str, Any]) -> yaml.MappingNode:
-    keys = list(value)
-    if all(key in _RANK for key in keys):  # a checklist node, not a user's vars/templates map
-        keys.sort(key=_RANK.__getitem__)
-    return dumper.represent_mapping("tag:yaml.org,2002:map", [(k, value[k]) for k in keys])
-
-
-_ChecklistDumper.add_representer(str, _represent_str)
-_ChecklistDumper.add_representer(dict, _represent_dict)
-
-
-def _dump(value: Any) -> str:
-    return yaml.dump(
-        value,
-        Dumper=_ChecklistDumper,
-        sort_keys=False,
-        allow_unicode=True,
-        default_flow_style=False,
-        width=4096,
-        indent=2,
-    )
-
-
-def to_yaml(data: Mapping[str, Any]) -> str:
-    """Checklist data as YAML: block style, one blank line between top-level keys and phases."""
-    parts: list[str] = []
-    for key in sorted(data, key=lambda k: _RANK.get(k, len(_RANK))):
-        value = data[key]
-        if key == "phases" and isinstance(value, list) and value:
-            phases = [
-                "".join(
-                    f"  {line}" if line.strip() else line
-                    for line in _dump([phase]).splitlines(keepends=True)
-                )
-                for phase in value
-            ]
-            parts.append("phases:\n" + "\n".join(phases))
-        else:
-            parts.append(_dump({key: value}))
-    return "\n".join(parts)
