@@ -1,0 +1,339 @@
+"""What a session knows about a deployment, gathered once for the log and the messages.
+
+Everything here is tolerant: a session that recorded nothing yet still yields a ``DeploymentFacts``
+whose missing parts are ``None`` or empty, and the renderers say "not recorded".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.reports.changes import git_changes
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+Clock = Callable[[], datetime]
+"""Returns the current time (aware, UTC); injected so tests and golden files are stable."""
+
+NOT_RECORDED = "not recorded"
+
+_MAINTENANCE_ON = re.compile(r"MAINTENANCE_MODE\s*=\s*['\"]?(true|1|on)\b", re.IGNORECASE)
+_MAINTENANCE_OFF = re.compile(r"MAINTENANCE_MODE\s*=\s*['\"]?(false|0|off)\b", re.IGNORECASE)
+
+
+def utc_clock() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+def parse_time(text: Any) -> datetime | None:
+    """An ISO-8601 time from the journal (``Z`` or offset), or None when absent or malformed."""
+    if isinstance(text, datetime):
+        return text if text.tzinfo else text.replace(tzinfo=UTC)
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def show_time(moment: datetime | str | None, *, with_date: bool = True) -> str:
+    """A time as operators read it in a log: ``2026-11-26 02:30 UTC``."""
+    parsed = parse_time(moment)
+    if parsed is None:
+        return NOT_RECORDED
+    parsed = parsed.astimezone(UTC)
+    return parsed.strftime("%Y-%m-%d %H:%M UTC" if with_date else "%H:%M UTC")
+
+
+def minutes_between(start: datetime, end: datetime) -> int:
+    """Whole minutes between two times, rounded up (a 20-second outage is 1 minute)."""
+    seconds = max(0.0, (end - start).total_seconds())
+    return int(-(-seconds // 60))
+
+
+@dataclass(frozen=True)
+class Downtime:
+    """Maintenance mode as recorded: when it went on and off."""
+
+    on: datetime | None
+    off: datetime | None
+
+    @property
+    def minutes(self) -> int | None:
+        """Minutes in maintenance mode, when both ends are known."""
+        if self.on is None or self.off is None:
+            return None
+        return minutes_between(self.on, self.off)
+
+    def describe(self, now: datetime) -> str:
+        """One line for the log."""
+        if self.on is None:
+            return "None recorded (maintenance mode not used)"
+        if self.off is None:
+            return (f"Maintenance mode on since {show_time(self.on)} "
+                    f"({minutes_between(self.on, now)} minutes so far, not switched off)")
+        minutes = self.minutes
+        unit = "minute" if minutes == 1 else "minutes"
+        return f"{minutes} {unit} ({show_time(self.on, with_date=False)} - " \
+               f"{show_time(self.off, with_date=False)}, maintenance mode)"
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The changes deployed and where the list came from."""
+
+    source: str
+    """``git`` (log between tags), ``operator`` (entered in the session) or ``none``."""
+    items: tuple[str, ...] = ()
+    detail: str = ""
+    """Why git was not used, when it was tried and failed."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """Something that went wrong or was left out."""
+
+    kind: str
+    """``failed`` | ``skipped`` | ``note`` | ``cancelled``."""
+    item: str | None
+    """Qualified item id (None for a session-level note)."""
+    text: str
+    """One line an operator reads."""
+    by: str | None = None
+    at: str | None = None
+
+
+@dataclass
+class DeploymentFacts:
+    """A session's facts, ready for rendering (all strings still unredacted)."""
+
+    session_id: str
+    checklist_name: str
+    status: str
+    """``active`` | ``finished`` | ``abandoned``."""
+    now: datetime
+    version: str | None
+    previous_version: str | None
+    sprint: str | None
+    environment: str | None
+    operators: list[str]
+    started: datetime | None
+    ended: datetime | None
+    current_phase: str | None
+    downtime: Downtime
+    changes: Changes
+    migration_plan: list[str]
+    migration_runs: list[dict[str, Any]]
+    issues: list[Issue]
+    session_notes: list[Issue]
+    rollback: dict[str, Any] | None
+    backup_key: str | None
+    progress: tuple[int, int, int]
+    state: Any = None
+    """The session's derived ``SessionState`` (item states for the appendix)."""
+    events: list[Any] = field(default_factory=list)
+    vars: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def in_progress(self) -> bool:
+        """True while the session is neither finished nor abandoned."""
+        return self.status == "active"
+
+
+def _text_list(value: Any) -> list[str]:
+    """A fact that is a list of lines, or one multi-line string, as a list of non-empty lines."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [line.strip() for line in value.splitlines() if line.strip()]
+    if isinstance(value, Sequence):
+        return [str(entry).strip() for entry in value if str(entry).strip()]
+    if isinstance(value, Mapping):
+        return [f"{key}: {val}" for key, val in value.items()]
+    return [str(value)]
+
+
+def _first(*values: Any) -> str | None:
+    for value in values:
+        if value not in (None, "", [], {}):
+            return str(value)
+    return None
+
+
+def _fact_time(events: Sequence[Any], name: str) -> datetime | None:
+    """When the latest ``fact`` event named ``name`` was recorded (its value, if a time, wins)."""
+    for event in reversed(events):
+        if event.kind == "fact" and event.data.get("name") == name:
+            value = parse_time(event.data.get("value"))
+            return value or parse_time(event.at)
+    return None
+
+
+def _maintenance(events: Sequence[Any], checklist: Checklist) -> Downtime:
+    """Maintenance window from facts, else from successful runs of ``MAINTENANCE_MODE=`` commands."""
+    on = _fact_time(events, "maintenance_on")
+    off = _fact_time(events, "maintenance_off")
+    if on is not None:
+        return Downtime(on, off if off and off >= on else None)
+    started: dict[str, tuple[str, datetime | None]] = {}
+    for event in events:
+        if event.kind == "command_started":
+            started[str(event.data.get("run"))] = (str(event.data.get("command", "")),
+                                                   parse_time(event.at))
+        elif event.kind == "command_finished" and event.data.get("exit_code") == 0:
+            command, _ = started.get(str(event.data.get("run")), ("", None))
+            moment = parse_time(event.at)
+            if _MAINTENANCE_ON.search(command):
+                on, off = moment, None
+            elif _MAINTENANCE_OFF.search(command) and on is not None:
+                off = moment
+    return Downtime(on, off)
+
+
+def _issues(checklist: Checklist, state: Any) -> list[Issue]:
+    issues: list[Issue] = []
+    for item in checklist.iter_items():
+        record = state.items.get(item.qid)
+        if record is None:
+            continue
+        if record.state == "failed":
+            issues.append(Issue("failed", item.qid, f"{item.text}: {_failure(record)}",
+                                record.by, record.at))
+        elif record.state == "skipped":
+            reason = record.reason or "no reason given"
+            issues.append(Issue("skipped", item.qid, f"{item.text}: skipped ({reason})",
+                                record.by, record.at))
+        for run in record.runs:
+            if getattr(run, "cancelled", None):
+                issues.append(Issue("cancelled", item.qid,
+                                    f"{item.text}: command cancelled ({run.cancelled})",
+                                    None, run.finished))
+        for note in record.notes:
+            issues.append(Issue("note", item.qid, f"{item.text}: {note.text}", note.by, note.at))
+    return issues
+
+
+def _failure(record: Any) -> str:
+    """Why an item is failed: its check summary or the exit code of its last command."""
+    if record.check is not None and record.check.status in ("fail", "error"):
+        return f"check {record.check.status}: {record.check.summary}"
+    for run in reversed(record.runs):
+        if run.exit_code not in (0, None):
+            return f"command exited {run.exit_code}"
+    return "failed"
+
+
+def _migration_runs(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+    runs: list[dict[str, Any]] = []
+    for item in checklist.iter_items():
+        record = state.items.get(item.qid)
+        if record is None:
+            continue
+        for run in record.runs:
+            if re.search(r"\bmigrate\b", run.command) and "--plan" not in run.command:
+                runs.append({"item": item.qid, "command": run.command,
+                             "exit_code": run.exit_code, "finished": run.finished})
+    return runs
+
+
+def gather(
+    checklist: Checklist,
+    session: Any,
+    *,
+    clock: Clock = utc_clock,
+    vars: Mapping[str, str] | None = None,
+    git_dir: Path | None = None,
+    use_git: bool = True,
+) -> DeploymentFacts:
+    """Collect what the session says about the deployment.
+
+    Args:
+        checklist: The checklist the session runs.
+        session: An open ``Session`` (read-only is fine).
+        clock: The current time, for "so far" figures and unfinished sessions.
+        vars: Resolved vars; default: those recorded when the session was created.
+        git_dir: Repository for ``git log``; default: var ``app_dir``, else the working directory.
+        use_git: False to never run git (the operator's list is used).
+    """
+    events = list(getattr(session, "events", []) or [])
+    state = session.state(checklist)
+    created = next((e for e in events if e.kind == "session_created"), None)
+    recorded_vars = dict(created.data.get("vars") or {}) if created else {}
+    values = {**recorded_vars, **dict(vars or {})}
+    facts = dict(state.facts)
+
+    operators: list[str] = []
+    for event in events:
+        if event.kind in ("session_created", "tick", "untick", "skip", "command_started",
+                          "gate_override", "rollback_started") and event.operator not in operators:
+            operators.append(event.operator)
+    meta_operator = getattr(getattr(session, "meta", None), "operator", None)
+    if not operators and meta_operator:
+        operators.append(str(meta_operator))
+
+    closing = next((e for e in reversed(events)
+                    if e.kind in ("session_finished", "session_abandoned")), None)
+    version = _first(facts.get("deployed_tag"), facts.get("version"), values.get("version"))
+    previous = _first(facts.get("previous_version"), facts.get("previous_tag"))
+
+    changes = Changes("none")
+    operator_changes = _text_list(facts.get("changes"))
+    if use_git and version and previous:
+        where = git_dir or Path(values.get("app_dir") or ".")
+        lines, problem = git_changes(where, previous, version)
+        if lines is not None:
+            changes = Changes("git", tuple(lines))
+        else:
+            changes = Changes("none", (), problem)
+    if changes.source != "git" and operator_changes:
+        changes = Changes("operator", tuple(operator_changes), changes.detail)
+
+    rollback = None
+    if state.rollback is not None:
+        trigger = state.rollback.trigger
+        criterion = checklist.trigger(trigger) if trigger else None
+        rollback = {"reason": state.rollback.reason, "trigger": trigger,
+                    "trigger_text": criterion.text if criterion else None,
+                    "at": state.rollback.at}
+
+    session_notes = [Issue("note", None, str(e.data.get("text", "")), e.operator, e.at)
+                     for e in events if e.kind == "note" and e.item is None]
+
+    return DeploymentFacts(
+        session_id=str(getattr(session, "id", "")),
+        checklist_name=checklist.name,
+        status=state.status,
+        now=clock(),
+        version=version,
+        previous_version=previous,
+        sprint=_first(values.get("sprint"), facts.get("sprint")),
+        environment=_first(values.get("eb_env")),
+        operators=operators,
+        started=parse_time(created.at) if created else (parse_time(events[0].at) if events
+                                                          else None),
+        ended=parse_time(closing.at) if closing else None,
+        current_phase=state.current_phase,
+        downtime=_maintenance(events, checklist),
+        changes=changes,
+        migration_plan=_text_list(facts.get("migration_plan")),
+        migration_runs=_migration_runs(checklist, state),
+        issues=_issues(checklist, state),
+        session_notes=session_notes,
+        rollback=rollback,
+        backup_key=_first(facts.get("backup_key")),
+        progress=state.counts(checklist),
+        state=state,
+        events=events,
+        vars=values,
+        facts=facts,
+    )

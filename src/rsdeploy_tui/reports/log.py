@@ -1,0 +1,204 @@
+"""The deployment log as data: what ``--format json`` prints and what the Markdown renders.
+
+``build_log`` returns plain dicts and lists (JSON-ready), already redacted through the session's
+redactor. The keys are a contract for tools (``schema`` 1); add keys, never rename them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.reports.facts import (
+    NOT_RECORDED,
+    Clock,
+    DeploymentFacts,
+    gather,
+    utc_clock,
+)
+from rsdeploy_tui.reports.redaction import scrubber
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist, Item
+
+SCHEMA = 1
+
+# Post-deployment status lines: label, words that find the sections, (ok, bad) wording.
+STATUS_LINES: tuple[tuple[str, tuple[str, ...], tuple[str, str]], ...] = (
+    ("Health Check", ("health",), ("Pass", "Fail")),
+    ("Core Functionality", ("core", "functionality", "portal", "admin", "critical feature"),
+     ("Pass", "Fail")),
+    ("Performance", ("performance",), ("Normal", "Degraded")),
+    ("Monitoring", ("monitoring",), ("Active", "Not active")),
+)
+
+
+def _post_phase_ids(checklist: Checklist) -> list[str]:
+    """Phases that hold post-deployment verification (all phases when none looks like it)."""
+    found = [p.id for p in checklist.phases
+             if "post" in p.id.lower() or "verif" in p.title.lower() or "post" in p.title.lower()]
+    found = [pid for pid in found if "rollback" not in pid.lower()]
+    return found or [p.id for p in checklist.phases]
+
+
+def _status_items(checklist: Checklist, words: tuple[str, ...]) -> list[Item]:
+    items: list[Item] = []
+    for phase_id in _post_phase_ids(checklist):
+        for section in checklist.phase(phase_id).sections:
+            name = f"{section.id} {section.title}".lower().replace("-", " ")
+            if any(word in name for word in words):
+                items.extend(section.items)
+    return items
+
+
+def _judge(items: list[Item], state: Any) -> tuple[str, int, int, int, int]:
+    """(status, done, skipped, failed, total): status pass | fail | partial | none."""
+    states = [state.items[i.qid].state if i.qid in state.items else "pending" for i in items]
+    done, skipped, failed = (states.count(s) for s in ("done", "skipped", "failed"))
+    if not items:
+        return "none", 0, 0, 0, 0
+    if failed:
+        return "fail", done, skipped, failed, len(items)
+    if done == len(items):
+        return "pass", done, skipped, failed, len(items)
+    return "partial", done, skipped, failed, len(items)
+
+
+def status_lines(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+    """Health check, core functionality, performance and monitoring, from item states."""
+    lines = []
+    for label, words, (ok, bad) in STATUS_LINES:
+        items = _status_items(checklist, words)
+        status, done, skipped, failed, total = _judge(items, state)
+        if status == "pass":
+            text = f"✅ {ok}"
+        elif status == "fail":
+            text = f"❌ {bad} ({failed} of {total} items failed)"
+        elif status == "none":
+            text = f"{NOT_RECORDED} (no items for it in the checklist)"
+        else:
+            extra = f", {skipped} skipped" if skipped else ""
+            text = f"⏳ Not verified ({done} of {total} items done{extra})"
+        lines.append({"name": label, "status": status, "text": text, "done": done,
+                      "skipped": skipped, "failed": failed, "total": total,
+                      "items": [i.qid for i in items]})
+    return lines
+
+
+def success_criteria(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+    """Each success criterion: met (all its items done), not met, or unknown (no items tied)."""
+    out = []
+    for criterion in checklist.success_criteria:
+        states = {q: (state.items[q].state if q in state.items else "pending")
+                  for q in criterion.items}
+        if not states:
+            met, why = None, "not verified (no items tied to it)"
+        elif all(s == "done" for s in states.values()):
+            met, why = True, "met"
+        else:
+            open_ = [q for q, s in states.items() if s != "done"]
+            met, why = False, "not met: " + ", ".join(f"{q} {states[q]}" for q in open_)
+        out.append({"id": criterion.id, "text": criterion.text, "met": met, "detail": why,
+                    "items": states})
+    return out
+
+
+def _evidence_summary(record: Any) -> str:
+    check = record.check
+    if check is None:
+        return ""
+    text = f"check {check.status}: {check.summary}".strip()
+    return text
+
+
+def _appendix_items(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+    rows = []
+    for item in checklist.iter_items():
+        record = state.items.get(item.qid)
+        row: dict[str, Any] = {
+            "qid": item.qid, "phase": item.phase_id, "section": item.section_id,
+            "text": item.text, "critical": item.critical,
+            "state": record.state if record else "pending",
+            "by": record.by if record else None, "at": record.at if record else None,
+            "reason": record.reason if record else None,
+            "evidence": _evidence_summary(record) if record else "",
+            "check": None, "notes": [], "runs": [],
+        }
+        if record is not None:
+            if record.check is not None:
+                c = record.check
+                row["check"] = {"status": c.status, "summary": c.summary, "at": c.at,
+                                "duration_s": c.duration_s, "evidence": dict(c.evidence)}
+            row["notes"] = [{"text": n.text, "by": n.by, "at": n.at} for n in record.notes]
+            row["runs"] = [{"run": r.run, "command": r.command, "started": r.started,
+                            "finished": r.finished, "exit_code": r.exit_code,
+                            "duration_s": getattr(r, "duration_s", None),
+                            "cancelled": getattr(r, "cancelled", None)} for r in record.runs]
+        rows.append(row)
+    return rows
+
+
+def _iso(moment: Any) -> str | None:
+    if moment is None:
+        return None
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def log_from_facts(checklist: Checklist, facts: DeploymentFacts) -> dict[str, Any]:
+    """The log dict from gathered facts (not redacted; ``build_log`` redacts)."""
+    state = facts.state
+    notifications = facts.facts.get("notification")
+    return {
+        "schema": SCHEMA,
+        "session": facts.session_id,
+        "checklist": facts.checklist_name,
+        "status": facts.status,
+        "generated_at": _iso(facts.now),
+        "version": facts.version,
+        "previous_version": facts.previous_version,
+        "sprint": facts.sprint,
+        "environment": facts.environment,
+        "deployed_by": facts.operators,
+        "started_at": _iso(facts.started),
+        "ended_at": _iso(facts.ended),
+        "in_progress": facts.in_progress,
+        "current_phase": facts.current_phase,
+        "downtime": {"minutes": facts.downtime.minutes, "on": _iso(facts.downtime.on),
+                     "off": _iso(facts.downtime.off), "text": facts.downtime.describe(facts.now)},
+        "changes": {"source": facts.changes.source, "items": list(facts.changes.items),
+                    "detail": facts.changes.detail},
+        "migrations": {"plan": facts.migration_plan, "runs": facts.migration_runs},
+        "issues": [{"kind": i.kind, "item": i.item, "text": i.text, "by": i.by, "at": i.at}
+                   for i in facts.issues],
+        "notes": [{"text": n.text, "by": n.by, "at": n.at} for n in facts.session_notes],
+        "rollback": {"required": facts.rollback is not None, **(facts.rollback or {})},
+        "backup_key": facts.backup_key,
+        "post_deployment_status": status_lines(checklist, state),
+        "success_criteria": success_criteria(checklist, state),
+        "progress": {"done": facts.progress[0], "total": facts.progress[1],
+                     "critical_pending": facts.progress[2]},
+        "gate_overrides": [{"phase": phase, "reason": o.reason, "by": o.by, "at": o.at}
+                           for phase, o in state.gate_overrides.items()],
+        "notifications": notifications if isinstance(notifications, list | dict) else None,
+        "items": _appendix_items(checklist, state),
+    }
+
+
+def build_log(
+    checklist: Checklist,
+    session: Any,
+    *,
+    clock: Clock = utc_clock,
+    vars: Mapping[str, str] | None = None,
+    git_dir: Path | None = None,
+    use_git: bool = True,
+) -> dict[str, Any]:
+    """The deployment log of ``session`` as JSON-ready data, redacted.
+
+    Works for finished, half-done, abandoned and rolled-back sessions; missing facts read
+    "not recorded" in the Markdown and ``null`` here.
+    """
+    facts = gather(checklist, session, clock=clock, vars=vars, git_dir=git_dir, use_git=use_git)
+    clean = scrubber(session, checklist)
+    return clean.value(log_from_facts(checklist, facts))  # type: ignore[no-any-return]

@@ -1,0 +1,282 @@
+"""The deployment log as Markdown: the checklist's template filled, then the appendix.
+
+The template's header fields (``**Version**: ...``) and ``###`` sections are recognised by name and
+filled from the log data; anything else in a team's own template is kept, with its placeholders
+filled where we know the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.reports.facts import NOT_RECORDED, show_time
+from rsdeploy_tui.reports.placeholders import fill, sprint_text
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+DEFAULT_TEMPLATE = """\
+## Deployment [Date]
+
+**Version**: v1.X.X
+**Sprint**: Sprint X
+**Deployed By**: [Name]
+**Deployment Time**: [Start] - [End]
+**Downtime**: [X minutes]
+
+### Changes Deployed
+- [Feature/Fix 1]
+- [Feature/Fix 2]
+- [Bug fix 1]
+
+### Migrations Run
+- [App name]: [Migration number]
+
+### Issues Encountered
+- [None / List issues]
+
+### Rollback Required
+- [Yes/No]
+- [Reason if yes]
+
+### Post-Deployment Status
+- Health Check: ✅ Pass
+- Core Functionality: ✅ Pass
+- Performance: ✅ Normal
+- Monitoring: ✅ Active
+
+### Notes
+[Any additional notes or observations]
+"""
+"""The reference document's Deployment Log Template, used when a checklist has none."""
+
+_FIELD = re.compile(r"^\*\*(?P<label>[^*]+)\*\*\s*:\s*(?P<value>.*)$")
+_HEADING = re.compile(r"^(?P<hashes>#{1,6})\s+(?P<title>.+?)\s*$")
+_STATE_MARK = {"done": "✅ done", "skipped": "⏭ skipped", "failed": "❌ failed",
+               "running": "⏳ running", "pending": "☐ pending"}
+
+
+def _cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    value = "" if text is None else str(text)
+    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").strip()
+
+
+def _code(text: str) -> str:
+    """Inline code that survives backticks inside the command."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
+
+
+def _when(at: Any) -> str:
+    return show_time(at) if at else ""
+
+
+def _deployment_time(log: dict[str, Any]) -> str:
+    start, end = log.get("started_at"), log.get("ended_at")
+    if not start:
+        return NOT_RECORDED
+    if end:
+        same_day = str(start)[:10] == str(end)[:10]
+        return f"{show_time(start)} - {show_time(end, with_date=not same_day)}"
+    as_of = show_time(log.get("generated_at"), with_date=False)
+    return f"{show_time(start)} - in progress (as of {as_of})"
+
+
+def _header_values(log: dict[str, Any]) -> dict[str, str]:
+    version = log.get("version") or NOT_RECORDED
+    if log.get("previous_version"):
+        version = f"{version} (previous: {log['previous_version']})"
+    return {
+        "version": version,
+        "sprint": sprint_text(log.get("sprint")) or NOT_RECORDED,
+        "deployed by": ", ".join(log.get("deployed_by") or []) or NOT_RECORDED,
+        "deployment time": _deployment_time(log),
+        "downtime": log["downtime"]["text"],
+        "environment": log.get("environment") or NOT_RECORDED,
+    }
+
+
+def _changes(log: dict[str, Any]) -> list[str]:
+    changes = log["changes"]
+    items = changes.get("items") or []
+    if not items:
+        why = f" ({changes['detail']})" if changes.get("detail") else ""
+        return [f"- Not recorded: no git history between the tags and no changes entered{why}"]
+    source = {"git": f"_From `git log {log.get('previous_version')}..{log.get('version')}`._",
+              "operator": "_As entered by the operator._"}.get(changes["source"], "")
+    lines = [f"- {entry}" for entry in items]
+    return [*lines, "", source] if source else lines
+
+
+def _migrations(log: dict[str, Any]) -> list[str]:
+    lines = [f"- {entry}" for entry in log["migrations"]["plan"]]
+    for run in log["migrations"]["runs"]:
+        exit_code = run.get("exit_code")
+        result = "still running" if exit_code is None else f"exit {exit_code}"
+        lines.append(f"- {_code(run['command'])} ({run['item']}): {result}")
+    return lines or [f"- {NOT_RECORDED.capitalize()} (no migration plan or migrate run recorded)"]
+
+
+def _issues(log: dict[str, Any]) -> list[str]:
+    words = {"failed": "Failed", "skipped": "Skipped", "note": "Note",
+             "cancelled": "Cancelled"}
+    lines = []
+    for issue in log["issues"]:
+        who = f" ({issue['by']}, {_when(issue['at'])})" if issue.get("by") else ""
+        lines.append(f"- {words.get(issue['kind'], issue['kind'])}: {issue['text']}{who}")
+    return lines or ["- None"]
+
+
+def _rollback(log: dict[str, Any]) -> list[str]:
+    rollback = log["rollback"]
+    if not rollback.get("required"):
+        return ["- No"]
+    reason = rollback.get("reason") or "no reason given"
+    lines = ["- Yes", f"- Reason: {reason}"]
+    if rollback.get("trigger_text") or rollback.get("trigger"):
+        lines.append(f"- Trigger: {rollback.get('trigger_text') or rollback.get('trigger')}")
+    lines.append(f"- Started: {_when(rollback.get('at'))}")
+    return lines
+
+
+def _status(log: dict[str, Any]) -> list[str]:
+    return [f"- {line['name']}: {line['text']}" for line in log["post_deployment_status"]]
+
+
+def _notes(log: dict[str, Any]) -> list[str]:
+    lines = [f"- {n['text']} ({n['by']}, {_when(n['at'])})" for n in log["notes"]]
+    for override in log["gate_overrides"]:
+        lines.append(f"- Gate of phase `{override['phase']}` overridden by {override['by']}: "
+                     f"{override['reason']}")
+    if log.get("backup_key"):
+        lines.append(f"- Pre-deployment backup: `{log['backup_key']}`")
+    if log.get("status") == "abandoned":
+        lines.append("- The session was abandoned before the checklist was complete.")
+    progress = log["progress"]
+    lines.append(f"- Checklist progress: {progress['done']} of {progress['total']} items done or "
+                 f"skipped; {progress['critical_pending']} critical items open.")
+    return lines
+
+
+_SECTIONS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "changes deployed": _changes,
+    "migrations run": _migrations,
+    "issues encountered": _issues,
+    "rollback required": _rollback,
+    "post-deployment status": _status,
+    "notes": _notes,
+}
+
+
+def _fill_template(template: str, log: dict[str, Any], vars: dict[str, str]) -> list[str]:
+    header = _header_values(log)
+    date = show_time(log.get("started_at") or log.get("generated_at"))[:10]
+    values: dict[str, str | None] = {"date": date, "name": header["deployed by"]}
+    out: list[str] = []
+    skipping = False
+    first_heading = True
+    for line in template.splitlines():
+        heading = _HEADING.match(line)
+        if heading:
+            skipping = False
+            out.append(fill(line, values, vars=vars))
+            title = heading.group("title").strip().lower()
+            if first_heading:
+                first_heading = False
+                out.extend(["", _banner(log)])
+            if title in _SECTIONS:
+                out.extend(_SECTIONS[title](log))
+                out.append("")
+                skipping = True
+            continue
+        if skipping:
+            continue
+        field = _FIELD.match(line)
+        if field and field.group("label").strip().lower() in header:
+            # two spaces end the line in Markdown, so each field stays on its own line
+            out.append(f"**{field.group('label')}**: {header[field.group('label').strip().lower()]}  ")
+            continue
+        out.append(fill(line, values, sprint=log.get("sprint"), version=log.get("version"),
+                        vars=vars))
+    return out
+
+
+def _banner(log: dict[str, Any]) -> str:
+    status = log.get("status", "active")
+    if log["rollback"].get("required"):
+        status = f"{status}, rolled back"
+    elif status == "active":
+        status = "in progress"
+    return (f"_Session `{log['session']}` of {log['checklist']} ({status}); "
+            f"report generated {show_time(log.get('generated_at'))}._")
+
+
+def _criteria(log: dict[str, Any]) -> list[str]:
+    lines = ["### Success Criteria", ""]
+    for criterion in log["success_criteria"]:
+        mark = {True: "✅ met", False: "❌ not met", None: "❔ not verified"}[criterion["met"]]
+        detail = "" if criterion["met"] is True else f" ({criterion['detail']})"
+        lines.append(f"- {mark}: {criterion['text']}{detail}")
+    if not log["success_criteria"]:
+        lines.append("- The checklist lists no success criteria.")
+    return [*lines, ""]
+
+
+def _appendix(log: dict[str, Any], checklist: Checklist) -> list[str]:
+    lines = ["## Appendix: proof of work", ""]
+    titles = {p.id: p.title for p in checklist.phases}
+    by_phase: dict[str, list[dict[str, Any]]] = {}
+    for row in log["items"]:
+        by_phase.setdefault(row["phase"], []).append(row)
+    lines.append("### Items")
+    for phase, rows in by_phase.items():
+        lines += ["", f"#### {titles.get(phase, phase)}", "",
+                  "| Item | State | By | When | Evidence |", "|---|---|---|---|---|"]
+        for row in rows:
+            text = f"{'**CRITICAL** ' if row['critical'] else ''}{row['text']}"
+            evidence = row["evidence"]
+            if row.get("reason"):
+                evidence = f"reason: {row['reason']}" + (f"; {evidence}" if evidence else "")
+            lines.append(f"| {_cell(text)} (`{row['qid']}`) | {_STATE_MARK.get(row['state'], row['state'])} "
+                         f"| {_cell(row['by'])} | {_cell(_when(row['at']))} | {_cell(evidence)} |")
+    lines += ["", "### Gate overrides", ""]
+    if log["gate_overrides"]:
+        lines += ["| Phase | By | When | Reason |", "|---|---|---|---|"]
+        lines += [f"| {_cell(titles.get(o['phase'], o['phase']))} | {_cell(o['by'])} "
+                  f"| {_cell(_when(o['at']))} | {_cell(o['reason'])} |"
+                  for o in log["gate_overrides"]]
+    else:
+        lines.append("None.")
+    lines += ["", "### Commands run", ""]
+    runs = [(row, run) for row in log["items"] for run in row["runs"]]
+    if runs:
+        lines += ["| Item | Command | Exit code | Started | Finished |", "|---|---|---|---|---|"]
+        for row, run in runs:
+            code = run["exit_code"]
+            shown = run.get("cancelled") and f"cancelled ({run['cancelled']})" or (
+                "running" if code is None else str(code))
+            lines.append(f"| `{row['qid']}` | {_cell(_code(run['command']))} | {_cell(shown)} "
+                         f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")
+    else:
+        lines.append("None.")
+    return [*lines, ""]
+
+
+def render_markdown(log: dict[str, Any], checklist: Checklist,
+                    vars: dict[str, str] | None = None) -> str:
+    """The whole deployment log as Markdown (``log`` from ``build_log``, already redacted).
+
+    ``vars`` fills ``${name}`` in a team's own template (display values only, never secrets).
+    """
+    template = checklist.templates.get("deployment_log")
+    body = template.body if template is not None and template.body.strip() else DEFAULT_TEMPLATE
+    body = body.replace("```markdown", "").replace("```", "")
+    lines = _fill_template(body, log, dict(vars or {}))
+    while lines and not lines[-1].strip():
+        lines.pop()
+    lines += ["", *_criteria(log), *_appendix(log, checklist)]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
