@@ -37,8 +37,8 @@ STATUS_LINES: tuple[tuple[str, tuple[str, ...], tuple[str, str]], ...] = (
 def _post_phase_ids(checklist: Checklist) -> list[str]:
     """Phases that hold post-deployment verification (all phases when none looks like it)."""
     found = [p.id for p in checklist.phases
-             if "post" in p.id.lower() or "verif" in p.title.lower() or "post" in p.title.lower()]
-    found = [pid for pid in found if "rollback" not in pid.lower()]
+             if p.id == "post" or any(word in p.title.lower()
+                                      for word in ("post-deployment", "verification"))]
     return found or [p.id for p in checklist.phases]
 
 
