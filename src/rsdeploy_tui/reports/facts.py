@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.reports.changes import git_changes
+from rsdeploy_tui.reports.placeholders import expand_vars
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
@@ -99,6 +100,12 @@ class Changes:
 
 
 @dataclass(frozen=True)
+class _Shown:
+    qid: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Issue:
     """Something that went wrong or was left out."""
 
@@ -180,7 +187,7 @@ def _fact_time(events: Sequence[Any], name: str) -> datetime | None:
 
 
 def _maintenance(events: Sequence[Any], checklist: Checklist) -> Downtime:
-    """Maintenance window from facts, else from successful runs of ``MAINTENANCE_MODE=`` commands."""
+    """Maintenance window from facts, else from successful ``MAINTENANCE_MODE=`` command runs."""
     on = _fact_time(events, "maintenance_on")
     off = _fact_time(events, "maintenance_off")
     if on is not None:
@@ -200,12 +207,13 @@ def _maintenance(events: Sequence[Any], checklist: Checklist) -> Downtime:
     return Downtime(on, off)
 
 
-def _issues(checklist: Checklist, state: Any) -> list[Issue]:
+def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list[Issue]:
     issues: list[Issue] = []
-    for item in checklist.iter_items():
-        record = state.items.get(item.qid)
+    for item_ in checklist.iter_items():
+        record = state.items.get(item_.qid)
         if record is None:
             continue
+        item = _Shown(item_.qid, expand_vars(item_.text, values))
         if record.state == "failed":
             issues.append(Issue("failed", item.qid, f"{item.text}: {_failure(record)}",
                                 record.by, record.at))
@@ -231,6 +239,16 @@ def _failure(record: Any) -> str:
         if run.exit_code not in (0, None):
             return f"command exited {run.exit_code}"
     return "failed"
+
+
+def _last_phase(checklist: Checklist, events: Sequence[Any]) -> str | None:
+    """Phase of the item touched last, when no ``phase_entered`` event says it."""
+    for event in reversed(events):
+        if event.item:
+            item = checklist.find_item(event.item)
+            if item is not None:
+                return item.phase_id
+    return None
 
 
 def _migration_runs(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
@@ -322,12 +340,12 @@ def gather(
         started=parse_time(created.at) if created else (parse_time(events[0].at) if events
                                                           else None),
         ended=parse_time(closing.at) if closing else None,
-        current_phase=state.current_phase,
+        current_phase=state.current_phase or _last_phase(checklist, events),
         downtime=_maintenance(events, checklist),
         changes=changes,
         migration_plan=_text_list(facts.get("migration_plan")),
         migration_runs=_migration_runs(checklist, state),
-        issues=_issues(checklist, state),
+        issues=_issues(checklist, state, values),
         session_notes=session_notes,
         rollback=rollback,
         backup_key=_first(facts.get("backup_key")),

@@ -17,6 +17,7 @@ from rsdeploy_tui.reports.facts import (
     gather,
     utc_clock,
 )
+from rsdeploy_tui.reports.placeholders import expand_vars
 from rsdeploy_tui.reports.redaction import scrubber
 
 if TYPE_CHECKING:
@@ -97,11 +98,21 @@ def success_criteria(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
         elif all(s == "done" for s in states.values()):
             met, why = True, "met"
         else:
-            open_ = [q for q, s in states.items() if s != "done"]
-            met, why = False, "not met: " + ", ".join(f"{q} {states[q]}" for q in open_)
+            met, why = False, _not_met(states)
         out.append({"id": criterion.id, "text": criterion.text, "met": met, "detail": why,
                     "items": states})
     return out
+
+
+def _not_met(states: dict[str, str]) -> str:
+    """``2 of 5 items not done; failed: post.a; skipped: post.b`` (pending ones only counted)."""
+    open_ = [q for q, s in states.items() if s != "done"]
+    parts = [f"{len(open_)} of {len(states)} items not done"]
+    for word in ("failed", "skipped", "running"):
+        named = [q for q in open_ if states[q] == word]
+        if named:
+            parts.append(f"{word}: " + ", ".join(named))
+    return "; ".join(parts)
 
 
 def _evidence_summary(record: Any) -> str:
@@ -112,13 +123,14 @@ def _evidence_summary(record: Any) -> str:
     return text
 
 
-def _appendix_items(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+def _appendix_items(checklist: Checklist, state: Any,
+                    values: Mapping[str, str]) -> list[dict[str, Any]]:
     rows = []
     for item in checklist.iter_items():
         record = state.items.get(item.qid)
         row: dict[str, Any] = {
             "qid": item.qid, "phase": item.phase_id, "section": item.section_id,
-            "text": item.text, "critical": item.critical,
+            "text": expand_vars(item.text, values), "critical": item.critical,
             "state": record.state if record else "pending",
             "by": record.by if record else None, "at": record.at if record else None,
             "reason": record.reason if record else None,
@@ -148,7 +160,8 @@ def _iso(moment: Any) -> str | None:
 def log_from_facts(checklist: Checklist, facts: DeploymentFacts) -> dict[str, Any]:
     """The log dict from gathered facts (not redacted; ``build_log`` redacts)."""
     state = facts.state
-    notifications = facts.facts.get("notification")
+    notifications = [value for name, value in sorted(facts.facts.items())
+                     if name.startswith("notification") and isinstance(value, dict)]
     return {
         "schema": SCHEMA,
         "session": facts.session_id,
@@ -180,8 +193,8 @@ def log_from_facts(checklist: Checklist, facts: DeploymentFacts) -> dict[str, An
                      "critical_pending": facts.progress[2]},
         "gate_overrides": [{"phase": phase, "reason": o.reason, "by": o.by, "at": o.at}
                            for phase, o in state.gate_overrides.items()],
-        "notifications": notifications if isinstance(notifications, list | dict) else None,
-        "items": _appendix_items(checklist, state),
+        "notifications": notifications,
+        "items": _appendix_items(checklist, state, facts.vars),
     }
 
 

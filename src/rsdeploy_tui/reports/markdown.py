@@ -151,6 +151,9 @@ def _notes(log: dict[str, Any]) -> list[str]:
     for override in log["gate_overrides"]:
         lines.append(f"- Gate of phase `{override['phase']}` overridden by {override['by']}: "
                      f"{override['reason']}")
+    for sent in log.get("notifications") or []:
+        result = "posted" if sent.get("ok") else f"post failed ({sent.get('detail')})"
+        lines.append(f"- Message `{sent.get('message')}` to {sent.get('host')}: {result}")
     if log.get("backup_key"):
         lines.append(f"- Pre-deployment backup: `{log['backup_key']}`")
     if log.get("status") == "abandoned":
@@ -197,7 +200,8 @@ def _fill_template(template: str, log: dict[str, Any], vars: dict[str, str]) -> 
         field = _FIELD.match(line)
         if field and field.group("label").strip().lower() in header:
             # two spaces end the line in Markdown, so each field stays on its own line
-            out.append(f"**{field.group('label')}**: {header[field.group('label').strip().lower()]}  ")
+            label = field.group("label")
+            out.append(f"**{label}**: {header[label.strip().lower()]}  ")
             continue
         out.append(fill(line, values, sprint=log.get("sprint"), version=log.get("version"),
                         vars=vars))
@@ -240,7 +244,8 @@ def _appendix(log: dict[str, Any], checklist: Checklist) -> list[str]:
             evidence = row["evidence"]
             if row.get("reason"):
                 evidence = f"reason: {row['reason']}" + (f"; {evidence}" if evidence else "")
-            lines.append(f"| {_cell(text)} (`{row['qid']}`) | {_STATE_MARK.get(row['state'], row['state'])} "
+            state = _STATE_MARK.get(row["state"], row["state"])
+            lines.append(f"| {_cell(text)} (`{row['qid']}`) | {state} "
                          f"| {_cell(row['by'])} | {_cell(_when(row['at']))} | {_cell(evidence)} |")
     lines += ["", "### Gate overrides", ""]
     if log["gate_overrides"]:
@@ -256,8 +261,10 @@ def _appendix(log: dict[str, Any], checklist: Checklist) -> list[str]:
         lines += ["| Item | Command | Exit code | Started | Finished |", "|---|---|---|---|---|"]
         for row, run in runs:
             code = run["exit_code"]
-            shown = run.get("cancelled") and f"cancelled ({run['cancelled']})" or (
-                "running" if code is None else str(code))
+            if run.get("cancelled"):
+                shown = f"cancelled ({run['cancelled']})"
+            else:
+                shown = "running" if code is None else str(code)
             lines.append(f"| `{row['qid']}` | {_cell(_code(run['command']))} | {_cell(shown)} "
                          f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")
     else:

@@ -133,7 +133,7 @@ def _status_updates(facts: DeploymentFacts, phase_titles: Mapping[str, str]) -> 
     sprint = sprint_text(facts.sprint)
     what = f"{version} ({sprint})" if sprint else version
     where = f" to {facts.environment}" if facts.environment else ""
-    done, total, critical = facts.progress
+    done, total, _ = facts.progress
     phase = phase_titles.get(facts.current_phase or "", facts.current_phase or "not started")
     downtime = _expected_downtime(facts) or facts.downtime.describe(facts.now)
     started = show_time(facts.started)

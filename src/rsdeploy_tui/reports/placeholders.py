@@ -18,7 +18,7 @@ _LIST_LINE = re.compile(r"^(\s*[-*]\s+)\[([^\]]+?)\s*\d*\]\s*$")
 
 
 def key(name: str) -> str:
-    """Placeholder name normalised: ``[Feature 1]`` -> ``feature``, ``[Date/Time]`` -> ``date/time``."""
+    """Placeholder name normalised: ``[Feature 1]`` -> ``feature``, ``[Date]`` -> ``date``."""
     return re.sub(r"\s*\d+$", "", name.strip().lower())
 
 
@@ -59,7 +59,7 @@ def fill(
     replaced_run: str | None = None
     for line in text.splitlines():
         match = _LIST_LINE.match(line)
-        name = key(match.group(2)) if match else None
+        name = key(match.group(2)) if match else ""
         if match and name in lists and lists[name]:
             if replaced_run == name:
                 continue  # the rest of the run is replaced already
