@@ -1,11 +1,60 @@
-"""Sub-command module (not implemented yet)."""
+"""``rsdeploy-tui report [SESSION] [-o FILE] [--format md|json]``: the deployment log of a session.
+
+Opens the session read-only (works while another process drives it), loads the checklist the
+session follows (``--checklist`` wins, then the recorded path, then the bundled one) and prints or
+writes the log.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from rsdeploy_tui.errors import UsageError
+from rsdeploy_tui.checklist import load_checklist
+from rsdeploy_tui.checklist.model import Checklist
+from rsdeploy_tui.checklist.vars import parse_overrides
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.reports import render_report
+from rsdeploy_tui.reports.files import write_atomic
+from rsdeploy_tui.session import Session, SessionStore
+
+
+def _checklist_for(args: argparse.Namespace, session: Session) -> Checklist:
+    if args.checklist:
+        return load_checklist(Path(args.checklist))
+    recorded = session.meta.checklist_path
+    if recorded and Path(recorded).is_file():
+        return load_checklist(Path(recorded))
+    return load_checklist(None)
+
+
+def _open(store: SessionStore, wanted: str | None) -> Session:
+    if wanted is None:
+        latest = store.latest(active_only=False)
+        if latest is None:
+            raise RsdeployError("No sessions yet",
+                                f"There are no sessions in {store.root}; start one with "
+                                "`rsdeploy-tui`, or set RSDEPLOY_STATE_DIR.")
+        wanted = latest.id
+    return store.open(wanted, read_only=True)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("Not implemented yet", f"the '{args.command or 'tui'}' command is not built yet")
+    """Print or write the deployment log; exit 0, or 1 with a sentence on stderr."""
+    store = SessionStore()
+    session = _open(store, args.session)
+    try:
+        checklist = _checklist_for(args, session)
+        overrides = parse_overrides(args.overrides)
+        text = render_report(checklist, session, args.format,
+                             vars={**session.meta.vars, **overrides})
+    finally:
+        session.close()
+    if args.output:
+        write_atomic(Path(args.output), text)
+        print(f"Deployment log of session {session.id} written to {args.output}",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
