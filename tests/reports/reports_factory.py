@@ -13,6 +13,9 @@ from rsdeploy_tui.session import Session, SessionStore
 CANARY = "canary-Zq7xW9pL3"
 """A secret value put in the environment and typed into notes: must never reach a report."""
 
+Built = dict[str, tuple[Session, Checklist]]
+"""Scenario name -> (session, checklist), as the ``scenarios`` fixture yields them."""
+
 START = datetime(2026, 11, 20, 21, 0, tzinfo=UTC)
 
 
@@ -77,9 +80,10 @@ def _common_start(session: Session, checklist: Checklist) -> None:
                 skip={"pre.s3-bucket-configured": "media stays on the instance, no S3 bucket"})
     session.record("note", "pre.known-issues",
                    text=f"Photo thumbnails slow on Safari; DB_PASSWORD={CANARY} was in a paste")
-    session.record("check_result", "pre.ssl-certificate-valid", status="pass",
+    session.record("check_result", "pre.ssl-certificate-active", status="pass",
                    summary="certificate valid for 61 days", duration_s=0.3,
-                   evidence={"not_after": "2027-01-20T00:00:00Z", "host": "rockstarwindshield.repair"})
+                   evidence={"not_after": "2027-01-20T00:00:00Z",
+                             "host": "rockstarwindshield.repair"})
     session.record("phase_entered", phase="deploy")
     session.record("fact", name="backup_key",
                    value="s3://rs-systems-backups-20250823/emergency/pre_deployment_backup.dump")
@@ -124,7 +128,7 @@ def half_done_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     session = store.create(checklist, vars=session_vars(checklist, app_dir), operator="ana")
     _common_start(session, checklist)
     session.record("tick", "deploy.db-backup-now")
-    session.record("check_result", "deploy.backup-integrity", status="fail",
+    session.record("check_result", "deploy.verify-backup-integrity", status="fail",
                    summary="backup object is 0 bytes", duration_s=0.4,
                    evidence={"key": "emergency/pre_deployment_backup.dump", "size": 0})
     _run(session, "deploy.eb-deploy", "run-0002", "eb deploy rs-systems-prod", None)
@@ -145,14 +149,18 @@ def rolled_back_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     session.record("rollback_started", reason="Health check answering 502 after deploy",
                    trigger="critical-functionality")
     session.record("phase_entered", phase="rollback")
-    _run(session, "rollback.maintenance-on", "run-0003",
+    _run(session, "rollback.maintenance-mode-on", "run-0003",
          "eb setenv MAINTENANCE_MODE=true -e rs-systems-prod", 0)
-    session.record("tick", "rollback.maintenance-on")
+    session.record("tick", "rollback.maintenance-mode-on")
+    session.record("tick", "rollback.redeploy-previous-tag")
     _run(session, "rollback.migrate-back", "run-0004",
          "python manage.py migrate repairs 0041", 1, ["django.db.utils.ProgrammingError"])
     session.record("note", "rollback.migrate-back", text="Restored from the dump instead")
     session.record("skip", "rollback.migrate-back", reason="database restored from backup")
-    session.record("tick", "rollback.maintenance-off") if checklist.find_item(
-        "rollback.maintenance-off") else None
+    session.record("tick", "rollback.restore-db-backup")
+    _run(session, "rollback.verify-rollback", "run-0005",
+         "eb setenv MAINTENANCE_MODE=false -e rs-systems-prod", 0)
+    session.record("tick", "rollback.verify-rollback")
+    session.record("tick", "rollback.notify-rollback")
     session.record("session_finished")
     return session, checklist

@@ -222,6 +222,10 @@ def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list
             issues.append(Issue("skipped", item.qid, f"{item.text}: skipped ({reason})",
                                 record.by, record.at))
         for run in record.runs:
+            if run.exit_code not in (0, None) and record.state != "failed":
+                issues.append(Issue("failed", item.qid,
+                                    f"{item.text}: `{run.command}` exited {run.exit_code}",
+                                    None, run.finished))
             if getattr(run, "cancelled", None):
                 issues.append(Issue("cancelled", item.qid,
                                     f"{item.text}: command cancelled ({run.cancelled})",
