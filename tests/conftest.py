@@ -1,0 +1,8 @@
+"""Suite-wide pytest configuration: shared fixtures live in tests/support (see its README)."""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "support.postgres",
+    "support.aws",
+]
