@@ -5,4 +5,6 @@ from __future__ import annotations
 pytest_plugins = [
     "support.postgres",
     "support.aws",
+    "support.eb_stub",
+    "support.django_app",
 ]

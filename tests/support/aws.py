@@ -12,6 +12,7 @@ boto3 sends every service to ``AWS_ENDPOINT_URL``; a per-service variable such a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -117,7 +118,9 @@ class AwsEnv:
         s3 = self.client("s3")
         s3.create_bucket(Bucket=name)
         for key, body in (objects or {}).items():
-            s3.put_object(Bucket=name, Key=key, Body=body.encode() if isinstance(body, str) else body)
+            s3.put_object(
+                Bucket=name, Key=key, Body=body.encode() if isinstance(body, str) else body
+            )
 
     # -- CloudWatch alarms ---------------------------------------------------------------------
     def put_alarm(
@@ -130,7 +133,7 @@ class AwsEnv:
         reason: str = "Threshold crossed: test",
         dimensions: Sequence[Mapping[str, str]] = (),
     ) -> None:
-        """Create a CloudWatch metric alarm and put it in ``state`` (OK / ALARM / INSUFFICIENT_DATA)."""
+        """Create a CloudWatch metric alarm in ``state`` (OK / ALARM / INSUFFICIENT_DATA)."""
         cw = self.client("cloudwatch")
         cw.put_metric_alarm(
             AlarmName=name,
@@ -160,22 +163,19 @@ class AwsEnv:
         now - 60 s) or ``(timestamp_ms, message)``.
         """
         logs = self.client("logs")
-        try:
+        # Seeding twice into one group/stream is fine.
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_group(logGroupName=group)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass  # seeding twice into one group is fine
-        try:
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
             logs.create_log_stream(logGroupName=group, logStreamName=stream)
-        except logs.exceptions.ResourceAlreadyExistsException:
-            pass
         base = start_ms if start_ms is not None else int(time.time() * 1000) - 60_000
-        events = []
+        events: list[dict[str, Any]] = []
         for i, item in enumerate(messages):
             ts, msg = item if isinstance(item, tuple) else (base + i * 1000, item)
             events.append({"timestamp": ts, "message": msg})
         if events:
             logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
-        return [e["timestamp"] for e in events]
+        return [int(e["timestamp"]) for e in events]
 
     # -- Elastic Beanstalk (moto's partial model; see eb_stub for the rest) ----------------------
     def create_eb_environment(
@@ -205,10 +205,10 @@ class AwsEnv:
             EnvironmentName=environment,
             SolutionStackName="64bit Amazon Linux 2023 v4.3.0 running Python 3.11",
         )
-        model = eb_backends[ACCOUNT_ID][self.region].applications[application].environments[
-            environment
-        ]
-        model.version_label = version_label
+        model = (
+            eb_backends[ACCOUNT_ID][self.region].applications[application].environments[environment]
+        )
+        model.version_label = version_label  # type: ignore[assignment]  # moto types it int
         model.status = status
         model.health = health
         model.health_status = health_status

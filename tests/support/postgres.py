@@ -60,8 +60,10 @@ def find_pg_bindir() -> Path | None:
         except ValueError:
             return 0.0
 
-    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key,
-                                           reverse=True)]
+    candidates += [
+        Path(p)
+        for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key, reverse=True)
+    ]
     if initdb := shutil.which("initdb"):
         candidates.append(Path(initdb).parent)
     for bindir in candidates:
@@ -268,8 +270,10 @@ class _Cluster:
         self._run(
             [
                 str(self.bindir / "initdb"),
-                "-D", str(self.datadir),
-                "-U", PG_USER,
+                "-D",
+                str(self.datadir),
+                "-U",
+                PG_USER,
                 f"--pwfile={pwfile}",
                 "--auth-host=scram-sha-256",
                 "--auth-local=scram-sha-256",
@@ -302,8 +306,17 @@ class _Cluster:
             self._give_to_postgres(conf)
             try:
                 self._run(
-                    [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l",
-                     str(self.logfile), "-w", "-t", "60", "start"],
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.datadir),
+                        "-l",
+                        str(self.logfile),
+                        "-w",
+                        "-t",
+                        "60",
+                        "start",
+                    ],
                     timeout=90,
                 )
                 return
@@ -316,8 +329,15 @@ class _Cluster:
         if (self.datadir / "postmaster.pid").exists():
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self._run(
-                    [str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "immediate",
-                     "-w", "stop"],
+                    [
+                        str(self.bindir / "pg_ctl"),
+                        "-D",
+                        str(self.datadir),
+                        "-m",
+                        "immediate",
+                        "-w",
+                        "stop",
+                    ],
                     timeout=60,
                 )
         shutil.rmtree(self.base, ignore_errors=True)
