@@ -89,8 +89,12 @@ def read_journal(path: Path) -> Loaded:
         try:
             event = parse_line(line)
             if event.seq != len(events) + 1:
-                raise EventFormatError(f"event number {event.seq} where {len(events) + 1} "
-                                       "was expected")
+                # a whole line out of order is not a torn write: never set it aside
+                raise SessionDamaged(
+                    "Session journal damaged",
+                    f"{path} line {number} holds event number {event.seq} where "
+                    f"{len(events) + 1} was expected (lines lost or copied). Nothing was "
+                    "changed and the file is kept as evidence.")
         except NewerSchemaError as error:
             raise NewerSession(
                 "Session from a newer rsdeploy-tui",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -149,6 +150,7 @@ class Session:
         self.redactor = Redactor(self.meta.secrets)
         self._live = derive_state(events)
         self._cached: tuple[int, int, SessionState] | None = None
+        self._recording = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -187,22 +189,24 @@ class Session:
             ReadOnlySession: opened read-only or closed.
             RsdeployError: the disk refused the write (nothing was recorded then).
         """
-        if self._writer is None:
-            raise ReadOnlySession(
-                "Session is read-only",
-                f"Session {self.id} was opened read-only"
-                + (f" while {self.holder.describe()} drives it" if self.holder else "")
-                + f"; '{kind}' was not recorded.")
-        event = Event(len(self.events) + 1, kind, iso(self._clock()),
-                      self.redactor.text(self.operator), self.host, item,
-                      self.redactor.value(data))
-        self._writer.append(event)
-        self.events.append(event)
-        _apply(self._live, event)
-        if kind == "checklist_changed":
-            self.meta = meta_from(self.id, self.events)
-        self.write_snapshot()
-        return event
+        with self._recording:  # a worker thread and the UI may record at the same moment
+            if self._writer is None:
+                why = "was opened read-only" if self.read_only else "is closed"
+                raise ReadOnlySession(
+                    "Session is read-only",
+                    f"Session {self.id} {why}"
+                    + (f" while {self.holder.describe()} drives it" if self.holder else "")
+                    + f"; '{kind}' was not recorded.")
+            event = Event(len(self.events) + 1, kind, iso(self._clock()),
+                          self.redactor.text(self.operator), self.host, item,
+                          self.redactor.value(data))
+            self._writer.append(event)
+            self.events.append(event)
+            _apply(self._live, event)
+            if kind == "checklist_changed":
+                self.meta = meta_from(self.id, self.events)
+            self.write_snapshot()
+            return event
 
     def adopt_checklist(self, checklist: Checklist) -> Event:
         """Follow a changed checklist file from now on, recording ``checklist_changed``."""
@@ -229,12 +233,13 @@ class Session:
 
     def close(self) -> None:
         """Stop writing and release the lock (idempotent)."""
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        with self._recording:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
 
     def __enter__(self) -> Session:
         return self

@@ -103,6 +103,22 @@ def read_snapshot(directory: Path) -> dict[str, Any] | None:
     return record if record["schema"] == SCHEMA_VERSION else None
 
 
+def snapshot_summary(record: dict[str, Any] | None, journal_size: int) -> SessionSummary | None:
+    """The summary a snapshot holds, when it is well-formed and as new as the journal."""
+    if record is None or record.get("journal_size") != journal_size:
+        return None
+    fields = SessionSummary.__dataclass_fields__
+    try:
+        summary = SessionSummary(**{k: v for k, v in record.items() if k in fields})
+    except TypeError:
+        return None
+    texts = (summary.id, summary.checklist, summary.operator, summary.created, summary.status)
+    numbers = (summary.done, summary.total, summary.critical_pending, summary.events)
+    if all(isinstance(t, str) for t in texts) and all(type(n) is int for n in numbers):
+        return summary
+    return None
+
+
 def remove_stale_temps(directory: Path) -> list[Path]:
     """Remove ``*.tmp`` files a killed writer left behind (call only while holding the lock)."""
     removed = []

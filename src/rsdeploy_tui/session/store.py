@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import secrets
@@ -38,6 +37,7 @@ from rsdeploy_tui.session.snapshot import (
     SessionSummary,
     read_snapshot,
     remove_stale_temps,
+    snapshot_summary,
 )
 from rsdeploy_tui.session.state import derive_state
 
@@ -148,7 +148,11 @@ class SessionStore:
             remove_stale_temps(directory)
             journal = directory / JOURNAL_NAME
             loaded = read_journal(journal)
-            snapshot_ok = read_snapshot(directory) is not None
+            snapshot = read_snapshot(directory)
+            # a well-formed snapshot merely behind the journal (crash between the two writes)
+            # is normal; only a malformed one is worth a warning
+            snapshot_ok = snapshot is not None and isinstance(snapshot.get("journal_size"), int) \
+                and snapshot_summary(snapshot, snapshot["journal_size"]) is not None
             if not loaded.events:
                 raise _never_started(directory)
             if loaded.torn:
@@ -217,12 +221,10 @@ class SessionStore:
 
     def _summary(self, directory: Path) -> SessionSummary:
         try:
-            snapshot = read_snapshot(directory)
-            journal_size = _size(directory / JOURNAL_NAME)
-            if snapshot is not None and snapshot.get("journal_size") == journal_size:
-                fields = SessionSummary.__dataclass_fields__
-                with contextlib.suppress(TypeError):
-                    return SessionSummary(**{k: v for k, v in snapshot.items() if k in fields})
+            summary = snapshot_summary(read_snapshot(directory),
+                                       _size(directory / JOURNAL_NAME))
+            if summary is not None:
+                return summary
             loaded = read_journal(directory / JOURNAL_NAME)
             if not loaded.events:
                 raise _never_started(directory)
