@@ -261,9 +261,11 @@ async def check_eb_env_vars(ctx: CheckContext, params: dict[str, Any]) -> CheckR
     require = [str(n) for n in params.get("require") or []]
     equals = {str(k): v for k, v in (params.get("equals") or {}).items()}
     values = await _in_thread(_settings, ctx, name)
-    present = {n: ("set" if values.get(n) else "missing") for n in require}
+    # Lists of names, not {name: state}: a redactor masks values keyed by secret-looking names.
+    present = [n for n in require if values.get(n)]
+    missing = [n for n in require if not values.get(n)]
     compared: dict[str, Any] = {}
-    problems = [f"{n} missing" for n, state in present.items() if state == "missing"]
+    problems = [f"{n} missing" for n in missing]
     for key, want in equals.items():
         actual = values.get(key)
         ok = actual is not None and _same(want, actual)
@@ -273,7 +275,7 @@ async def check_eb_env_vars(ctx: CheckContext, params: dict[str, Any]) -> CheckR
             problems.append(f"{key}={shown if actual is not None else '(unset)'}, "
                             f"expected {want}")
     values.clear()  # nothing below may use the secret values
-    evidence = {"environment": name, "present": present, "equals": compared}
+    evidence = {"environment": name, "present": present, "missing": missing, "equals": compared}
     if problems:
         return failed(f"{name}: " + "; ".join(problems), **evidence)
     return passed(f"{name}: {len(require)} present, {len(equals)} as expected", **evidence)

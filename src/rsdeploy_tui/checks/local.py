@@ -97,11 +97,12 @@ async def check_env_vars(ctx: CheckContext, params: dict[str, Any]) -> CheckResu
     """Each named variable is set (non-empty) in the operator's environment; values never shown."""
     environ = ctx.environ if ctx.environ else os.environ
     names = [str(n) for n in params["names"]]
-    present = {name: "set" if environ.get(name) else "missing" for name in names}
-    missing = [n for n, state in present.items() if state == "missing"]
+    # Lists of names, not {name: state}: a redactor masks values keyed by secret-looking names.
+    present = [n for n in names if environ.get(n)]
+    missing = [n for n in names if not environ.get(n)]
     if missing:
-        return failed("not set: " + ", ".join(missing), variables=present)
-    return passed(f"all {len(names)} set", variables=present)
+        return failed("not set: " + ", ".join(missing), present=present, missing=missing)
+    return passed(f"all {len(names)} set", present=present, missing=missing)
 
 
 # What a committed secret looks like. Each finding reports file, line and kind, never the value.

@@ -110,7 +110,8 @@ class CheckContext:
         facts: The session's facts (``target_version``, ``previous_version``...).
         results: Earlier results by qualified item id; a value is a ``CheckResult``, the session's
             ``CheckRecord`` or a dict with ``evidence`` (baselines read only the evidence).
-        redact: A ``Redactor`` (its ``redact`` method is used) or any ``str -> str`` callable.
+        redact: The session's ``Redactor`` (``text``/``value``) or any ``str -> str`` callable;
+            a ``Redactor`` for ``secrets`` is applied in any case.
         timeout: Seconds per check overriding each check's own (``--timeout``); None = their own.
         environ: Environment the checks read (DB_*, AWS_*) and give to commands.
         secrets: Names of environment variables whose values must never appear in a result.
@@ -204,28 +205,43 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
 
 
 def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
-    """The result with secret values removed from its summary and evidence."""
-    secrets = [v for name in ctx.secrets if len(v := ctx.environ.get(name, "")) >= 4]
-    custom = getattr(ctx.redact, "redact", ctx.redact)
+    """The result with secrets removed from its summary and evidence.
 
-    def clean(text: str) -> str:
-        for value in secrets:
-            text = text.replace(value, "****")
-        return custom(text) if callable(custom) else text
+    Always applies a ``Redactor`` for the context's secret names and environment (secret values,
+    secret-shaped text); ``ctx.redact`` (a session's ``Redactor`` or any ``str -> str``) on top.
+    """
+    from rsdeploy_tui.session.redact import Redactor
 
-    return replace(result, summary=clean(result.summary), evidence=_walk(result.evidence, clean))
+    base = Redactor(ctx.secrets, environ=ctx.environ)
+    evidence = base.value(_plain(result.evidence))
+    summary = base.text(result.summary)
+    extra = ctx.redact
+    if extra is not None and hasattr(extra, "value") and hasattr(extra, "text"):
+        evidence, summary = extra.value(evidence), extra.text(summary)
+    elif callable(extra):
+        evidence, summary = _walk(evidence, extra), extra(summary)
+    return replace(result, summary=summary, evidence=evidence)
+
+
+def _plain(value: Any) -> Any:
+    """Evidence as JSON-ready values (dates and other objects become strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    return str(value)
 
 
 def _walk(value: Any, clean: Redact) -> Any:
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, Mapping):
-        return {str(k): _walk(v, clean) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {k: _walk(v, clean) for k, v in value.items()}
+    if isinstance(value, list):
         return [_walk(v, clean) for v in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return clean(str(value))
+    return value
 
 
 OnResult = Callable[[Any, CheckResult], Any]

@@ -1,11 +1,141 @@
-"""Sub-command module (not implemented yet)."""
+"""``rsdeploy-tui check``: run the checklist's automated checks headless (cron, CI).
+
+Exit status: 0 when nothing failed or errored, 1 otherwise, 2 on usage or checklist errors.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
 
-from rsdeploy_tui.errors import UsageError
+from rsdeploy_tui import locations
+from rsdeploy_tui.checklist import load_checklist
+from rsdeploy_tui.checklist.model import Checklist, Item
+from rsdeploy_tui.checklist.vars import parse_overrides, resolve_vars
+from rsdeploy_tui.checks.registry import CheckContext, CheckResult, run_checks
+from rsdeploy_tui.errors import RsdeployError, UsageError
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("Not implemented yet", f"the '{args.command or 'tui'}' command is not built yet")
+    """Load, select, run, print; record into ``--session`` when given."""
+    overrides = parse_overrides(args.overrides)
+    path = Path(args.checklist) if args.checklist else locations.bundled_checklist()
+    try:
+        checklist = load_checklist(path)
+        values = resolve_vars(checklist, overrides)
+    except RsdeployError as error:
+        print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
+        return 2
+    items = select_items(checklist, args.phase or [], args.item or [])
+    if args.concurrency < 1:
+        raise UsageError("Bad --concurrency", "--concurrency must be 1 or more.")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("Bad --timeout", "--timeout must be a positive number of seconds.")
+
+    session = None
+    if args.session:
+        from rsdeploy_tui.session import SessionStore
+
+        try:
+            session = SessionStore().open(args.session, operator=args.operator)
+        except RsdeployError as error:
+            print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
+            return 2
+    try:
+        ctx = CheckContext(vars=values, timeout=args.timeout, environ=dict(os.environ),
+                           secrets=tuple(checklist.secrets))
+        if session is not None:
+            state = session.state(checklist)
+            ctx.facts = dict(state.facts)
+            ctx.results = {qid: s.check for qid, s in state.items.items() if s.check is not None}
+            ctx.redact = session.redactor
+        progress = Progress(len(items), enabled=sys.stderr.isatty() and not args.json)
+
+        def on_result(item: Item, result: CheckResult) -> None:
+            if session is not None:
+                session.record("check_result", item=item.qid, **result.as_dict())
+            progress.update(item, result)
+
+        results = asyncio.run(run_checks(items, ctx, args.concurrency, on_result))
+        progress.done()
+    finally:
+        if session is not None:
+            session.close()
+
+    rows = [{"item": item.qid, "type": item.check.type if item.check else "",
+             **results[item.qid].as_dict()} for item in items if item.qid in results]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print_table(rows)
+    bad = [r for r in rows if r["status"] in ("fail", "error")]
+    return 1 if bad else 0
+
+
+def select_items(checklist: Checklist, phases: list[str], refs: list[str]) -> list[Item]:
+    """Items with a check, limited to ``phases`` and ``refs`` when given (UsageError if unknown)."""
+    known_phases = {p.id for p in checklist.phases}
+    for phase in phases:
+        if phase not in known_phases:
+            raise UsageError("Unknown phase", f"no phase '{phase}'; phases are: "
+                             f"{', '.join(p.id for p in checklist.phases)}.")
+    chosen: list[Item] = []
+    for ref in refs:
+        item = checklist.find_item(ref)
+        if item is None:
+            raise UsageError("Unknown item", f"no item '{ref}' in {checklist.name}.")
+        if item.check is None:
+            raise UsageError("Item has no check", f"'{item.qid}' has no automated check.")
+        chosen.append(item)
+    if not refs:
+        chosen = [i for i in checklist.items if i.check is not None]
+    if phases:
+        chosen = [i for i in chosen if i.phase_id in phases]
+    if not chosen:
+        raise UsageError("Nothing to check", "no item with a check matches the selection.")
+    return list(dict.fromkeys(chosen))
+
+
+class Progress:
+    """``[done/total] running N — last: item status`` on stderr when it is a terminal."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.count, self.enabled = total, 0, enabled
+        self.failed = 0
+        self._write(f"[0/{total}] running checks…")
+
+    def update(self, item: Item, result: CheckResult) -> None:
+        self.count += 1
+        self.failed += result.status in ("fail", "error")
+        self._write(f"[{self.count}/{self.total}] {self.failed} failed — last: {item.qid} "
+                    f"{result.status}")
+
+    def done(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+    def _write(self, text: str) -> None:
+        if self.enabled:
+            sys.stderr.write("\r\x1b[K" + text[:200])
+            sys.stderr.flush()
+
+
+_MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    """One line per check, then the counts."""
+    width = max((len(r["item"]) for r in rows), default=4)
+    type_width = max((len(r["type"]) for r in rows), default=4)
+    for row in rows:
+        print(f"{_MARK.get(row['status'], row['status']):<6} {row['item']:<{width}}  "
+              f"{row['type']:<{type_width}}  {row['duration_s']:>6.2f}s  {row['summary']}")
+    counts = {s: sum(r["status"] == s for r in rows) for s in _MARK}
+    print(f"\n{len(rows)} checks: {counts['pass']} passed, {counts['fail']} failed, "
+          f"{counts['error']} errors, {counts['skipped']} skipped")
