@@ -264,7 +264,8 @@ async def run_checks(
     items = [item for item in items if getattr(item, "check", None) is not None]
     ids = {item.qid for item in items} | {item.id for item in items}
     later = [i for i in items if str(i.check.params.get("baseline", "")) in ids]
-    first = [i for i in items if i not in later]
+    later_ids = {i.qid for i in later}
+    first = [i for i in items if i.qid not in later_ids]
     gate = asyncio.Semaphore(max(1, concurrency))
     results: dict[str, CheckResult] = {}
 

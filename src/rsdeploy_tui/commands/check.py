@@ -98,7 +98,7 @@ def select_items(checklist: Checklist, phases: list[str], refs: list[str]) -> li
         chosen = [i for i in chosen if i.phase_id in phases]
     if not chosen:
         raise UsageError("Nothing to check", "no item with a check matches the selection.")
-    return list(dict.fromkeys(chosen))
+    return list({item.qid: item for item in chosen}.values())
 
 
 class Progress:
