@@ -1,0 +1,198 @@
+"""The App: owns the session, shows the runbook screen, and handles launch, quit and signals.
+
+``make_app`` is the one factory used by the command line and the tests; collaborators (clock,
+glyph set, optional layers) are injected so tests swap in fakes without patching internals.
+Nothing here imports boto3, botocore, httpx or psycopg2 (start-up time); the layers that need
+them import them inside their functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from rsdeploy_tui import locations
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.ui.context import RunbookContext, utc_now
+from rsdeploy_tui.ui.glyphs import pick
+from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
+from rsdeploy_tui.ui.screens.resume import ResumeModal
+from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session import Session
+
+STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss")
+
+# (action, palette title, help) for the command palette; availability from check_action.
+PALETTE = [
+    ("toggle", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
+    ("skip", "Skip item", "Skip the highlighted item with a reason"),
+    ("note", "Add note", "Add a note to the highlighted item"),
+    ("run", "Run command", "Run the highlighted item's command"),
+    ("cancel_run", "Cancel run", "Cancel the highlighted item's running command"),
+    ("check", "Run check", "Run the highlighted item's check"),
+    ("check_all", "Run all checks of phase", "Run every check of the current phase"),
+    ("logs", "Toggle eb logs pane", "Show or hide the eb logs pane"),
+    ("next_pending", "Next pending item", "Go to the next pending item across phases"),
+    ("filter", "Filter items", "Filter items by text"),
+    ("clear_filter", "Clear filter", "Show every item again"),
+    ("help", "Keys", "Every key and what it does"),
+    ("request_quit", "Quit", "Quit; the session can be resumed"),
+]
+
+OpenChoice = Callable[[str], "tuple[Session, str | None]"]
+
+
+class RunbookApp(App[str | None]):
+    """rsdeploy-tui. The exit result is the session id (to print how to resume)."""
+
+    TITLE = "rsdeploy-tui"
+    CSS_PATH = [locations.style_path(name) for name in STYLE_FILES]
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(
+        self,
+        ctx: RunbookContext,
+        session: Session | None,
+        *,
+        offer: Any = None,
+        open_choice: OpenChoice | None = None,
+        ask_deployment_info: bool = False,
+        notice: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.session = session
+        self._offer = offer
+        self._open_choice = open_choice
+        self._ask_info = ask_deployment_info
+        self._notice = notice
+
+    # ---------------------------------------------------------------- launch
+    def on_mount(self) -> None:
+        self._install_signal_handlers()
+        if self.session is None:
+            self.push_screen(ResumeModal(self._offer), self._launch_choice)
+        else:
+            self._show_runbook()
+
+    def _launch_choice(self, choice: str | None) -> None:
+        assert self._open_choice is not None
+        try:
+            session, notice = self._open_choice(choice or "resume")
+        except RsdeployError as error:
+            self.exit(None, return_code=error.exit_code,
+                      message=f"rsdeploy-tui: {error.title}\n{error.message}")
+            return
+        self.session = session
+        self._notice = notice
+        self._ask_info = choice == "new"
+        self._show_runbook()
+
+    def _show_runbook(self) -> None:
+        assert self.session is not None
+        self.ctx.values = {**self.session_vars(), **self.ctx.values}
+        self.push_screen(RunbookScreen(self.ctx, self.session))
+        if self._notice:
+            self.notify(self._notice, title="Session", timeout=8)
+        if self._ask_info and not self.session.read_only:
+            state = self.session.state(self.ctx.checklist)
+            if not (state.facts.get("version") or self.ctx.values.get("version")):
+                self.push_screen(DeploymentInfoModal(), self._deployment_info)
+
+    def session_vars(self) -> Mapping[str, str]:
+        """Vars recorded when the session was created (what a resumed session runs with)."""
+        meta = getattr(self.session, "meta", None)
+        return dict(getattr(meta, "vars", None) or {})
+
+    def _deployment_info(self, answer: dict[str, str] | None) -> None:
+        screen = self.screen
+        if not answer or not isinstance(screen, RunbookScreen):
+            return
+        for name in ("version", "sprint"):
+            if answer.get(name):
+                screen.record("fact", name=name, value=answer[name])
+
+    # ---------------------------------------------------------------- quit and signals
+    def _install_signal_handlers(self) -> None:
+        """SIGHUP (SSH link dropped) and SIGTERM end the app cleanly; the journal is durable."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                # Not the main thread (tests) or no signals on this platform.
+                continue
+
+    def _on_signal(self, signum: int) -> None:
+        self.exit(self.session.id if self.session else None, return_code=128 + signum)
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        """ctrl+q behaves like q on the runbook (asks when work is running)."""
+        for candidate in self.screen_stack:
+            if isinstance(candidate, RunbookScreen):
+                candidate.action_request_quit()
+                return
+        self.exit(self.session.id if self.session else None)
+
+    # ---------------------------------------------------------------- palette
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every runbook action by name (only those available now)."""
+        if isinstance(screen, RunbookScreen):
+            for action, title, help_text in PALETTE:
+                if screen.check_action(action, ()):
+                    yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+        yield from super().get_system_commands(screen)
+
+
+def make_app(
+    checklist: Checklist,
+    session: Session | None = None,
+    *,
+    values: Mapping[str, str] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    ascii_only: bool | None = None,
+    lock_holder: str | None = None,
+    offer: Any = None,
+    open_choice: OpenChoice | None = None,
+    ask_deployment_info: bool = False,
+    notice: str | None = None,
+    services: dict[str, Any] | None = None,
+) -> RunbookApp:
+    """Build the App for the command line and the tests.
+
+    Args:
+        checklist: The loaded checklist.
+        session: The open session; None with ``offer`` + ``open_choice`` to ask first.
+        values: Resolved vars; the session's recorded vars fill in what is missing.
+        clock: Returns now (UTC); fixed in snapshot tests.
+        ascii_only: Force the ASCII marks (None: decide from the locale).
+        lock_holder: Who holds the lock when the session was opened read-only for that reason.
+        offer: A ``SessionSummary`` of an unfinished session to offer resuming.
+        open_choice: ``choice -> (session, notice)`` for resume/new/read_only.
+        ask_deployment_info: Ask for version and sprint (new sessions).
+        notice: Shown once the runbook is up (what a resume restored).
+        services: Optional layers (``runner``, ``checks``, ``logs``).
+    """
+    ctx = RunbookContext(
+        checklist=checklist,
+        values=dict(values or {}),
+        glyphs=pick(ascii_only),
+        clock=clock,
+        lock_holder=lock_holder,
+        services=dict(services or {}),
+    )
+    return RunbookApp(ctx, session, offer=offer, open_choice=open_choice,
+                      ask_deployment_info=ask_deployment_info, notice=notice)

@@ -1,0 +1,42 @@
+"""What every part of the runbook screen shares: the checklist, the session, how to show text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.ui.glyphs import Glyphs
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+
+
+def utc_now() -> datetime:
+    """The real clock (tests inject a fixed one)."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class RunbookContext:
+    """Collaborators of the runbook screen, injected by ``make_app`` (tests swap in fakes)."""
+
+    checklist: Checklist
+    """The checklist being worked through."""
+    values: Mapping[str, str]
+    """Resolved vars (the session's, so a resumed session shows what it started with)."""
+    glyphs: Glyphs
+    """Mark set (ASCII under a non-UTF-8 locale)."""
+    clock: Callable[[], datetime] = utc_now
+    """Returns now (UTC); the header's elapsed time comes from it."""
+    lock_holder: str | None = None
+    """Who holds the lock when the session was opened read-only because it is in use."""
+    services: dict[str, Any] = field(default_factory=dict)
+    """Optional layers (``runner``, ``checks``, ``logs``) wired in when they exist."""
+
+    def display(self, text: str) -> str:
+        """``${vars}`` expanded for the screen, secret values masked."""
+        from rsdeploy_tui.checklist.vars import expand
+
+        return expand(text, self.values, secrets=self.checklist.secrets, mode="display")

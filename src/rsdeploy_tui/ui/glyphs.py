@@ -1,0 +1,75 @@
+"""The marks the screen draws, with an ASCII set for terminals whose locale is not UTF-8.
+
+Over SSH with ``LANG=C`` box-drawing and check glyphs come out as garbage; the bracket marks
+(``[ ]`` ``[x]``) are ASCII already and stay the same in both sets, so operators and the tmux
+tests read the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """One set of marks used by the widgets."""
+
+    pending: str = "[ ]"
+    """Item not done yet."""
+    done: str = "[x]"
+    """Item ticked."""
+    skipped: str = "[-]"
+    """Item skipped with a reason."""
+    failed: str = "[!]"
+    """Item failed (command exit status or check)."""
+    running: str = "[~]"
+    """A command of the item is running."""
+    check_pass: str = "✓"
+    """Check passed."""
+    check_fail: str = "✗"
+    """Check failed or errored."""
+    check_none: str = "·"
+    """Item has a check that has not run."""
+    bar_full: str = "█"
+    """Filled part of a progress bar."""
+    bar_empty: str = "░"
+    """Empty part of a progress bar."""
+    rule: str = "─"
+    """Horizontal rule around section headings."""
+    sep: str = "·"
+    """Separator between header fields."""
+    ellipsis: str = "…"
+    """Marks cut text."""
+
+    def mark(self, state: str) -> str:
+        """The state mark for an item state name (pending|done|skipped|failed|running)."""
+        return getattr(self, state, self.pending) if state in _STATES else self.pending
+
+
+_STATES = frozenset({"pending", "done", "skipped", "failed", "running"})
+
+UNICODE = Glyphs()
+ASCII = Glyphs(
+    check_pass="ok", check_fail="X", check_none=".", bar_full="#", bar_empty="-",
+    rule="-", sep="|", ellipsis="...",
+)
+
+
+def locale_is_utf8(environ: dict[str, str] | None = None) -> bool:
+    """Whether the terminal's locale (LC_ALL > LC_CTYPE > LANG, as libc decides) is UTF-8."""
+    env = os.environ if environ is None else environ
+    for name in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = env.get(name)
+        if value:
+            upper = value.upper()
+            return "UTF-8" in upper or "UTF8" in upper
+    # No locale at all is the C locale.
+    return False
+
+
+def pick(ascii_only: bool | None = None) -> Glyphs:
+    """The glyph set for this terminal; ``ascii_only`` forces a choice (tests)."""
+    if ascii_only is None:
+        ascii_only = not locale_is_utf8()
+    return ASCII if ascii_only else UNICODE

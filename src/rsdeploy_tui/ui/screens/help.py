@@ -1,0 +1,55 @@
+"""The help screen: every key and what it does, from the same bindings the footer shows."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+# (keys, what they do) in the order an operator learns them.
+KEYS: list[tuple[str, str]] = [
+    ("up/down, k/j", "move between items"),
+    ("left/right, 1-9", "switch phase tab"),
+    ("tab", "move focus between the list and the detail panel"),
+    ("enter", "focus the detail panel (escape goes back)"),
+    ("space", "tick the item and go to the next pending one; on a done item, untick"),
+    ("s", "skip the item (a reason is required)"),
+    ("n", "add a note to the item"),
+    ("r", "run the item's command"),
+    ("x", "cancel the item's running command"),
+    ("c", "run the item's check"),
+    ("a", "run every check of the phase"),
+    ("l", "show or hide the eb logs pane"),
+    ("g", "next pending item, across phases"),
+    ("/", "filter items by text (enter keeps it, escape clears it)"),
+    ("ctrl+p", "command palette: every action by name"),
+    ("?", "this help"),
+    ("q, ctrl+q", "quit (asks when work is running); prints how to resume"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists every key; any of escape, q or ? closes it."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        table.add_column(style="bold")
+        table.add_column()
+        for keys, text in KEYS:
+            table.add_row(keys, text)
+        with Vertical(classes="dialog help-dialog"):
+            yield Label("Keys", classes="dialog-title")
+            with VerticalScroll():
+                yield Static(table)
+            yield Label("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running",
+                        classes="dialog-hint")
+            yield Label("escape closes", classes="dialog-hint")
+
+    def action_close(self) -> None:
+        """Back to the runbook."""
+        self.dismiss(None)

@@ -1,0 +1,138 @@
+"""Small modals that return a value: a typed reason, a yes/no, the version and sprint."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ReasonModal(ModalScreen[str | None]):
+    """Ask for a line of text (skip reason, note, gate override reason).
+
+    Dismisses with the stripped text, or None when cancelled. When ``required``, an empty
+    answer is refused with a message instead of being accepted.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(
+        self,
+        title: str,
+        prompt: str,
+        *,
+        body: Text | str = "",
+        ok_label: str = "Save",
+        required: bool = True,
+        placeholder: str = "",
+    ) -> None:
+        super().__init__(classes="modal")
+        self._title = title
+        self._prompt = prompt
+        self._body = body
+        self._ok_label = ok_label
+        self._required = required
+        self._placeholder = placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            if self._body:
+                yield Static(self._body, classes="dialog-body")
+            yield Label(self._prompt)
+            yield Input(placeholder=self._placeholder, id="reason")
+            yield Label("", id="reason-error", classes="dialog-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self._ok_label, variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        text = self.query_one("#reason", Input).value.strip()
+        if self._required and not text:
+            self.query_one("#reason-error", Label).update("A reason is required.")
+            self.query_one("#reason", Input).focus()
+            return
+        self.dismiss(text)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without an answer."""
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """A yes/no question; ``y``/Enter on the default button answer, ``n``/Escape refuse."""
+
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No"),
+        Binding("y", "answer(True)", "Yes"),
+    ]
+
+    def __init__(self, title: str, question: str, *, yes: str = "Yes", no: str = "No") -> None:
+        super().__init__(classes="modal")
+        self._title = title
+        self._question = question
+        self._yes = yes
+        self._no = no
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self._title, classes="dialog-title")
+            yield Static(self._question, classes="dialog-body")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(f"{self._yes} (y)", variant="warning", id="yes")
+                yield Button(f"{self._no} (n)", id="no")
+
+    def on_mount(self) -> None:
+        # The safe answer has the focus: Enter alone never confirms a destructive step.
+        self.query_one("#no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, value: bool) -> None:
+        """Answer from the keyboard."""
+        self.dismiss(value)
+
+
+class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
+    """Ask for the deployment's version tag and sprint when the session starts (skippable)."""
+
+    BINDINGS = [Binding("escape", "skip", "Skip")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("New deployment", classes="dialog-title")
+            yield Static("Version tag and sprint go into the deployment log and the messages. "
+                         "Escape skips.", classes="dialog-body")
+            yield Label("Version (e.g. v2.4.0)")
+            yield Input(id="version")
+            yield Label("Sprint")
+            yield Input(id="sprint")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Start", variant="primary", id="ok")
+                yield Button("Skip", id="skip")
+
+    @on(Input.Submitted, "#version")
+    def _next(self) -> None:
+        self.query_one("#sprint", Input).focus()
+
+    @on(Input.Submitted, "#sprint")
+    @on(Button.Pressed, "#ok")
+    def _submit(self) -> None:
+        self.dismiss({
+            "version": self.query_one("#version", Input).value.strip(),
+            "sprint": self.query_one("#sprint", Input).value.strip(),
+        })
+
+    @on(Button.Pressed, "#skip")
+    def action_skip(self) -> None:
+        """Start without them."""
+        self.dismiss(None)

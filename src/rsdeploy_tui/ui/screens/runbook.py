@@ -1,0 +1,539 @@
+"""The runbook screen: one tab per phase, the item list, the detail panel, the keys.
+
+Every action goes through ``Session.record`` (durable before it shows) and then the whole screen
+re-renders from ``Session.state``; widgets never hold item state.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.screens.help import HelpScreen
+from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.widgets.detail import ItemDetail
+from rsdeploy_tui.ui.widgets.header import RunbookHeader
+from rsdeploy_tui.ui.widgets.item_list import ItemList
+from rsdeploy_tui.ui.widgets.progress import PhaseProgress
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Item, Phase
+    from rsdeploy_tui.session import Session, SessionState
+    from rsdeploy_tui.ui.context import RunbookContext
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+LOG_TAB = "tab-deployment-log"
+# Actions that change the session: disabled in read-only mode.
+WRITE_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check", "check_all"})
+ITEM_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check"})
+# Layers built by other issues; the key says so until the layer is wired in.
+PENDING_LAYERS = {
+    "run": ("runner", "Running commands"),
+    "cancel_run": ("runner", "Cancelling commands"),
+    "check": ("checks", "Automated checks"),
+    "check_all": ("checks", "Automated checks"),
+    "logs": ("logs", "The eb logs pane"),
+}
+
+
+def pane_id(phase: Phase) -> str:
+    """TabPane id of a phase (Textual ids allow letters, digits, - and _)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in phase.id)
+    return f"phase-{safe}"
+
+
+class RunbookScreen(Screen[None]):
+    """The operator's whole day: phases as tabs, items, detail, keys."""
+
+    BINDINGS = [
+        Binding("space", "toggle", "Tick", tooltip="Tick the item / untick a done one"),
+        Binding("s", "skip", "Skip", tooltip="Skip the item with a reason"),
+        Binding("n", "note", "Note", tooltip="Add a note to the item"),
+        Binding("r", "run", "Run", tooltip="Run the item's command"),
+        Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
+        Binding("c", "check", "Check", tooltip="Run the item's check"),
+        Binding("a", "check_all", "All checks", tooltip="Run every check of the phase"),
+        Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
+        Binding("g", "next_pending", "Next", tooltip="Next pending item across phases"),
+        Binding("slash", "filter", "Filter", tooltip="Filter items by text"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("question_mark", "help", "Help", tooltip="Every key"),
+        Binding("q", "request_quit", "Quit", tooltip="Quit; the session can be resumed"),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("left", "switch_phase(-1)", "Previous phase", show=False),
+        Binding("right", "switch_phase(1)", "Next phase", show=False),
+        *(Binding(str(n), f"goto_phase({n})", f"Phase {n}", show=False) for n in range(1, 10)),
+    ]
+
+    def __init__(self, ctx: RunbookContext, session: Session) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.checklist = ctx.checklist
+        self.session = session
+        self.state: SessionState = session.state(ctx.checklist)
+        self._extra_views: list[Any] = []
+
+    # ---------------------------------------------------------------- layout
+    def compose(self) -> ComposeResult:
+        yield RunbookHeader(id="header")
+        yield Static("", id="banner")
+        with TabbedContent(id="phases"):
+            for phase in self.checklist.phases:
+                with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
+                    with Vertical(classes="phase"):
+                        yield PhaseProgress(self.ctx.glyphs, id=f"progress-{phase.id}")
+                        yield Static("", classes="gate-note")
+                        with Horizontal(classes="phase-body"):
+                            yield ItemList(phase, self.ctx.glyphs, self.ctx.display)
+                            yield ItemDetail()
+            with TabPane("Deployment Log", id=LOG_TAB):
+                yield from self._extra_tab("deploy_log", "The deployment log appears here "
+                                           "once the reports layer is installed.")
+        yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
+        yield Static(
+            f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
+            "Enlarge the window; nothing is lost.",
+            id="too-small",
+        )
+        yield Footer()
+
+    def _extra_tab(self, module: str, placeholder: str) -> ComposeResult:
+        """Mount point for a widget from another layer (``rsdeploy_tui.ui.widgets.<module>``).
+
+        The module exposes ``build(checklist, session) -> Widget``; the widget may define
+        ``show_state(state)``, called after every recorded event.
+        """
+        name = f"rsdeploy_tui.ui.widgets.{module}"
+        if importlib.util.find_spec(name) is None:
+            yield Static(placeholder, classes="placeholder")
+            return
+        widget = importlib.import_module(name).build(self.checklist, self.session)
+        self._extra_views.append(widget)
+        yield widget
+
+    def on_mount(self) -> None:
+        # Tabs are switched with keys; keeping them out of the focus chain makes `tab` move
+        # between the list and the detail panel only.
+        for tabs in self.query(Tabs):
+            tabs.can_focus = False
+        self.query_one("#filter", Input).display = False
+        banner = self.query_one("#banner", Static)
+        if self.session.read_only:
+            holder = self.ctx.lock_holder
+            banner.update(
+                f"READ-ONLY: this session is held by {holder}; nothing you do here changes it."
+                if holder else "READ-ONLY: nothing you do here changes the session."
+            )
+            self.add_class("-read-only")
+        else:
+            banner.display = False
+        for item_list in self.query(ItemList):
+            item_list.rebuild(self.state)
+        self.render_state()
+        self.set_interval(1.0, self._tick_clock)
+        self._check_size()
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        self.set_class(too_small, "-too-small")
+
+    # ---------------------------------------------------------------- rendering
+    def render_state(self) -> None:
+        """Re-render everything that depends on session state."""
+        state = self.state
+        tabbed = self.query_one("#phases", TabbedContent)
+        for phase in self.checklist.phases:
+            pid = pane_id(phase)
+            tabbed.get_tab(pid).label = view.tab_label(phase, state)
+            pane = tabbed.get_pane(pid)
+            pane.query_one(ItemList).update_state(state)
+            done, total = view.phase_counts(phase, state)
+            pane.query_one(PhaseProgress).set_progress(done, total)
+            pane.query_one(".gate-note", Static).update(self._gate_note(phase))
+        for widget in self._extra_views:
+            show = getattr(widget, "show_state", None)
+            if show is not None:
+                show(state)
+        self._update_header()
+        self._update_detail()
+        self.refresh_bindings()
+
+    def _gate_note(self, phase: Phase) -> str:
+        if not phase.gate:
+            return ""
+        override = self.state.gate_overrides.get(phase.id)
+        if override is not None:
+            return f"Gate overridden by {override.by}: {override.reason}"
+        waiting = [
+            ref for ref in phase.gate if view.state_name(self.state, ref) != "done"
+        ]
+        if not waiting:
+            return "Gate open: " + ", ".join(phase.gate)
+        return "Gated until done: " + ", ".join(waiting)
+
+    def _tick_clock(self) -> None:
+        self._update_header()
+
+    def _update_header(self) -> None:
+        done, total, critical = view.overall_counts(self.checklist, self.state)
+        created = getattr(getattr(self.session, "meta", None), "created", None)
+        elapsed = 0.0
+        if created:
+            try:
+                elapsed = (self.ctx.clock() - datetime.fromisoformat(created)).total_seconds()
+            except (TypeError, ValueError):
+                elapsed = 0.0
+        version = str(self.state.facts.get("version") or self.ctx.values.get("version", ""))
+        self.query_one(RunbookHeader).render_lines(
+            glyphs=self.ctx.glyphs,
+            checklist=self.checklist.name,
+            eb_env=self.ctx.values.get("eb_env", ""),
+            operator=getattr(getattr(self.session, "meta", None), "operator", ""),
+            session_id=self.session.id,
+            elapsed_s=elapsed,
+            done=done,
+            total=total,
+            critical_pending=critical,
+            version=version,
+        )
+
+    def _update_detail(self) -> None:
+        pane = self._active_pane()
+        if pane is None:
+            return
+        item = self.current_item
+        detail = pane.query_one(ItemDetail)
+        if item is None:
+            detail.show(view.detail_empty())
+            return
+        detail.show(view.detail_text(self.checklist, item, self.state, self.ctx.display,
+                                     self.ctx.glyphs))
+
+    # ---------------------------------------------------------------- lookups
+    def _active_pane(self) -> TabPane | None:
+        tabbed = self.query_one("#phases", TabbedContent)
+        active = tabbed.active
+        if not active or active == LOG_TAB:
+            return None
+        return tabbed.get_pane(active)
+
+    @property
+    def current_phase(self) -> Phase | None:
+        """The phase of the active tab (None on the Deployment Log tab)."""
+        pane = self._active_pane()
+        return pane.query_one(ItemList).phase if pane is not None else None
+
+    @property
+    def current_list(self) -> ItemList | None:
+        """The item list of the active tab."""
+        pane = self._active_pane()
+        return pane.query_one(ItemList) if pane is not None else None
+
+    @property
+    def current_item(self) -> Item | None:
+        """The highlighted item of the active tab."""
+        item_list = self.current_list
+        qid = item_list.highlighted_qid if item_list is not None else None
+        return self.checklist.find_item(qid) if qid else None
+
+    # ---------------------------------------------------------------- events
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        item_list = self.current_list
+        if item_list is not None:
+            item_list.focus()
+        self._update_detail()
+        self.refresh_bindings()
+
+    @on(ItemList.OptionHighlighted)
+    def _highlighted(self) -> None:
+        self._update_detail()
+        self.refresh_bindings()
+
+    @on(ItemList.OptionSelected)
+    def _selected(self) -> None:
+        pane = self._active_pane()
+        if pane is not None:
+            pane.query_one(ItemDetail).focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        for item_list in self.query(ItemList):
+            item_list.rebuild(self.state, event.value.strip())
+        self._update_detail()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_kept(self) -> None:
+        if self.current_list is not None:
+            self.current_list.focus()
+
+    # ---------------------------------------------------------------- bindings state
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out what cannot be done now (read-only, no item, nothing to run or check)."""
+        if action in WRITE_ACTIONS and self.session.read_only:
+            return None
+        if action in ITEM_ACTIONS or action == "check_all":
+            if action == "check_all":
+                phase = self.current_phase
+                return True if phase and any(i.check for i in phase.items) else None
+            item = self.current_item
+            if item is None:
+                return None
+            if action == "run" and not (item.command or item.action):
+                return None
+            if action == "check" and item.check is None:
+                return None
+            if action == "cancel_run" and view.state_name(self.state, item.qid) != "running":
+                return None
+        if action == "clear_filter" and not self.query_one("#filter", Input).display:
+            return None
+        return True
+
+    # ---------------------------------------------------------------- recording
+    def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
+        """Record one event durably, then re-render from the session; False when refused."""
+        if self.session.read_only:
+            self.notify("Read-only: nothing can be changed here.", severity="warning")
+            return False
+        try:
+            self.session.record(kind, item=item, **data)
+        except RsdeployError as error:
+            self.notify(error.message, title=error.title, severity="error", timeout=10)
+            return False
+        except OSError as error:
+            # Not durable means not done: say so loudly rather than pretend.
+            self.notify(f"Could not save to the session store: {error}", title="Not saved",
+                        severity="error", timeout=15)
+            return False
+        self.state = self.session.state(self.checklist)
+        self.render_state()
+        return True
+
+    def _enter_phase(self, phase: Phase) -> None:
+        """Record where work happens, so a resume lands in the right tab."""
+        if self.state.current_phase != phase.id:
+            self.record("phase_entered", phase=phase.id)
+
+    def _move_to_next_pending(self, after: str) -> None:
+        item_list = self.current_list
+        if item_list is None:
+            return
+        target = view.next_pending(item_list.visible_items, self.state, after)
+        if target is not None:
+            item_list.highlight_qid(target.qid)
+
+    # ---------------------------------------------------------------- actions
+    def action_toggle(self) -> None:
+        """Space: tick and move on; on a done item untick (asking first when critical)."""
+        item = self.current_item
+        if item is None:
+            return
+        if view.state_name(self.state, item.qid) == "done":
+            if item.critical:
+                self.app.push_screen(
+                    ConfirmModal("Untick a CRITICAL item?",
+                                 f"{self.ctx.display(item.text)}\n\nIt goes back to pending."),
+                    lambda yes: self._untick(item) if yes else None,
+                )
+            else:
+                self._untick(item)
+            return
+        blocking = view.blockers(self.checklist, item, self.state)
+        if blocking:
+            self._offer_gate_override(item, blocking)
+            return
+        self._tick(item)
+
+    def _tick(self, item: Item) -> None:
+        self._enter_phase(self.checklist.phase_of(item))
+        if self.record("tick", item=item.qid):
+            self._move_to_next_pending(item.qid)
+
+    def _untick(self, item: Item) -> None:
+        self.record("untick", item=item.qid)
+
+    def _offer_gate_override(self, item: Item, blocking: list[Item]) -> None:
+        phase = self.checklist.phase_of(item)
+        body = view.gate_message(phase, blocking, self.state, self.ctx.display, self.ctx.glyphs)
+
+        def done(reason: str | None) -> None:
+            if reason and self.record("gate_override", phase=phase.id, reason=reason):
+                self._tick(item)
+
+        self.app.push_screen(
+            ReasonModal(f"{phase.title} is gated", "Override reason (recorded in the log)",
+                        body=body, ok_label="Override and tick"),
+            done,
+        )
+
+    def action_skip(self) -> None:
+        """Skip the item; a reason is required."""
+        item = self.current_item
+        if item is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason and self.record("skip", item=item.qid, reason=reason):
+                self._move_to_next_pending(item.qid)
+
+        self.app.push_screen(
+            ReasonModal("Skip item", "Why is it skipped? (required)",
+                        body=self.ctx.display(item.text), ok_label="Skip"),
+            done,
+        )
+
+    def action_note(self) -> None:
+        """Add a note to the item."""
+        item = self.current_item
+        if item is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self.record("note", item=item.qid, text=text)
+
+        self.app.push_screen(
+            ReasonModal("Add a note", "Note (enter saves)", body=self.ctx.display(item.text)),
+            done,
+        )
+
+    def _service(self, action: str) -> Any:
+        layer, what = PENDING_LAYERS[action]
+        service = self.ctx.services.get(layer)
+        if service is None:
+            self.notify(f"{what}: not available yet in this build.", severity="warning")
+        return service
+
+    def action_run(self) -> None:
+        """Run the item's command (runner layer)."""
+        self._service("run")
+
+    def action_cancel_run(self) -> None:
+        """Cancel the item's running command (runner layer)."""
+        self._service("cancel_run")
+
+    def action_check(self) -> None:
+        """Run the item's check (checks layer)."""
+        self._service("check")
+
+    def action_check_all(self) -> None:
+        """Run every check of the phase (checks layer)."""
+        self._service("check_all")
+
+    def action_logs(self) -> None:
+        """Show or hide the eb logs pane (runner layer)."""
+        self._service("logs")
+
+    def action_next_pending(self) -> None:
+        """Go to the next pending item, across phases."""
+        phases = list(self.checklist.phases)
+        current = self.current_phase
+        item = self.current_item
+        start = phases.index(current) if current in phases else 0
+        order = [*phases[start:], *phases[:start], phases[start]]
+        for index, phase in enumerate(order):
+            after = item.qid if index == 0 and item is not None else None
+            items = list(phase.items)
+            if index == len(order) - 1 and item is not None:
+                # Wrapped round to the starting phase: only items before the cursor remain.
+                items = items[: items.index(item) + 1] if item in items else items
+            target = view.next_pending(items, self.state, after)
+            if index == 0 and target is not None and item is not None:
+                if items.index(target) <= items.index(item):
+                    target = None  # the search wrapped inside the phase; try later phases first
+            if target is not None:
+                self.focus_item(target)
+                return
+        self.notify("Nothing pending: every item is done or skipped.")
+
+    def focus_item(self, item: Item) -> None:
+        """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
+        tabbed = self.query_one("#phases", TabbedContent)
+        phase = self.checklist.phase_of(item)
+        tabbed.active = pane_id(phase)
+        item_list = tabbed.get_pane(pane_id(phase)).query_one(ItemList)
+        if not item_list.highlight_qid(item.qid):
+            self.action_clear_filter()
+            item_list.highlight_qid(item.qid)
+        item_list.focus()
+        self._update_detail()
+
+    def action_filter(self) -> None:
+        """Show the filter box."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        """Clear and hide the filter."""
+        box = self.query_one("#filter", Input)
+        if box.value:
+            box.value = ""
+            for item_list in self.query(ItemList):
+                item_list.rebuild(self.state, "")
+        box.display = False
+        if self.current_list is not None:
+            self.current_list.focus()
+        self._update_detail()
+        self.refresh_bindings()
+
+    def action_cursor(self, step: int) -> None:
+        """j/k move like down/up."""
+        item_list = self.current_list
+        if item_list is not None:
+            item_list.focus()
+            item_list.action_cursor_down() if step > 0 else item_list.action_cursor_up()
+
+    def action_switch_phase(self, step: int) -> None:
+        """left/right: previous/next tab (the Deployment Log tab included)."""
+        tabbed = self.query_one("#phases", TabbedContent)
+        ids = [pane_id(p) for p in self.checklist.phases] + [LOG_TAB]
+        current = ids.index(tabbed.active) if tabbed.active in ids else 0
+        tabbed.active = ids[(current + step) % len(ids)]
+
+    def action_goto_phase(self, number: int) -> None:
+        """1-9: the n-th phase."""
+        if 1 <= number <= len(self.checklist.phases):
+            tabbed = self.query_one("#phases", TabbedContent)
+            tabbed.active = pane_id(self.checklist.phases[number - 1])
+
+    def action_help(self) -> None:
+        """Every key."""
+        self.app.push_screen(HelpScreen())
+
+    def running_work(self) -> list[str]:
+        """What would be interrupted by quitting: running items and check workers."""
+        running = [qid for qid, s in self.state.items.items() if s.state == "running"]
+        busy = [w.name for w in self.app.workers if w.group == "checks" and w.is_running]
+        return running + busy
+
+    def action_request_quit(self) -> None:
+        """Quit; ask first when commands or checks are running."""
+        running = self.running_work()
+        if not running:
+            self.app.exit(self.session.id)
+            return
+        self.app.push_screen(
+            ConfirmModal(
+                "Work is running",
+                f"{len(running)} command(s) or check(s) are running. Detached commands keep "
+                "running and are re-attached on resume; checks in progress are lost. Quit?",
+                yes="Quit", no="Stay",
+            ),
+            lambda yes: self.app.exit(self.session.id) if yes else None,
+        )

@@ -1,0 +1,310 @@
+"""Pure functions from (checklist, session state) to what the widgets show.
+
+No widgets here, so the rules (what blocks an item, where the cursor goes next, how an item line
+reads) are testable without a screen. Everything shown is derived from ``SessionState``; nothing
+about an item's state is kept anywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from rsdeploy_tui.ui.glyphs import Glyphs
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist, Item, Phase
+    from rsdeploy_tui.session import ItemState, SessionState
+
+EVIDENCE_VALUE_WIDTH = 120
+
+
+def item_state(state: SessionState, qid: str) -> ItemState | None:
+    """The derived state of one item (None when nothing happened to it yet)."""
+    return state.items.get(qid)
+
+
+def state_name(state: SessionState, qid: str) -> str:
+    """pending|done|skipped|failed|running for an item."""
+    found = state.items.get(qid)
+    return found.state if found is not None else "pending"
+
+
+def phase_counts(phase: Phase, state: SessionState) -> tuple[int, int]:
+    """(finished, total) of a phase; skipped items count as finished (they were decided)."""
+    items = phase.items
+    finished = sum(1 for i in items if state_name(state, i.qid) in ("done", "skipped"))
+    return finished, len(items)
+
+
+def overall_counts(checklist: Checklist, state: SessionState) -> tuple[int, int, int]:
+    """(finished, total, critical pending) over the whole checklist."""
+    finished = total = critical = 0
+    for item in checklist.iter_items():
+        total += 1
+        name = state_name(state, item.qid)
+        if name in ("done", "skipped"):
+            finished += 1
+        elif item.critical:
+            critical += 1
+    return finished, total, critical
+
+
+def tab_label(phase: Phase, state: SessionState) -> str:
+    """``Pre-Deployment 12/45``."""
+    done, total = phase_counts(phase, state)
+    return f"{phase.title} {done}/{total}"
+
+
+def blockers(checklist: Checklist, item: Item, state: SessionState) -> list[Item]:
+    """Gate and ``requires`` items not done yet that stop ``item`` being ticked.
+
+    A recorded gate override of the item's phase lifts the phase gate and the item's requires.
+    """
+    phase = checklist.phase_of(item)
+    if phase.id in state.gate_overrides:
+        return []
+    refs = [*phase.gate, *item.requires]
+    found: list[Item] = []
+    for ref in refs:
+        other = checklist.find_item(ref)
+        if other is not None and other not in found and state_name(state, other.qid) != "done":
+            found.append(other)
+    return found
+
+
+def next_pending(items: Sequence[Item], state: SessionState, after: str | None) -> Item | None:
+    """The first pending item after ``after`` (wrapping round), else None."""
+    if not items:
+        return None
+    start = 0
+    if after is not None:
+        for index, item in enumerate(items):
+            if item.qid == after:
+                start = index + 1
+                break
+    ordered = [*items[start:], *items[:start]]
+    return next((i for i in ordered if state_name(state, i.qid) in ("pending", "failed")), None)
+
+
+def resume_phase(checklist: Checklist, state: SessionState) -> Phase:
+    """The phase where work stopped: the recorded current phase, else the first unfinished."""
+    if state.current_phase:
+        try:
+            phase = checklist.phase(state.current_phase)
+        except KeyError:
+            phase = None
+        if phase is not None and next_pending(phase.items, state, None) is not None:
+            return phase
+    for phase in checklist.phases:
+        if next_pending(phase.items, state, None) is not None:
+            return phase
+    return checklist.phases[0]
+
+
+def matches(item: Item, text: str, needle: str) -> bool:
+    """Whether the filter ``needle`` (case-insensitive words) matches an item."""
+    haystack = f"{item.id} {text} {item.command or ''}".lower()
+    return all(word in haystack for word in needle.lower().split())
+
+
+def short_time(at: str | None) -> str:
+    """``2026-11-26T02:31:07.123+00:00`` -> ``02:31:07 UTC`` (the operator reads times, not dates)."""
+    if not at:
+        return "?"
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return at
+    return moment.strftime("%H:%M:%S UTC")
+
+
+def check_badge(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
+    """A short check status for the list: ``✓ check``, ``✗ check``, ``· check``."""
+    if item.check is None:
+        return Text()
+    record = found.check if found is not None else None
+    if record is None:
+        return Text(f"{glyphs.check_none} check", style="dim")
+    if record.status == "pass":
+        return Text(f"{glyphs.check_pass} check", style="green")
+    if record.status == "skipped":
+        return Text(f"{glyphs.check_none} check skipped", style="dim")
+    return Text(f"{glyphs.check_fail} check {record.status}", style="bold red")
+
+
+MARK_STYLES = {
+    "pending": "",
+    "done": "green",
+    "skipped": "dim",
+    "failed": "bold red",
+    "running": "bold yellow",
+}
+
+
+def item_prompt(item: Item, found: ItemState | None, text: str, glyphs: Glyphs) -> Text:
+    """One list line: mark, text, CRITICAL badge, check status."""
+    name = found.state if found is not None else "pending"
+    line = Text()
+    line.append(glyphs.mark(name), style=MARK_STYLES.get(name, ""))
+    line.append(" ")
+    line.append(text, style="dim" if name == "skipped" else "")
+    if item.critical:
+        line.append(" ")
+        line.append("CRITICAL", style="bold reverse red" if name != "done" else "red")
+    badge = check_badge(found, item, glyphs)
+    if badge:
+        line.append("  ")
+        line.append_text(badge)
+    line.no_wrap = False
+    return line
+
+
+def section_prompt(title: str, glyphs: Glyphs) -> Text:
+    """A section heading inside a phase list."""
+    return Text(f"{glyphs.rule * 2} {title} {glyphs.rule * 2}", style="bold")
+
+
+def _evidence_lines(evidence: Mapping[str, Any], indent: str = "  ") -> Iterable[str]:
+    for key, value in evidence.items():
+        if isinstance(value, Mapping):
+            yield f"{indent}{key}:"
+            yield from _evidence_lines(value, indent + "  ")
+            continue
+        if isinstance(value, list | tuple):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        if len(shown) > EVIDENCE_VALUE_WIDTH:
+            shown = shown[: EVIDENCE_VALUE_WIDTH - 3] + "..."
+        yield f"{indent}{key}: {shown}"
+
+
+def _heading(out: Text, title: str) -> None:
+    out.append(f"\n{title}\n", style="bold underline")
+
+
+def detail_text(
+    checklist: Checklist,
+    item: Item,
+    state: SessionState,
+    expand_display: Any,
+    glyphs: Glyphs,
+) -> Text:
+    """Everything about one item for the detail panel.
+
+    Args:
+        checklist: The checklist.
+        item: The highlighted item.
+        state: Derived session state.
+        expand_display: ``str -> str`` expanding ``${vars}`` with secrets masked.
+        glyphs: Mark set.
+    """
+    found = state.items.get(item.qid)
+    name = found.state if found is not None else "pending"
+    out = Text()
+    out.append(f"{glyphs.mark(name)} ", style=MARK_STYLES.get(name, ""))
+    out.append(expand_display(item.text), style="bold")
+    if item.critical:
+        out.append("  CRITICAL", style="bold red")
+    out.append(f"\n{item.qid}", style="dim")
+    phase = checklist.phase_of(item)
+    section = next((s for s in phase.sections if item in s.items), None)
+    if section is not None:
+        out.append(f"  {glyphs.sep}  {phase.title} / {section.title}", style="dim")
+    out.append("\n")
+
+    if found is not None and name == "done":
+        out.append(f"\nTicked by {found.by or '?'} at {short_time(found.at)}\n", style="green")
+    elif found is not None and name == "skipped":
+        out.append(f"\nSkipped by {found.by or '?'} at {short_time(found.at)}: ", style="yellow")
+        out.append(f"{found.reason or '(no reason)'}\n")
+    elif name == "failed":
+        out.append("\nFailed", style="bold red")
+        if found is not None and found.at:
+            out.append(f" at {short_time(found.at)}", style="red")
+        out.append("\n")
+    elif name == "running":
+        out.append("\nRunning\n", style="bold yellow")
+
+    blocking = blockers(checklist, item, state)
+    if blocking:
+        _heading(out, "Blocked by")
+        for other in blocking:
+            out.append(f"  {glyphs.mark(state_name(state, other.qid))} {other.qid}  ")
+            out.append(f"{expand_display(other.text)}\n")
+    override = state.gate_overrides.get(phase.id)
+    if override is not None:
+        _heading(out, "Gate overridden")
+        out.append(f"  by {override.by} at {short_time(override.at)}: {override.reason}\n")
+
+    if item.help:
+        _heading(out, "Help")
+        out.append(expand_display(item.help.strip()) + "\n")
+    if item.command:
+        mode = "interactive (app suspended)" if item.interactive else "detached (survives SSH drop)"
+        _heading(out, f"Command  [{mode}]")
+        out.append(expand_display(item.command.strip()) + "\n", style="cyan")
+        if item.confirm:
+            out.append(f"  asks you to type: {expand_display(item.confirm)}\n", style="yellow")
+        if item.tick_on_success:
+            out.append("  ticks on exit status 0\n", style="dim")
+    if item.action is not None:
+        _heading(out, f"Action  {item.action.type}")
+        for key, value in item.action.params.items():
+            out.append(f"  {key}: {expand_display(str(value))}\n")
+    if item.check is not None:
+        _heading(out, f"Check  {item.check.type}")
+        for key, value in item.check.params.items():
+            out.append(f"  {key}: {expand_display(str(value))}\n")
+        record = found.check if found is not None else None
+        if record is None:
+            out.append("  not run yet\n", style="dim")
+        else:
+            style = "green" if record.status == "pass" else "bold red"
+            if record.status == "skipped":
+                style = "dim"
+            out.append(f"  {record.status.upper()}", style=style)
+            out.append(f"  {record.summary}  ({record.duration_s:.1f}s at {short_time(record.at)})\n")
+            for line in _evidence_lines(record.evidence or {}, "    "):
+                out.append(line + "\n", style="dim")
+    if found is not None and found.runs:
+        _heading(out, "Runs")
+        for run in found.runs[-3:]:
+            exit_code = "running" if run.exit_code is None else f"exit {run.exit_code}"
+            out.append(f"  {run.run}  {short_time(run.started)}  {exit_code}\n")
+            for line in (run.tail or [])[-5:]:
+                out.append(f"    {line}\n", style="dim")
+    if found is not None and found.notes:
+        _heading(out, "Notes")
+        for text, by, at in found.notes:
+            out.append(f"  {short_time(at)} {by}: ", style="dim")
+            out.append(f"{text}\n")
+    return out
+
+
+def detail_empty() -> Text:
+    """The detail panel when no item is highlighted (a filter matching nothing)."""
+    return Text("No item selected.", style="dim")
+
+
+def gate_message(
+    phase: Phase, blocking: Sequence[Item], state: SessionState, expand_display: Any,
+    glyphs: Glyphs,
+) -> Text:
+    """Why an item of a gated phase cannot be ticked, naming each blocking item."""
+    out = Text()
+    out.append(f"Items of {phase.title} can be ticked once these are done:\n\n")
+    for other in blocking:
+        out.append(f"  {glyphs.mark(state_name(state, other.qid))} ")
+        out.append(other.qid, style="bold")
+        out.append(f"  {expand_display(other.text)}")
+        if other.critical:
+            out.append("  CRITICAL", style="bold red")
+        out.append("\n")
+    out.append("\nDo them first (escape), or override the gate with a reason that goes into "
+               "the deployment log.")
+    return out

@@ -1,0 +1,28 @@
+"""The detail panel: everything about the highlighted item, scrollable and focusable."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+
+class ItemDetail(VerticalScroll, can_focus=True):
+    """Scrollable panel showing one item's text, help, command, check, notes and history."""
+
+    BINDINGS = [("escape", "back", "Back to list")]
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static(id="detail-body")
+
+    def show(self, text: Text) -> None:
+        """Replace what the panel shows."""
+        self.query_one("#detail-body", Static).update(text)
+
+    def action_back(self) -> None:
+        """Escape returns the focus to the list of the same tab."""
+        pane = self.parent
+        if pane is not None:
+            for child in pane.query("ItemList"):
+                child.focus()
+                return

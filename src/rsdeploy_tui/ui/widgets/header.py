@@ -1,0 +1,63 @@
+"""The runbook header: what is being deployed, by whom, and how far it has got."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from rsdeploy_tui.ui.glyphs import Glyphs
+
+
+def elapsed_text(seconds: float) -> str:
+    """``1:02:03`` for a deployment's elapsed time."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class RunbookHeader(Static):
+    """Two lines: checklist, environment, operator / session, elapsed, progress."""
+
+    def render_lines(
+        self,
+        *,
+        glyphs: Glyphs,
+        checklist: str,
+        eb_env: str,
+        operator: str,
+        session_id: str,
+        elapsed_s: float,
+        done: int,
+        total: int,
+        critical_pending: int,
+        version: str = "",
+    ) -> None:
+        """Show the current figures (called on every state change and once a second)."""
+        sep = f"  {glyphs.sep}  "
+        top = Text()
+        top.append(checklist, style="bold")
+        top.append(sep)
+        top.append("env ", style="dim")
+        top.append(eb_env or "?", style="bold")
+        if version:
+            top.append(sep)
+            top.append("version ", style="dim")
+            top.append(version)
+        top.append(sep)
+        top.append("operator ", style="dim")
+        top.append(operator or "?")
+        bottom = Text()
+        bottom.append("session ", style="dim")
+        bottom.append(session_id)
+        bottom.append(sep)
+        bottom.append("elapsed ", style="dim")
+        bottom.append(elapsed_text(elapsed_s))
+        bottom.append(sep)
+        bottom.append(f"{done}/{total} done", style="bold")
+        bottom.append(sep)
+        if critical_pending:
+            bottom.append(f"{critical_pending} critical pending", style="bold red")
+        else:
+            bottom.append("no critical pending", style="green")
+        self.update(Text("\n").join([top, bottom]))

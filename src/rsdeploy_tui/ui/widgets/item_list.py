@@ -1,0 +1,109 @@
+"""A phase's sections and items as one keyboard-first list.
+
+An ``OptionList`` draws only the visible lines (one widget, not one per item), so a 60-item phase
+moves as fast as a 6-item one. Section headings are disabled options, which the cursor skips.
+Option ids are item qids; the list holds no item state, it is re-rendered from the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.glyphs import Glyphs
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Item, Phase
+    from rsdeploy_tui.session import SessionState
+
+
+class ItemList(OptionList):
+    """The items of one phase, grouped under their section headings."""
+
+    def __init__(
+        self,
+        phase: Phase,
+        glyphs: Glyphs,
+        display_text: Callable[[str], str],
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.phase = phase
+        self.glyphs = glyphs
+        self._display_text = display_text
+        self._texts = {item.qid: display_text(item.text) for item in phase.items}
+        self._shown: dict[str, tuple[str, str]] = {}
+        self.filter_text = ""
+
+    @property
+    def visible_items(self) -> list[Item]:
+        """Items currently in the list (after the filter), in order."""
+        return [i for i in self.phase.items if i.qid in self._shown]
+
+    def rebuild(self, state: SessionState, filter_text: str = "") -> None:
+        """Rebuild all options (on mount and when the filter changes)."""
+        keep = self.highlighted_qid
+        self.filter_text = filter_text
+        options: list[Option] = []
+        self._shown = {}
+        for section in self.phase.sections:
+            items = [
+                i for i in section.items
+                if not filter_text or view.matches(i, self._texts[i.qid], filter_text)
+            ]
+            if not items:
+                continue
+            options.append(
+                Option(view.section_prompt(section.title, self.glyphs), disabled=True)
+            )
+            for item in items:
+                found = state.items.get(item.qid)
+                options.append(Option(self._prompt(item, state), id=item.qid))
+                self._shown[item.qid] = self._signature(found)
+        if not options:
+            options.append(Option(Text("No item matches the filter.", style="dim"), disabled=True))
+        self.set_options(options)
+        if keep is not None and keep in self._shown:
+            self.highlight_qid(keep)
+        else:
+            first = next(iter(self._shown), None)
+            if first is not None:
+                self.highlight_qid(first)
+
+    def update_state(self, state: SessionState) -> None:
+        """Re-render the lines whose item state changed."""
+        for qid, before in self._shown.items():
+            after = self._signature(state.items.get(qid))
+            if after != before:
+                item = next(i for i in self.phase.items if i.qid == qid)
+                self.replace_option_prompt(qid, self._prompt(item, state))
+                self._shown[qid] = after
+
+    def _prompt(self, item: Item, state: SessionState) -> Text:
+        return view.item_prompt(item, state.items.get(item.qid), self._texts[item.qid], self.glyphs)
+
+    @staticmethod
+    def _signature(found: object) -> tuple[str, str]:
+        if found is None:
+            return ("pending", "")
+        check = getattr(found, "check", None)
+        return (getattr(found, "state", "pending"), getattr(check, "status", "") if check else "")
+
+    @property
+    def highlighted_qid(self) -> str | None:
+        """Qid of the highlighted item, if any."""
+        option = self.highlighted_option
+        return option.id if option is not None else None
+
+    def highlight_qid(self, qid: str) -> bool:
+        """Move the cursor to an item; False when it is filtered out."""
+        if qid not in self._shown:
+            return False
+        self.highlighted = self.get_option_index(qid)
+        return True
