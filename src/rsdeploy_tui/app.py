@@ -83,6 +83,8 @@ class RunbookApp(App[str | None]):
     # ---------------------------------------------------------------- launch
     def on_mount(self) -> None:
         self._install_signal_handlers()
+        # ASCII borders too when the terminal's locale is not UTF-8 (styles/runbook.tcss).
+        self.set_class(self.ctx.glyphs.ascii, "-ascii")
         if self.session is None:
             self.push_screen(ResumeModal(self._offer), self._launch_choice)
         else:
@@ -110,7 +112,9 @@ class RunbookApp(App[str | None]):
         if self._ask_info and not self.session.read_only:
             state = self.session.state(self.ctx.checklist)
             if not (state.facts.get("version") or self.ctx.values.get("version")):
-                self.push_screen(DeploymentInfoModal(), self._deployment_info)
+                # After the runbook's first frame, so the modal is drawn over it.
+                self.call_after_refresh(self.push_screen, DeploymentInfoModal(),
+                                        self._deployment_info)
 
     def session_vars(self) -> Mapping[str, str]:
         """Vars recorded when the session was created (what a resumed session runs with)."""

@@ -1,11 +1,162 @@
-"""Sub-command module (not implemented yet)."""
+"""The default command (the TUI) and ``resume``: pick or open the session, run the app.
+
+Opening rules: ``rsdeploy-tui`` offers to resume an unfinished session of the same checklist
+(Resume / Start new / Open read-only); ``rsdeploy-tui resume [ID]`` goes straight in. A session
+held by a live process opens read-only with a banner naming the holder.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from rsdeploy_tui.errors import UsageError
+from rsdeploy_tui.checklist import load_checklist
+from rsdeploy_tui.checklist.vars import parse_overrides, resolve_vars
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session import SessionLocked, SessionStore
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session import Session
+
+
+def restored_notice(session: Session, checklist: Checklist) -> str:
+    """What a resume restored, and who had the session before."""
+    state = session.state(checklist)
+    done, total, critical = state.counts(checklist)
+    skipped = sum(1 for s in state.items.values() if s.state == "skipped")
+    failed = sum(1 for s in state.items.values() if s.state == "failed")
+    running = sum(1 for s in state.items.values() if s.state == "running")
+    parts = [f"{done}/{total} done"]
+    if skipped:
+        parts.append(f"{skipped} skipped")
+    if failed:
+        parts.append(f"{failed} failed")
+    if running:
+        parts.append(f"{running} running")
+    if critical:
+        parts.append(f"{critical} critical pending")
+    text = f"Restored session {session.id}: " + ", ".join(parts) + "."
+    earlier = [e for e in session.events if e.kind not in ("session_resumed", "lock_taken_over")]
+    if earlier:
+        last = earlier[-1]
+        text += (f" Last activity: {last.kind} by {last.operator}@{last.host} "
+                 f"at {last.at[11:19]} UTC.")
+    taken = [e for e in session.events[-1:] if e.kind == "lock_taken_over"]
+    if taken:
+        data = taken[0].data
+        text += (f" The lock of {data.get('from_user')} on {data.get('from_host')} "
+                 f"(pid {data.get('from_pid')}) was taken over.")
+    for warning in session.warnings:
+        text += f" {warning}"
+    return text
+
+
+def open_session(
+    store: SessionStore, session_id: str, checklist: Checklist, *, operator: str | None,
+    read_only: bool, take_over: bool,
+) -> tuple[Session, str]:
+    """Open a session for the TUI: locked if possible, else read-only naming the holder."""
+    try:
+        session = store.open(session_id, operator=operator, read_only=read_only,
+                             take_over=take_over)
+    except SessionLocked as locked:
+        session = store.open(session_id, operator=operator, read_only=True)
+        who = locked.holder.describe() if locked.holder else "another process"
+        return session, (f"Session {session_id} is in use by {who}: opened read-only. "
+                         "Use --take-over if that process is gone.")
+    if session.read_only:
+        return session, f"Session {session_id} opened read-only."
+    notice = restored_notice(session, checklist)
+    change = session.checklist_change(checklist)
+    if change is not None:
+        session.adopt_checklist(checklist)
+        notice += " The checklist file changed since the session started: " + change.explain()
+    return session, notice
+
+
+def _checklist_for(args: argparse.Namespace, store: SessionStore) -> Checklist:
+    """The checklist to show: --checklist, else the resumed session's own file, else bundled."""
+    if args.checklist:
+        return load_checklist(Path(args.checklist))
+    if args.command == "resume" and args.session:
+        for summary in store.list():
+            if summary.id == args.session and summary.checklist_path:
+                path = Path(summary.checklist_path)
+                if path.is_file():
+                    return load_checklist(path)
+    elif args.command == "resume":
+        latest = store.latest(active_only=True)
+        if latest is not None and latest.checklist_path and Path(latest.checklist_path).is_file():
+            return load_checklist(Path(latest.checklist_path))
+    return load_checklist(None)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UsageError("Not implemented yet", f"the '{args.command or 'tui'}' command is not built yet")
+    """Run the TUI; print how to resume on the way out."""
+    from rsdeploy_tui.app import make_app
+
+    store = SessionStore()
+    checklist = _checklist_for(args, store)
+    overrides = parse_overrides(args.overrides)
+    operator = args.operator
+    session: Session | None = None
+    app_kwargs: dict[str, Any] = {"values": overrides}
+
+    if args.command == "resume":
+        session_id = args.session
+        if not session_id:
+            latest = store.latest(active_only=True, checklist_name=checklist.name)
+            if latest is None:
+                raise RsdeployError(
+                    "Nothing to resume",
+                    f"There is no unfinished session of '{checklist.name}'. "
+                    "Start one with `rsdeploy-tui`.",
+                )
+            session_id = latest.id
+        session, notice = open_session(store, session_id, checklist, operator=operator,
+                                       read_only=args.read_only, take_over=args.take_over)
+        app_kwargs["notice"] = notice
+    else:
+        offer = store.latest(active_only=True, checklist_name=checklist.name)
+        if offer is None:
+            session = store.create(checklist, vars=resolve_vars(checklist, overrides),
+                                   operator=operator)
+            app_kwargs["ask_deployment_info"] = True
+        else:
+            def choose(choice: str) -> tuple[Session, str | None]:
+                if choice == "new":
+                    return store.create(checklist, vars=resolve_vars(checklist, overrides),
+                                        operator=operator), None
+                return open_session(store, offer.id, checklist, operator=operator,
+                                    read_only=choice == "read_only" or args.read_only,
+                                    take_over=args.take_over)
+
+            app_kwargs.update(offer=offer, open_choice=choose)
+
+    app = make_app(checklist, session, **app_kwargs)
+    try:
+        app.run()
+    finally:
+        session = app.session
+        if session is not None:
+            session.close()
+    if app.return_code and app.return_code > 128:
+        return app.return_code  # SIGHUP/SIGTERM: the terminal is probably gone; say nothing
+    if session is not None:
+        state = session.state(checklist)
+        if state.status == "active":
+            _say(f"Session {session.id} is saved. Resume with: rsdeploy-tui resume {session.id}")
+    return app.return_code or 0
+
+
+def _say(text: str) -> None:
+    """Print to a terminal that may have gone away (SSH dropped)."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except OSError:
+        # Nobody is left to read it; the session is already durable.
+        return

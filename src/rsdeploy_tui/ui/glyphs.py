@@ -41,6 +41,8 @@ class Glyphs:
     """Separator between header fields."""
     ellipsis: str = "…"
     """Marks cut text."""
+    ascii: bool = False
+    """True for the ASCII set (the screen then uses ASCII borders too)."""
 
     def mark(self, state: str) -> str:
         """The state mark for an item state name (pending|done|skipped|failed|running)."""
@@ -52,13 +54,21 @@ _STATES = frozenset({"pending", "done", "skipped", "failed", "running"})
 UNICODE = Glyphs()
 ASCII = Glyphs(
     check_pass="ok", check_fail="X", check_none=".", bar_full="#", bar_empty="-",
-    rule="-", sep="|", ellipsis="...",
+    rule="-", sep="|", ellipsis="...", ascii=True,
 )
 
 
 def locale_is_utf8(environ: dict[str, str] | None = None) -> bool:
-    """Whether the terminal's locale (LC_ALL > LC_CTYPE > LANG, as libc decides) is UTF-8."""
+    """Whether the terminal's locale (LC_ALL > LC_CTYPE > LANG, as libc decides) is UTF-8.
+
+    Python coerces a C locale by setting ``LC_CTYPE=C.UTF-8`` in its own environment (PEP 538);
+    the terminal is still a C-locale terminal, so that coerced value is not believed.
+    """
     env = os.environ if environ is None else environ
+    lang = env.get("LANG", "")
+    ctype = env.get("LC_CTYPE", "")
+    if not env.get("LC_ALL") and ctype in _COERCED and lang in ("", "C", "POSIX"):
+        return False
     for name in ("LC_ALL", "LC_CTYPE", "LANG"):
         value = env.get(name)
         if value:
@@ -66,6 +76,9 @@ def locale_is_utf8(environ: dict[str, str] | None = None) -> bool:
             return "UTF-8" in upper or "UTF8" in upper
     # No locale at all is the C locale.
     return False
+
+
+_COERCED = frozenset({"C.UTF-8", "C.utf8", "UTF-8"})
 
 
 def pick(ascii_only: bool | None = None) -> Glyphs:

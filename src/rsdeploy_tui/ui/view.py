@@ -112,7 +112,7 @@ def matches(item: Item, text: str, needle: str) -> bool:
 
 
 def short_time(at: str | None) -> str:
-    """``2026-11-26T02:31:07.123+00:00`` -> ``02:31:07 UTC`` (the operator reads times, not dates)."""
+    """``2026-11-26T02:31:07.123Z`` -> ``02:31:07 UTC`` (the operator reads times, not dates)."""
     if not at:
         return "?"
     try:
@@ -174,10 +174,8 @@ def _evidence_lines(evidence: Mapping[str, Any], indent: str = "  ") -> Iterable
             yield f"{indent}{key}:"
             yield from _evidence_lines(value, indent + "  ")
             continue
-        if isinstance(value, list | tuple):
-            shown = ", ".join(str(v) for v in value)
-        else:
-            shown = str(value)
+        is_list = isinstance(value, list | tuple)
+        shown = ", ".join(str(v) for v in value) if is_list else str(value)
         if len(shown) > EVIDENCE_VALUE_WIDTH:
             shown = shown[: EVIDENCE_VALUE_WIDTH - 3] + "..."
         yield f"{indent}{key}: {shown}"
@@ -268,7 +266,8 @@ def detail_text(
             if record.status == "skipped":
                 style = "dim"
             out.append(f"  {record.status.upper()}", style=style)
-            out.append(f"  {record.summary}  ({record.duration_s:.1f}s at {short_time(record.at)})\n")
+            took = f"{record.duration_s:.1f}s, " if record.duration_s is not None else ""
+            out.append(f"  {record.summary}  ({took}at {short_time(record.at)})\n")
             for line in _evidence_lines(record.evidence or {}, "    "):
                 out.append(line + "\n", style="dim")
     if found is not None and found.runs:

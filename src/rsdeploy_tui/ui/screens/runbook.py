@@ -62,7 +62,7 @@ class RunbookScreen(Screen[None]):
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
-        Binding("a", "check_all", "All checks", tooltip="Run every check of the phase"),
+        Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
         Binding("g", "next_pending", "Next", tooltip="Next pending item across phases"),
         Binding("slash", "filter", "Filter", tooltip="Filter items by text"),
@@ -90,8 +90,8 @@ class RunbookScreen(Screen[None]):
         yield Static("", id="banner")
         with TabbedContent(id="phases"):
             for phase in self.checklist.phases:
-                with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
-                    with Vertical(classes="phase"):
+                with (TabPane(view.tab_label(phase, self.state), id=pane_id(phase)),
+                      Vertical(classes="phase")):
                         yield PhaseProgress(self.ctx.glyphs, id=f"progress-{phase.id}")
                         yield Static("", classes="gate-note")
                         with Horizontal(classes="phase-body"):
@@ -106,7 +106,8 @@ class RunbookScreen(Screen[None]):
             "Enlarge the window; nothing is lost.",
             id="too-small",
         )
-        yield Footer()
+        # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
+        yield Footer(show_command_palette=False)
 
     def _extra_tab(self, module: str, placeholder: str) -> ComposeResult:
         """Mount point for a widget from another layer (``rsdeploy_tui.ui.widgets.<module>``).
@@ -130,7 +131,8 @@ class RunbookScreen(Screen[None]):
         self.query_one("#filter", Input).display = False
         banner = self.query_one("#banner", Static)
         if self.session.read_only:
-            holder = self.ctx.lock_holder
+            lock = getattr(self.session, "holder", None)
+            holder = self.ctx.lock_holder or (lock.describe() if lock is not None else None)
             banner.update(
                 f"READ-ONLY: this session is held by {holder}; nothing you do here changes it."
                 if holder else "READ-ONLY: nothing you do here changes the session."
@@ -143,6 +145,17 @@ class RunbookScreen(Screen[None]):
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
+        self.call_after_refresh(self._place_cursor)
+
+    def _place_cursor(self) -> None:
+        """On launch and resume: the first pending item of the phase where work stopped."""
+        phase = view.resume_phase(self.checklist, self.state)
+        target = view.next_pending(phase.items, self.state, None)
+        if target is not None:
+            self.focus_item(target)
+        else:
+            tabbed = self.query_one("#phases", TabbedContent)
+            tabbed.active = pane_id(phase)
 
     def on_resize(self) -> None:
         self._check_size()
@@ -163,7 +176,9 @@ class RunbookScreen(Screen[None]):
             pane.query_one(ItemList).update_state(state)
             done, total = view.phase_counts(phase, state)
             pane.query_one(PhaseProgress).set_progress(done, total)
-            pane.query_one(".gate-note", Static).update(self._gate_note(phase))
+            note = pane.query_one(".gate-note", Static)
+            note.update(self._gate_note(phase))
+            note.display = bool(phase.gate)
         for widget in self._extra_views:
             show = getattr(widget, "show_state", None)
             if show is not None:
@@ -198,7 +213,7 @@ class RunbookScreen(Screen[None]):
             except (TypeError, ValueError):
                 elapsed = 0.0
         version = str(self.state.facts.get("version") or self.ctx.values.get("version", ""))
-        self.query_one(RunbookHeader).render_lines(
+        self.query_one(RunbookHeader).show_figures(
             glyphs=self.ctx.glyphs,
             checklist=self.checklist.name,
             eb_env=self.ctx.values.get("eb_env", ""),
@@ -439,26 +454,14 @@ class RunbookScreen(Screen[None]):
         self._service("logs")
 
     def action_next_pending(self) -> None:
-        """Go to the next pending item, across phases."""
-        phases = list(self.checklist.phases)
-        current = self.current_phase
+        """Go to the next pending item, across phases (wrapping round to the first phase)."""
         item = self.current_item
-        start = phases.index(current) if current in phases else 0
-        order = [*phases[start:], *phases[:start], phases[start]]
-        for index, phase in enumerate(order):
-            after = item.qid if index == 0 and item is not None else None
-            items = list(phase.items)
-            if index == len(order) - 1 and item is not None:
-                # Wrapped round to the starting phase: only items before the cursor remain.
-                items = items[: items.index(item) + 1] if item in items else items
-            target = view.next_pending(items, self.state, after)
-            if index == 0 and target is not None and item is not None:
-                if items.index(target) <= items.index(item):
-                    target = None  # the search wrapped inside the phase; try later phases first
-            if target is not None:
-                self.focus_item(target)
-                return
-        self.notify("Nothing pending: every item is done or skipped.")
+        target = view.next_pending(self.checklist.items, self.state,
+                                   item.qid if item is not None else None)
+        if target is None:
+            self.notify("Nothing pending: every item is done or skipped.")
+            return
+        self.focus_item(target)
 
     def focus_item(self, item: Item) -> None:
         """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""

@@ -19,7 +19,7 @@ def elapsed_text(seconds: float) -> str:
 class RunbookHeader(Static):
     """Two lines: checklist, environment, operator / session, elapsed, progress."""
 
-    def render_lines(
+    def show_figures(
         self,
         *,
         glyphs: Glyphs,
@@ -51,7 +51,6 @@ class RunbookHeader(Static):
         bottom.append("session ", style="dim")
         bottom.append(session_id)
         bottom.append(sep)
-        bottom.append("elapsed ", style="dim")
         bottom.append(elapsed_text(elapsed_s))
         bottom.append(sep)
         bottom.append(f"{done}/{total} done", style="bold")

@@ -1,0 +1,264 @@
+"""Every key of the runbook, asserted on the stored session (reloaded from disk), not the screen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.widgets import Input, TabbedContent
+
+from rsdeploy_tui.app import make_app
+from rsdeploy_tui.checklist import Checklist
+from rsdeploy_tui.session import Session, SessionState, SessionStore
+from rsdeploy_tui.ui.screens.help import HelpScreen
+from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+from rsdeploy_tui.ui.widgets.item_list import ItemList
+
+SIZE = (100, 32)
+Stored = Callable[[str], SessionState]
+
+
+def runbook(app: object) -> RunbookScreen:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, RunbookScreen), f"expected the runbook, got {screen!r}"
+    return screen
+
+
+def states(state: SessionState, *qids: str) -> list[str]:
+    return [state.item(q).state for q in qids]
+
+
+async def test_space_ticks_and_moves_to_next_pending(
+    mini: Checklist, session: Session, stored: Stored, clock: object
+) -> None:
+    app = make_app(mini, session, clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        assert runbook(app).current_item.qid == "pre.db-backup"
+        await pilot.press("space", "space", "space")
+        assert runbook(app).current_item.qid == "pre.tests-pass"
+    state = stored(session.id)
+    assert states(state, "pre.db-backup", "pre.db-restore-test", "pre.migrations-reviewed",
+                  "pre.tests-pass") == ["done", "done", "done", "pending"]
+    assert state.item("pre.db-backup").by == "ana"
+    assert state.current_phase == "pre"
+
+
+async def test_untick_plain_item_needs_no_question(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    session.record("tick", item="pre.db-restore-test")
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down")
+        assert runbook(app).current_item.qid == "pre.db-restore-test"
+        await pilot.press("space")
+        assert not isinstance(app.screen, ConfirmModal)
+    assert stored(session.id).item("pre.db-restore-test").state == "pending"
+
+
+async def test_untick_critical_asks_first(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    session.record("tick", item="pre.db-backup")
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        # the cursor starts on the first pending item
+        assert runbook(app).current_item.qid == "pre.db-restore-test"
+        await pilot.press("up")
+        assert runbook(app).current_item.qid == "pre.db-backup"
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        assert stored(session.id).item("pre.db-backup").state == "done"
+        await pilot.press("space")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("y")
+    assert stored(session.id).item("pre.db-backup").state == "pending"
+
+
+async def test_skip_requires_a_reason(mini: Checklist, session: Session, stored: Stored) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press("enter")  # empty reason: refused, the modal stays
+        assert isinstance(app.screen, ReasonModal)
+        assert stored(session.id).item("pre.db-backup").state == "pending"
+        await pilot.press(*"no db here", "enter")
+        assert isinstance(app.screen, RunbookScreen)
+    item = stored(session.id).item("pre.db-backup")
+    assert (item.state, item.reason) == ("skipped", "no db here")
+
+
+async def test_skip_cancelled_changes_nothing(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s", *"maybe", "escape")
+        assert isinstance(app.screen, RunbookScreen)
+    assert stored(session.id).item("pre.db-backup").state == "pending"
+
+
+async def test_note_is_recorded(mini: Checklist, session: Session, stored: Stored) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", *"dump is 2 GB", "enter")
+    notes = stored(session.id).item("pre.db-backup").notes
+    assert [(n.text, n.by) for n in notes] == [("dump is 2 GB", "ana")]
+    assert stored(session.id).item("pre.db-backup").state == "pending"
+
+
+async def test_gate_blocks_then_override_records_reason(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        assert runbook(app).current_item.qid == "deploy.eb-deploy"
+        await pilot.press("space")
+        modal = app.screen
+        assert isinstance(modal, ReasonModal)
+        assert "pre.db-backup" in str(modal.query_one(".dialog-body").render())
+        await pilot.press("escape")
+        assert stored(session.id).item("deploy.eb-deploy").state == "pending"
+        await pilot.press("space", "enter")  # override without a reason: refused
+        assert isinstance(app.screen, ReasonModal)
+        await pilot.press(*"backup taken by DBA", "enter")
+    state = stored(session.id)
+    assert state.item("deploy.eb-deploy").state == "done"
+    override = state.gate_overrides["deploy"]
+    assert (override.reason, override.by) == ("backup taken by DBA", "ana")
+
+
+async def test_gate_opens_when_gate_items_done(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    session.record("tick", item="pre.db-backup")
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "space")
+        assert isinstance(app.screen, RunbookScreen)
+    state = stored(session.id)
+    assert state.item("deploy.eb-deploy").state == "done"
+    assert "deploy" not in state.gate_overrides
+
+
+async def test_phase_switching_keys(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.screen.query_one(TabbedContent)
+        await pilot.press("right")
+        assert tabs.active == "phase-deploy"
+        await pilot.press("3")
+        assert tabs.active == "phase-post"
+        assert runbook(app).current_item.qid == "post.health"
+        await pilot.press("right")
+        assert tabs.active == "tab-deployment-log"
+        await pilot.press("left", "left")
+        assert tabs.active == "phase-deploy"
+        await pilot.press("1", "j", "j")
+        assert runbook(app).current_item.qid == "pre.migrations-reviewed"
+        await pilot.press("k")
+        assert runbook(app).current_item.qid == "pre.db-restore-test"
+
+
+async def test_g_goes_to_next_pending_across_phases(
+    mini: Checklist, session: Session
+) -> None:
+    for qid in ("pre.db-restore-test", "pre.migrations-reviewed", "pre.tests-pass",
+                "pre.no-debug", "pre.env-vars"):
+        session.record("tick", item=qid)
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        assert runbook(app).current_item.qid == "pre.db-backup"
+        await pilot.press("g")
+        assert runbook(app).current_item.qid == "deploy.eb-deploy"
+        await pilot.press("g")
+        assert runbook(app).current_item.qid == "deploy.watch-events"
+        await pilot.press("g", "g")
+        assert runbook(app).current_item.qid == "post.login"
+        await pilot.press("g")
+        assert runbook(app).current_item.qid == "pre.db-backup"
+
+
+async def test_filter_narrows_the_list_and_escape_clears(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"debug")
+        item_list = app.screen.query_one("#phase-pre ItemList", ItemList)
+        assert [i.qid for i in item_list.visible_items] == ["pre.no-debug"]
+        await pilot.press("enter")  # keep the filter, back to the list
+        assert app.focused is item_list
+        await pilot.press("space")
+        assert stored(session.id).item("pre.no-debug").state == "done"
+        await pilot.press("escape")
+        assert len(item_list.visible_items) == 6
+        assert not app.screen.query_one("#filter", Input).display
+
+
+async def test_read_only_changes_nothing(
+    mini: Checklist, session: Session, store: SessionStore, stored: Stored
+) -> None:
+    viewer = store.open(session.id, operator="bob", read_only=True)
+    app = make_app(mini, viewer)
+    async with app.run_test(size=SIZE) as pilot:
+        banner = str(app.screen.query_one("#banner").render())
+        assert "READ-ONLY" in banner and "ana" in banner
+        await pilot.press("space", "s", "n", "2", "space")
+        assert isinstance(app.screen, RunbookScreen)  # no modal opened
+        for action in ("toggle", "skip", "note"):
+            assert not runbook(app).check_action(action, ())
+    state = stored(session.id)
+    assert all(s.state == "pending" and not s.notes for s in state.items.values())
+    assert len(store.open(session.id, read_only=True).events) == len(session.events)
+
+
+async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunbookScreen)
+
+
+async def test_pending_layers_say_so(mini: Checklist, session: Session, stored: Stored) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("not available yet" in str(n.message) for n in app._notifications)
+    assert stored(session.id).item("pre.db-backup").state == "pending"
+
+
+async def test_quit_returns_session_id(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("q")
+    assert app.return_value == session.id
+
+
+async def test_quit_asks_when_an_item_is_running(
+    mini: Checklist, session: Session
+) -> None:
+    session.record("command_started", item="pre.db-backup", run="r1", command="pg_dump",
+                   pid=1, log="run.log", confirmed=None)
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("n")
+        assert isinstance(app.screen, RunbookScreen)
+        await pilot.press("q", "y")
+    assert app.return_value == session.id
+
+
+async def test_command_palette_offers_actions(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session)
+    async with app.run_test(size=SIZE):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Tick / untick item" in titles and "Skip item" in titles
+        assert "Run check" not in titles  # the first item has no check
