@@ -34,7 +34,7 @@ class RunbookHeader(Static):
         version: str = "",
     ) -> None:
         """Show the current figures (called on every state change and once a second)."""
-        sep = f"  {glyphs.sep}  "
+        sep = f" {glyphs.sep} "
         top = Text()
         top.append(checklist, style="bold")
         top.append(sep)
