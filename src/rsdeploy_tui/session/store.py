@@ -100,11 +100,11 @@ class SessionStore:
                                     f"No free session id in {self.root}.")
         except OSError as error:
             raise storage_error(error, self.root, "create a session directory in") from None
-        lock = SessionLock(directory, operator, iso(self.clock()))
+        redactor = Redactor(checklist.secrets)
+        lock = SessionLock(directory, redactor.text(operator), iso(self.clock()))
         writer = None
         try:
             writer = JournalWriter(directory / JOURNAL_NAME, 0)
-            redactor = Redactor(checklist.secrets)
             identity = checklist_identity(checklist)
             first = Event(1, "session_created", iso(self.clock()), redactor.text(operator),
                           socket.gethostname(), None, redactor.value({
@@ -142,8 +142,9 @@ class SessionStore:
             return Session(directory, loaded.events, operator=operator, read_only=True,
                            lock=None, writer=None, clock=self.clock, warnings=loaded.warnings,
                            holder=current_holder(directory / LOCK_NAME))
-        lock = SessionLock(directory, operator, iso(self.clock()), take_over=take_over,
-                           session_id=session_id)
+        # the session's own secret names are not known before its journal is read
+        lock = SessionLock(directory, Redactor().text(operator), iso(self.clock()),
+                           take_over=take_over, session_id=session_id)
         try:
             remove_stale_temps(directory)
             journal = directory / JOURNAL_NAME
