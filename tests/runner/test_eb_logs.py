@@ -110,7 +110,7 @@ async def test_stream_from_fake_eb_fast(
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "fast")
     monkeypatch.setenv("FAKE_EB_LOG_LINES", "10")
     monkeypatch.setenv("FAKE_EB_ARGV_LOG", str(argv_log))
-    lines = await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 11), timeout=20)
+    lines = await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 12), timeout=20)
     texts = [line.text for line in lines]
     assert "\u2713 migrations applied \u2014 caf\u00e9 \u65e5\u672c" in texts
     assert 'He said "hi" and it\'s fine' in texts

@@ -265,7 +265,8 @@ def cancel_run(run_dir: Path, run_id: str, grace: float = 3.0) -> CancelOutcome:
         raise RunError("Unknown run", f"No run named {run_id} in {run_dir}.")
     status = run_status(run_dir, run_id)
     pgid = int(meta["pgid"])
-    if not status.running and not group_members(pgid):
+    if not status.running and (status.exit_code is not None or not group_members(pgid)):
+        # Ended (the exit file exists; the wrapper may still be on its way out): nothing to stop.
         return CancelOutcome(signal=None, exit_code=status.exit_code)
     ended_by: str | None = None
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
