@@ -47,6 +47,7 @@ async def run_shell(command: str, ctx: CheckContext, cwd: str | None = None) -> 
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     kept = bytearray()
+    finished = False
     try:
         assert process.stdout is not None
         while chunk := await process.stdout.read(65536):
@@ -54,10 +55,12 @@ async def run_shell(command: str, ctx: CheckContext, cwd: str | None = None) -> 
             if len(kept) > OUTPUT_CAP:
                 del kept[: len(kept) - OUTPUT_CAP]
         exit_code = await process.wait()
+        finished = True
     finally:
-        if process.returncode is None:
-            # Cancelled or timed out: stop the whole process group, then reap it.
-            with contextlib.suppress(ProcessLookupError):
+        if not finished:
+            # Cancelled or timed out: stop the whole process group (background children that
+            # hold the pipe too, even when the shell itself has exited), then reap the shell.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
     return Finished(exit_code, kept.decode("utf-8", errors="replace"))
