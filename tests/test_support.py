@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,25 @@ def test_pg_dsn_works_with_psycopg2(pg_server: PostgresServer) -> None:
         cur.execute("SELECT version()")
         assert "PostgreSQL" in cur.fetchone()[0]
     conn.close()
+
+
+def test_clusters_of_dead_test_runs_are_stopped_and_removed(pg_server: PostgresServer) -> None:
+    import socket
+
+    from support.postgres import OWNER_FILE, _Cluster, remove_orphaned_clusters
+
+    orphan = _Cluster(pg_server.bindir)
+    orphan.init()
+    orphan.start()
+    gone_pid = subprocess.Popen(["true"])
+    gone_pid.wait()
+    (orphan.base / OWNER_FILE).write_text(str(gone_pid.pid))
+    remove_orphaned_clusters(pg_server.bindir)
+    assert not orphan.base.exists()
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", orphan.port), timeout=2):
+        pass
+    # The live session cluster is untouched.
+    assert pg_server.run_sql("SELECT 1") == [(1,)]
 
 
 # -- moto ---------------------------------------------------------------------------------------
@@ -284,7 +304,7 @@ def test_per_service_endpoint_reaches_a_subprocess(aws_env: AwsEnv, eb_stub: EbA
         "['Environments'][0]['VersionLabel'])"
     )
     proc = subprocess.run(
-        [os.sys.executable, "-c", code],
+        [sys.executable, "-c", code],
         env={**os.environ},
         capture_output=True,
         text=True,

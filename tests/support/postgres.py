@@ -227,15 +227,47 @@ def seed_repair_shop(server: PostgresServer, dbname: str) -> dict[str, int]:
     return dict(SEED_ROW_COUNTS)
 
 
+CLUSTER_PREFIX = "rsdeploy-pg-"
+OWNER_FILE = "owner-pid"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+def remove_orphaned_clusters(bindir: Path) -> None:
+    """Stop and delete clusters whose pytest process died without teardown (SIGKILL, OOM).
+
+    Clusters of live test runs (other workers, other helpers' runs) are left alone.
+    """
+    for base in Path("/tmp").glob(CLUSTER_PREFIX + "*"):
+        try:
+            pid = int((base / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # being created right now, or not one of ours
+        if not _process_alive(pid):
+            _Cluster(bindir, base).stop()
+
+
 class _Cluster:
     """Owns the initdb/pg_ctl lifecycle of one throwaway cluster."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, base: Path | None = None) -> None:
         self.bindir = bindir
         self.as_root = os.geteuid() == 0
-        # Under /tmp, not pytest's tmp_path: that is 0700 root-owned, so `postgres` can't enter it.
-        self.base = Path(tempfile.mkdtemp(prefix="rsdeploy-pg-", dir="/tmp"))
-        self.base.chmod(0o755)
+        if base is None:
+            # Under /tmp, not pytest's tmp_path: that is 0700 root-owned, so `postgres` can't
+            # enter it.
+            base = Path(tempfile.mkdtemp(prefix=CLUSTER_PREFIX, dir="/tmp"))
+            base.chmod(0o755)
+            (base / OWNER_FILE).write_text(str(os.getpid()))
+        self.base = base
         self.datadir = self.base / "data"
         self.logfile = self.base / "server.log"
         self.port = 0
@@ -300,6 +332,7 @@ class _Cluster:
                 "max_connections": "40",
                 "shared_buffers": "16MB",
                 "log_min_messages": "warning",
+                "timezone": "'UTC'",
             }
             text = "".join(f"{k} = {v}\n" for k, v in settings.items())
             conf.write_text(text)
@@ -365,6 +398,7 @@ def _require_runnable(bindir: Path | None) -> Path:
 def pg_server() -> Iterator[PostgresServer]:
     """A PostgreSQL cluster on 127.0.0.1 for the whole session (password auth, fsync off)."""
     bindir = _require_runnable(find_pg_bindir())
+    remove_orphaned_clusters(bindir)
     cluster = _Cluster(bindir)
     try:
         cluster.init()
