@@ -248,7 +248,8 @@ def test_destructive_steps_ask_for_the_environment_name(checklist: Checklist) ->
 
 
 def test_deployment_waits_for_the_critical_backups(checklist: Checklist) -> None:
-    assert checklist.phase("deploy").gate == ("pre.db-backup",)
+    assert checklist.phase("deploy").gate == (
+        "pre.db-backup", "deploy.db-backup-now", "deploy.media-backup")
     assert checklist.item("pre.db-backup").critical
     deploy = checklist.item("deploy.eb-deploy")
     assert set(deploy.requires) == {"deploy.db-backup-now", "deploy.media-backup"}
