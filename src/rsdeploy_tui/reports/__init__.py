@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
 
 __all__ = ["MESSAGE_IDS", "Message", "WebhookResult", "build_log", "build_messages",
-           "post_message", "render_markdown", "render_report"]
+           "post_message", "render_markdown", "render_report",
+           "render_screen_and_file"]
 
 
 def render_report(
@@ -37,8 +38,12 @@ def render_report(
     vars: Mapping[str, str] | None = None,
     git_dir: Path | None = None,
     use_git: bool = True,
+    item_table: bool = True,
 ) -> str:
-    """The deployment log of ``session`` as Markdown (``md``) or JSON text, redacted."""
+    """The deployment log of ``session`` as Markdown (``md``) or JSON text, redacted.
+
+    ``item_table`` False leaves the per-item table out of the Markdown (for on-screen views).
+    """
     log = build_log(checklist, session, clock=clock, vars=vars, git_dir=git_dir,
                     use_git=use_git)
     clean = scrubber(session, checklist)
@@ -46,7 +51,26 @@ def render_report(
         return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
     recorded = _recorded_vars(session)
     shown = {**recorded, **dict(vars or {})}
-    return clean.text(render_markdown(log, checklist, shown))
+    return clean.text(render_markdown(log, checklist, shown, item_table=item_table))
+
+
+def render_screen_and_file(
+    checklist: Checklist,
+    session: Any,
+    *,
+    clock: Clock = utc_clock,
+    vars: Mapping[str, str] | None = None,
+    git_dir: Path | None = None,
+    use_git: bool = True,
+) -> tuple[str, str]:
+    """The Markdown log twice from one gathering: (for the screen, without the per-item table;
+    for a file, complete)."""
+    log = build_log(checklist, session, clock=clock, vars=vars, git_dir=git_dir,
+                    use_git=use_git)
+    clean = scrubber(session, checklist)
+    shown = {**_recorded_vars(session), **dict(vars or {})}
+    return (clean.text(render_markdown(log, checklist, shown, item_table=False)),
+            clean.text(render_markdown(log, checklist, shown)))
 
 
 def _recorded_vars(session: Any) -> dict[str, str]:

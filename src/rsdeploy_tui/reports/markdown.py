@@ -229,13 +229,16 @@ def _criteria(log: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _appendix(log: dict[str, Any], checklist: Checklist) -> list[str]:
+def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> list[str]:
     lines = ["## Appendix: proof of work", ""]
     titles = {p.id: p.title for p in checklist.phases}
     by_phase: dict[str, list[dict[str, Any]]] = {}
     for row in log["items"]:
         by_phase.setdefault(row["phase"], []).append(row)
     lines.append("### Items")
+    if not item_table:
+        lines += ["", f"{len(log['items'])} items; the item-by-item table is in the saved log."]
+        by_phase = {}
     for phase, rows in by_phase.items():
         lines += ["", f"#### {titles.get(phase, phase)}", "",
                   "| Item | State | By | When | Evidence |", "|---|---|---|---|---|"]
@@ -273,10 +276,12 @@ def _appendix(log: dict[str, Any], checklist: Checklist) -> list[str]:
 
 
 def render_markdown(log: dict[str, Any], checklist: Checklist,
-                    vars: dict[str, str] | None = None) -> str:
+                    vars: dict[str, str] | None = None, *, item_table: bool = True) -> str:
     """The whole deployment log as Markdown (``log`` from ``build_log``, already redacted).
 
     ``vars`` fills ``${name}`` in a team's own template (display values only, never secrets).
+    ``item_table`` False leaves out the per-item table (the TUI view: Textual's Markdown widget
+    takes seconds to lay out 140 table rows); saved files always have it.
     """
     template = checklist.templates.get("deployment_log")
     body = template.body if template is not None and template.body.strip() else DEFAULT_TEMPLATE
@@ -284,6 +289,6 @@ def render_markdown(log: dict[str, Any], checklist: Checklist,
     lines = _fill_template(body, log, dict(vars or {}))
     while lines and not lines[-1].strip():
         lines.pop()
-    lines += ["", *_criteria(log), *_appendix(log, checklist)]
+    lines += ["", *_criteria(log), *_appendix(log, checklist, item_table)]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"

@@ -60,8 +60,12 @@ async def post_message(url: str, text: str, *, timeout: float = WEBHOOK_TIMEOUT_
     return WebhookResult(False, response.status_code, detail, host)
 
 
-def _reason(error: Exception) -> str:
+def _reason(error: BaseException) -> str:
+    """The root cause in a few words (httpx wraps ``ConnectionRefusedError`` in generic text)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
     text = str(error) or type(error).__name__
-    if "refused" in text.lower():
-        return "connection refused"
     return text.splitlines()[0][:120]

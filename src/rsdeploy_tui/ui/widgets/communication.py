@@ -91,7 +91,8 @@ class CommunicationPanel(Vertical):
     BINDINGS = [
         Binding("c", "copy_message", "Copy", tooltip="Copy subject and body to the clipboard"),
         Binding("s", "save_message", "Save", tooltip="Write the message to a text file"),
-        Binding("p", "post_message", "Post", tooltip="Post to the chat webhook (notify_webhook_url)"),
+        Binding("p", "post_message", "Post",
+                tooltip="Post to the chat webhook (var notify_webhook_url)"),
         Binding("r", "refill_message", "Refill", tooltip="Refill this message from the session"),
         Binding("escape", "focus_list", "Messages", show=False),
     ]
@@ -159,7 +160,8 @@ class CommunicationPanel(Vertical):
         options = self.query_one("#comm-messages", OptionList)
         if options.option_count != len(built):
             options.clear_options()
-            options.add_options([Option(m.title, id=m.id) for m in built])
+            # "Rollback Communication (if rollback occurs)" -> "Rollback Communication"
+            options.add_options([Option(m.title.split(" (")[0], id=m.id) for m in built])
             options.highlighted = 0
         self.current = self.current or built[0].id
         self._show(self.current)

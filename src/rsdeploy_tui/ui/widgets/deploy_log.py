@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.reports import render_report
+from rsdeploy_tui.reports import render_screen_and_file
 from rsdeploy_tui.reports.facts import utc_clock
 from rsdeploy_tui.reports.files import write_atomic
 
@@ -88,10 +88,13 @@ class DeploymentLogView(Vertical, can_focus=False):
         self.git_dir = git_dir
         self.use_git = use_git
         self.text = ""
-        """The Markdown shown (redacted), what ``s`` saves."""
+        """The complete log as Markdown (redacted): what ``s`` saves."""
+        self.shown = ""
+        """What the screen shows: the log without the per-item table (kept for the file)."""
 
     def compose(self) -> ComposeResult:
-        yield Static("r refresh · s save as Markdown", id="deploy-log-hint")
+        yield Static("r refresh · s save as Markdown (with the item-by-item appendix)",
+                     id="deploy-log-hint")
         with VerticalScroll(id="deploy-log-scroll"):
             yield Markdown("_Building the deployment log…_", id="deploy-log")
 
@@ -104,11 +107,12 @@ class DeploymentLogView(Vertical, can_focus=False):
 
     @work(group="deploy-log", exclusive=True, exit_on_error=False)
     async def _build(self) -> None:
-        text = await asyncio.to_thread(
-            render_report, self.checklist, self.session, "md", clock=self.clock,
+        shown, full = await asyncio.to_thread(
+            render_screen_and_file, self.checklist, self.session, clock=self.clock,
             vars=self.vars, git_dir=self.git_dir, use_git=self.use_git)
-        self.text = text
-        await self.query_one("#deploy-log", Markdown).update(text)
+        self.text = full
+        self.shown = shown
+        await self.query_one("#deploy-log", Markdown).update(shown)
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
