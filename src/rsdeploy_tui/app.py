@@ -174,6 +174,7 @@ def make_app(
     ask_deployment_info: bool = False,
     notice: str | None = None,
     services: dict[str, Any] | None = None,
+    use_git: bool = True,
 ) -> RunbookApp:
     """Build the App for the command line and the tests.
 
@@ -189,6 +190,7 @@ def make_app(
         ask_deployment_info: Ask for version and sprint (new sessions).
         notice: Shown once the runbook is up (what a resume restored).
         services: Optional layers (``runner``, ``checks``, ``logs``).
+        use_git: Let the reports widgets run ``git log`` (off in tests).
     """
     ctx = RunbookContext(
         checklist=checklist,
@@ -197,6 +199,7 @@ def make_app(
         clock=clock,
         lock_holder=lock_holder,
         services=dict(services or {}),
+        use_git=use_git,
     )
     return RunbookApp(ctx, session, offer=offer, open_choice=open_choice,
                       ask_deployment_info=ask_deployment_info, notice=notice)

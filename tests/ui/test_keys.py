@@ -31,7 +31,7 @@ def states(state: SessionState, *qids: str) -> list[str]:
 async def test_space_ticks_and_moves_to_next_pending(
     mini: Checklist, session: Session, stored: Stored, clock: object
 ) -> None:
-    app = make_app(mini, session, clock=clock)
+    app = make_app(mini, session, clock=clock, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         assert runbook(app).current_item.qid == "pre.db-backup"
         await pilot.press("space", "space", "space")
@@ -47,7 +47,7 @@ async def test_untick_plain_item_needs_no_question(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
     session.record("tick", item="pre.db-restore-test")
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("down")
         assert runbook(app).current_item.qid == "pre.db-restore-test"
@@ -60,7 +60,7 @@ async def test_untick_critical_asks_first(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
     session.record("tick", item="pre.db-backup")
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         # the cursor starts on the first pending item
         assert runbook(app).current_item.qid == "pre.db-restore-test"
@@ -77,7 +77,7 @@ async def test_untick_critical_asks_first(
 
 
 async def test_skip_requires_a_reason(mini: Checklist, session: Session, stored: Stored) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s")
         assert isinstance(app.screen, ReasonModal)
@@ -93,7 +93,7 @@ async def test_skip_requires_a_reason(mini: Checklist, session: Session, stored:
 async def test_skip_cancelled_changes_nothing(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("s", *"maybe", "escape")
         assert isinstance(app.screen, RunbookScreen)
@@ -101,7 +101,7 @@ async def test_skip_cancelled_changes_nothing(
 
 
 async def test_note_is_recorded(mini: Checklist, session: Session, stored: Stored) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("n", *"dump is 2 GB", "enter")
     notes = stored(session.id).item("pre.db-backup").notes
@@ -112,7 +112,7 @@ async def test_note_is_recorded(mini: Checklist, session: Session, stored: Store
 async def test_gate_blocks_then_override_records_reason(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         assert runbook(app).current_item.qid == "deploy.eb-deploy"
@@ -135,7 +135,7 @@ async def test_gate_opens_when_gate_items_done(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
     session.record("tick", item="pre.db-backup")
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "space")
         assert isinstance(app.screen, RunbookScreen)
@@ -145,7 +145,7 @@ async def test_gate_opens_when_gate_items_done(
 
 
 async def test_phase_switching_keys(mini: Checklist, session: Session) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         tabs = app.screen.query_one(TabbedContent)
         await pilot.press("right")
@@ -169,7 +169,7 @@ async def test_g_goes_to_next_pending_across_phases(
     for qid in ("pre.db-restore-test", "pre.migrations-reviewed", "pre.tests-pass",
                 "pre.no-debug", "pre.env-vars"):
         session.record("tick", item=qid)
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         assert runbook(app).current_item.qid == "pre.db-backup"
         await pilot.press("g")
@@ -185,7 +185,7 @@ async def test_g_goes_to_next_pending_across_phases(
 async def test_filter_narrows_the_list_and_escape_clears(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("slash", *"debug")
         item_list = app.screen.query_one("#phase-pre ItemList", ItemList)
@@ -203,7 +203,7 @@ async def test_read_only_changes_nothing(
     mini: Checklist, session: Session, store: SessionStore, stored: Stored
 ) -> None:
     viewer = store.open(session.id, operator="bob", read_only=True)
-    app = make_app(mini, viewer)
+    app = make_app(mini, viewer, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         banner = str(app.screen.query_one("#banner").render())
         assert "READ-ONLY" in banner and "ana" in banner
@@ -217,7 +217,7 @@ async def test_read_only_changes_nothing(
 
 
 async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -226,7 +226,7 @@ async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None
 
 
 async def test_pending_layers_say_so(mini: Checklist, session: Session, stored: Stored) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("r")
         await pilot.pause()
@@ -235,7 +235,7 @@ async def test_pending_layers_say_so(mini: Checklist, session: Session, stored: 
 
 
 async def test_quit_returns_session_id(mini: Checklist, session: Session) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("q")
     assert app.return_value == session.id
@@ -246,7 +246,7 @@ async def test_quit_asks_when_an_item_is_running(
 ) -> None:
     session.record("command_started", item="pre.db-backup", run="r1", command="pg_dump",
                    pid=1, log="run.log", confirmed=None)
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmModal)
@@ -257,7 +257,7 @@ async def test_quit_asks_when_an_item_is_running(
 
 
 async def test_command_palette_offers_actions(mini: Checklist, session: Session) -> None:
-    app = make_app(mini, session)
+    app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE):
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Tick / untick item" in titles and "Skip item" in titles

@@ -32,6 +32,8 @@ class RunbookContext:
     """Returns now (UTC); the header's elapsed time comes from it."""
     lock_holder: str | None = None
     """Who holds the lock when the session was opened read-only because it is in use."""
+    use_git: bool = True
+    """Reports may run ``git log`` for the changes list (tests turn it off)."""
     services: dict[str, Any] = field(default_factory=dict)
     """Optional layers (``runner``, ``checks``, ``logs``) wired in when they exist."""
 

@@ -6,7 +6,6 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +32,8 @@ if TYPE_CHECKING:
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 LOG_TAB = "tab-deployment-log"
+MESSAGES_TAB = "tab-messages"
+EXTRA_TABS = (LOG_TAB, MESSAGES_TAB)
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check", "check_all"})
 ITEM_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check"})
@@ -82,7 +83,6 @@ class RunbookScreen(Screen[None]):
         self.checklist = ctx.checklist
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
-        self._extra_views: list[Any] = []
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -97,9 +97,7 @@ class RunbookScreen(Screen[None]):
                         with Horizontal(classes="phase-body"):
                             yield ItemList(phase, self.ctx.glyphs, self.ctx.display)
                             yield ItemDetail()
-            with TabPane("Deployment Log", id=LOG_TAB):
-                yield from self._extra_tab("deploy_log", "The deployment log appears here "
-                                           "once the reports layer is installed.")
+            yield from self._report_views()
         yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
         yield Static(
             f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
@@ -109,19 +107,17 @@ class RunbookScreen(Screen[None]):
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
 
-    def _extra_tab(self, module: str, placeholder: str) -> ComposeResult:
-        """Mount point for a widget from another layer (``rsdeploy_tui.ui.widgets.<module>``).
+    def _report_views(self) -> ComposeResult:
+        """The reports layer's widgets (imported here, not at start-up: first frame first)."""
+        from rsdeploy_tui.ui.widgets.communication import CommunicationPanel
+        from rsdeploy_tui.ui.widgets.deploy_log import DeploymentLogView
 
-        The module exposes ``build(checklist, session) -> Widget``; the widget may define
-        ``show_state(state)``, called after every recorded event.
-        """
-        name = f"rsdeploy_tui.ui.widgets.{module}"
-        if importlib.util.find_spec(name) is None:
-            yield Static(placeholder, classes="placeholder")
-            return
-        widget = importlib.import_module(name).build(self.checklist, self.session)
-        self._extra_views.append(widget)
-        yield widget
+        with TabPane("Deployment Log", id=LOG_TAB):
+            yield DeploymentLogView(self.checklist, self.session, vars=self.ctx.values,
+                                    clock=self.ctx.clock, use_git=self.ctx.use_git)
+        with TabPane("Messages", id=MESSAGES_TAB):
+            yield CommunicationPanel(self.checklist, self.session, vars=self.ctx.values,
+                                     clock=self.ctx.clock, use_git=self.ctx.use_git)
 
     def on_mount(self) -> None:
         # Tabs are switched with keys; keeping them out of the focus chain makes `tab` move
@@ -179,10 +175,6 @@ class RunbookScreen(Screen[None]):
             note = pane.query_one(".gate-note", Static)
             note.update(self._gate_note(phase))
             note.display = bool(phase.gate)
-        for widget in self._extra_views:
-            show = getattr(widget, "show_state", None)
-            if show is not None:
-                show(state)
         self._update_header()
         self._update_detail()
         self.refresh_bindings()
@@ -242,7 +234,7 @@ class RunbookScreen(Screen[None]):
     def _active_pane(self) -> TabPane | None:
         tabbed = self.query_one("#phases", TabbedContent)
         active = tabbed.active
-        if not active or active == LOG_TAB:
+        if not active or active in EXTRA_TABS:
             return None
         return tabbed.get_pane(active)
 
@@ -267,10 +259,18 @@ class RunbookScreen(Screen[None]):
 
     # ---------------------------------------------------------------- events
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self) -> None:
+    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         item_list = self.current_list
         if item_list is not None:
             item_list.focus()
+        elif event.pane.id == LOG_TAB:
+            from rsdeploy_tui.ui.widgets.deploy_log import DeploymentLogView
+
+            # The log is rebuilt when shown: it reflects every event recorded so far.
+            event.pane.query_one(DeploymentLogView).refresh_report()
+            self.focus_next()
+        else:
+            self.focus_next()
         self._update_detail()
         self.refresh_bindings()
 
@@ -505,7 +505,7 @@ class RunbookScreen(Screen[None]):
     def action_switch_phase(self, step: int) -> None:
         """left/right: previous/next tab (the Deployment Log tab included)."""
         tabbed = self.query_one("#phases", TabbedContent)
-        ids = [pane_id(p) for p in self.checklist.phases] + [LOG_TAB]
+        ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
         current = ids.index(tabbed.active) if tabbed.active in ids else 0
         tabbed.active = ids[(current + step) % len(ids)]
 
