@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port
+from support import free_port, skip_or_fail
 from support.aws import AwsEnv
 from support.django_app import FakeManage
 from support.eb_stub import SUPPORTED_ACTIONS, EbApiStub
@@ -26,6 +26,16 @@ def test_free_port_is_bindable() -> None:
     port = free_port()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("", "skip"), ("0", "skip"), ("true", "fail")])
+def test_missing_tool_skips_locally_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
+) -> None:
+    monkeypatch.setenv("CI", ci)
+    expected = pytest.skip.Exception if outcome == "skip" else pytest.fail.Exception
+    with pytest.raises(expected, match="initdb not found"):
+        skip_or_fail("initdb not found")
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
