@@ -129,3 +129,18 @@ def test_changed_checklist_is_explained(tmp_path: Path, store: SessionStore,
     assert again.checklist_change(changed) is None
     assert again.summary().total == 4
     again.close()
+
+
+def test_viewer_picks_up_what_the_driver_records(store: SessionStore,
+                                                 checklist: Checklist) -> None:
+    driver = store.create(checklist, operator="ana")
+    viewer = store.open(driver.id, read_only=True)
+    assert viewer.refresh() == []
+    driver.record("tick", "pre.db-backup")
+    driver.record("fact", name="deployed_tag", value="v2.3.0")
+    assert [e.kind for e in viewer.refresh()] == ["tick", "fact"]
+    assert viewer.state(checklist).items["pre.db-backup"].state == "done"
+    assert viewer.summary().done == 1 and viewer.state().facts == {"deployed_tag": "v2.3.0"}
+    driver.close()
+    viewer.refresh()
+    assert viewer.holder is None

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.events import Event, iso
-from rsdeploy_tui.session.journal import JournalWriter
-from rsdeploy_tui.session.lock import LockHolder, SessionLock
+from rsdeploy_tui.session.journal import JOURNAL_NAME, JournalWriter, read_journal
+from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
 from rsdeploy_tui.session.redact import Redactor
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
@@ -165,6 +165,20 @@ class Session:
         if self._cached is None or self._cached[:2] != key:
             self._cached = (*key, derive_state(self.events, checklist))
         return self._cached[2]
+
+    def refresh(self) -> list[Event]:
+        """Read-only sessions: pick up events the driving process appended since; returns them."""
+        if not self.read_only:
+            return []
+        loaded = read_journal(self.dir / JOURNAL_NAME)
+        new = loaded.events[len(self.events):]
+        for event in new:
+            self.events.append(event)
+            _apply(self._live, event)
+        if any(event.kind == "checklist_changed" for event in new):
+            self.meta = meta_from(self.id, self.events)
+        self.holder = current_holder(self.dir / LOCK_NAME)
+        return new
 
     def summary(self) -> SessionSummary:
         """The session's line in ``rsdeploy-tui sessions``."""

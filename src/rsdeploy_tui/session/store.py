@@ -172,9 +172,11 @@ class SessionStore:
             previous = lock.previous
             if previous is not None:
                 session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
-                               from_user=previous.user, from_since=previous.since)
+                               from_user=previous.user, from_since=previous.since,
+                               ssh_from=ssh_origin())
             else:
-                session.record("session_resumed", by=operator, host=session.host)
+                session.record("session_resumed", by=operator, host=session.host,
+                               ssh_from=ssh_origin())
         except BaseException:
             session.close()
             raise
