@@ -28,9 +28,10 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.runner.output import sanitize
+from rsdeploy_tui.runner.output import MAX_LINE, sanitize
 
 LOG_GROUPS: dict[str, str | None] = {
     "eb-engine.log": None,  # what `eb logs --stream` shows by default: the deployment engine
@@ -40,19 +41,20 @@ LOG_GROUPS: dict[str, str | None] = {
 
 _HEADER = re.compile(r"^=+ (\S+) - (.+?) =+$")
 _PROMPT = re.compile(r"^ ?-- (.+) -- \(Ctrl\+C to exit\)$")
-_LEVEL = re.compile(r"\b(ERROR|CRITICAL|FATAL|Traceback|Exception|WARN(?:ING)?|INFO)\b")
-_LEVELS = {
-    "CRITICAL": "ERROR",
-    "FATAL": "ERROR",
-    "Traceback": "ERROR",
-    "Exception": "ERROR",
-    "WARNING": "WARN",
-}
+# Checked in this order: the worst level named anywhere in the line wins (cheap `in` tests;
+# a regex per line costs more than the rest of the parsing together in a flood).
+_LEVEL_WORDS = (
+    ("ERROR", "ERROR"),
+    ("CRITICAL", "ERROR"),
+    ("FATAL", "ERROR"),
+    ("Traceback", "ERROR"),
+    ("WARN", "WARN"),
+    ("INFO", "INFO"),
+)
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    """One line of an environment log, from ``eb logs`` or CloudWatch."""
+class LogLine(NamedTuple):
+    """One line of an environment log, from ``eb logs`` or CloudWatch (a tuple: cheap to make)."""
 
     instance: str | None
     """EC2 instance id (the log stream name), None when unknown."""
@@ -81,12 +83,12 @@ class LogSourceError(RsdeployError):
 
 
 def detect_level(text: str) -> str | None:
-    """ERROR / WARN / INFO from the first level word in a line, else None."""
-    match = _LEVEL.search(text)
-    if match is None:
-        return None
-    word = match.group(1)
-    return _LEVELS.get(word, word)
+    """ERROR / WARN / INFO: the worst level word in the line (upper case, as loggers print
+    them; ``Traceback`` counts as ERROR), else None."""
+    for word, level in _LEVEL_WORDS:
+        if word in text:
+            return level
+    return None
 
 
 def decode_payload(token: str) -> str:
@@ -130,14 +132,24 @@ class EbLogParser:
         """Parse lines (without newlines); returns the log lines among them."""
         result: list[LogLine] = []
         group = self.group
+        append = result.append
         for line in lines:
-            if line.startswith("[") and "] " in line:
-                end = line.index("] ")
-                instance = line[1:end]
-                text = decode_payload(line[end + 2 :].rstrip("\r"))
-                for part in text.split("\n") if "\n" in text else (text,):
-                    part = sanitize(part)
-                    result.append(LogLine(instance, group, part, detect_level(part)))
+            head, sep, payload = line.partition("] ")
+            if sep and head[:1] == "[":
+                instance = head[1:]
+                payload = payload.rstrip("\r")
+                if payload[:2] == "b'" and payload[-1:] == "'" and "\\" not in payload:
+                    text = payload[2:-1]  # plain ASCII: the common case, no call needed
+                else:
+                    text = decode_payload(payload)
+                if "\n" in text:
+                    for part in text.split("\n"):
+                        part = sanitize(part)
+                        append(LogLine(instance, group, part, detect_level(part)))
+                    continue
+                if len(text) > MAX_LINE or not text.isprintable():
+                    text = sanitize(text)
+                append(LogLine(instance, group, text, detect_level(text)))
                 continue
             stripped = line.strip()
             if not stripped:
