@@ -1,0 +1,72 @@
+"""Stakeholder messages filled from the session; unknown placeholders stay for the operator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from reports_factory import CANARY, START, Built, FixedClock
+
+from rsdeploy_tui.reports import MESSAGE_IDS, build_messages
+from rsdeploy_tui.reports.placeholders import fill
+
+CLOCK = FixedClock(START + timedelta(hours=2))
+
+
+def test_fill_replaces_known_placeholders_and_list_runs() -> None:
+    template = "Hi [Name], Sprint X ships v1.X.X on [Date].\n- [Feature 1]\n- [Feature 2]\n" \
+               "Docs: [Link to docs] at ${domain} ${env:SECRET_KEY}\n"
+    text = fill(template, {"name": "Ana", "date": "2026-11-20"},
+                {"feature": ["One", "Two", "Three"]}, sprint="12", version="v1.4.0",
+                vars={"domain": "example.test"})
+    assert text == ("Hi Ana, Sprint 12 ships v1.4.0 on 2026-11-20.\n- One\n- Two\n- Three\n"
+                    "Docs: [Link to docs] at example.test ${env:SECRET_KEY}\n")
+    # no features known: the placeholder lines stay for the operator to type
+    assert fill("- [Feature 1]\n- [Feature 2]", {}, {"feature": []}) == \
+        "- [Feature 1]\n- [Feature 2]"
+    assert fill("Sprint X", {}, sprint="Sprint 9") == "Sprint 9"
+
+
+def test_messages_of_a_finished_session(scenarios: Built) -> None:
+    session, checklist = scenarios["finished"]
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    assert list(messages) == list(MESSAGE_IDS)
+    post = messages["post_deployment"]
+    assert post.subject == "Production Deployment Complete - 2026-11-20 22:11 UTC"
+    assert "Sprint 12 deployment completed successfully at 22:11 UTC." in post.body
+    assert "New features available:\n- Managers can assign REQUESTED repairs\n" \
+           "- Technicians cannot bypass approval (security fix)\n" \
+           "- Assignment notifications include repair links\n" in post.body
+    assert "Please report any issues to ana." in post.body
+    assert "Documentation: [Link to docs]" in post.body  # no docs_url var: left to fill in
+    pre = messages["pre_deployment"]
+    assert "Expected downtime: 11 minutes" in pre.body
+    assert "Known issues: Known issues documented: Photo thumbnails slow on Safari" in pre.body
+    for message in messages.values():
+        assert CANARY not in message.text()
+
+
+def test_rollback_and_status_messages_of_a_rolled_back_session(scenarios: Built) -> None:
+    session, checklist = scenarios["rolled_back"]
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    rollback = messages["rollback"]
+    assert rollback.subject == "URGENT - Production Rollback Completed"
+    assert "Issue: Health check answering 502 after deploy (Critical functionality broken)" \
+        in rollback.body
+    assert "Next steps: [Plan to address and re-deploy]" in rollback.body
+    issue = messages["status_issue"]
+    assert "Rolling back: Health check answering 502 after deploy" in issue.body
+    assert "- Application health check passing: check fail: GET /health answered 502" \
+        in issue.body
+
+
+def test_status_updates_of_a_half_done_session(scenarios: Built) -> None:
+    session, checklist = scenarios["half_done"]
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    progress = messages["status_in_progress"].body
+    assert "Deployment in progress: v1.4.0 (Sprint 12) to rs-systems-prod." in progress
+    assert "Current phase: Deployment" in progress
+    done, total, _ = session.state(checklist).counts(checklist)
+    assert f"Progress: {done} of {total} checklist items done" in progress
+    eta = messages["status_eta"].body
+    assert "Estimated completion: 2026-11-" in eta and "(projected)" in eta
+    assert "We hit an issue and are working on it." in messages["status_issue"].body
