@@ -30,6 +30,10 @@ PLACEHOLDERS = {
     "previous_version": "<previous-version-label>",
     "rollback_app": "<app_name>",
     "rollback_migration": "<previous_migration_number>",
+    # Facts of this session's backups (filled in by the built-in backup actions).
+    "backup_key": "emergency/pre_deployment_backup.sql",
+    "backup_file": "pre_deployment_backup.sql",
+    "media_backup_prefix": "s3://rs-systems-backups-20250823/emergency/media/",
 }
 
 PHASE_OF_HEADING = {
@@ -182,7 +186,12 @@ def test_every_reference_item_is_bundled_in_order(
         assert item.phase_id == PHASE_OF_HEADING[ref.phase], where
         assert section_title(checklist, item) == ref.section, where
         assert item.critical == ref.critical, where
-        if ref.command is not None:
+        if ref.command is not None and item.action is not None:
+            # A built-in action replaces the command; the reference block stays in its help.
+            assert normalise_command(ref.command) in normalise_command(
+                expand(item.help, variables)
+            ), f"{where}: an action item must quote the reference command in its help"
+        elif ref.command is not None:
             assert item.command is not None, f"{where}: the code block under it is not its command"
             assert normalise_command(expand(item.command, variables)) == normalise_command(
                 ref.command
@@ -191,9 +200,12 @@ def test_every_reference_item_is_bundled_in_order(
             assert item.command is None, f"{where}: has a command the reference does not give"
         position += 1
     extras.extend(mine[position:])
-    # The only items beyond the reference's checkboxes are the numbered rollback steps.
-    assert {item.phase_id for item in extras} == {"rollback"}
-    assert {section_title(checklist, item) for item in extras} == {
+    # Beyond the reference's checkboxes: the numbered rollback steps and built-in actions.
+    added_actions = [item.qid for item in extras if item.action is not None]
+    assert added_actions == ["deploy.restore-check", "deploy.capture-version"]
+    extras_steps = [item for item in extras if item.action is None]
+    assert {item.phase_id for item in extras_steps} == {"rollback"}
+    assert {section_title(checklist, item) for item in extras_steps} == {
         "1. Immediate Actions",
         "2. Code Rollback",
         "3. Database Rollback",
@@ -239,8 +251,10 @@ def test_destructive_steps_ask_for_the_environment_name(checklist: Checklist) ->
         "eb-deploy",
     ):
         assert checklist.item(ref).confirm == "${eb_env}", ref
-    for ref in ("db-backup-now", "eb-ssh", "restore-db-backup"):
+    for ref in ("eb-ssh", "restore-db-backup"):
         assert checklist.item(ref).interactive, ref
+    # The immediate backup is a built-in action run here, not a shell on the instance.
+    assert checklist.item("db-backup-now").action is not None
     # Every `eb ssh` without --command needs the terminal.
     for item in checklist.items:
         if item.command and re.search(r"^\s*eb ssh(?!.*--command)", item.command, re.M):

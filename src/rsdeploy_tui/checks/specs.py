@@ -71,9 +71,14 @@ CHECK_SPECS: dict[str, dict[str, Param]] = {
 }
 
 ACTION_SPECS: dict[str, dict[str, Param]] = {
-    "db_backup": {"format": Param(S), "upload": Param(B)},
-    "media_backup": {"source": Param(S, True), "dest": Param(S)},
-    "verify_backup": {"fact": Param(S)},
-    "restore_check": {"scratch_db": Param(S)},
+    # Built-in actions (rsdeploy_tui/actions/); kept in sync with those modules by the backup helper.
+    "db_backup": {"format": Param(S, help="custom (default) or plain"),
+                  "upload": Param(B, help="upload to S3 after the dump (default true)"),
+                  "name": Param(S, help="dump file name stem (default db-backup)"),
+                  "bucket": Param(S), "prefix": Param(S)},
+    "media_backup": {"source": Param(S, True, help="local folder or s3://bucket/prefix"),
+                     "dest": Param(S, help="s3://bucket/prefix (default: the session's media/)")},
+    "verify_backup": {"key": Param(S), "bucket": Param(S), "format": Param(S)},
+    "restore_check": {"scratch_db": Param(S), "maintenance_db": Param(S)},
     "capture_version": {"environment": Param(S)},
 }

@@ -1,0 +1,206 @@
+"""Rollback, ready before it is needed: the Rollback phase's steps pre-filled from session facts.
+
+Facts recorded during the session (``previous_version`` from ``capture_version``, ``backup_key`` /
+``backup_file`` / ``backup_format`` from ``db_backup``, ``previous_migrations``...) are merged
+over the checklist vars (``vars_with_facts``), so the bundled rollback commands
+(``eb deploy ${eb_env} --version ${previous_version}``) expand to this session's values. A step
+whose command refers to a var that is still empty is not ready: its ``missing`` list says what is
+missing and how to get it, and the UI shows that instead of running a command with a blank.
+No Textual here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from rsdeploy_tui.checklist.model import Checklist, Criterion, Item
+from rsdeploy_tui.checklist.vars import expand, references
+
+ROLLBACK_PHASE = "rollback"
+
+FACT_HINTS: dict[str, str] = {
+    "previous_version": (
+        "previous_version not captured — run 'Capture current EB version' in Deployment, "
+        "or set --set previous_version=LABEL (the version label live before the deploy)"
+    ),
+    "backup_key": (
+        "no database backup uploaded in this session (backup_key) — run 'Create immediate "
+        "database backup' in Deployment, or set --set backup_key=KEY of a verified backup"
+    ),
+    "backup_file": (
+        "no database backup file in this session (backup_file) — run 'Create immediate "
+        "database backup' in Deployment, or set --set backup_file=NAME"
+    ),
+    "previous_tag": (
+        "previous_tag not set — set --set previous_tag=TAG (the commit or tag live before), "
+        "or use 'Or restore from previous EB version' instead"
+    ),
+    "rollback_app": (
+        "pre-migration state not recorded (rollback_app) — set --set rollback_app=APP "
+        "--set rollback_migration=NNNN (from 'showmigrations' before migrating)"
+    ),
+    "rollback_migration": (
+        "pre-migration state not recorded (rollback_migration) — set --set rollback_app=APP "
+        "--set rollback_migration=NNNN (from 'showmigrations' before migrating)"
+    ),
+    "media_backup_prefix": (
+        "no media backup in this session — run 'Backup current media files' in Deployment"
+    ),
+}
+"""How to get each fact a rollback step may need (shown when it is missing)."""
+
+
+
+def vars_with_facts(vars: Mapping[str, str], facts: Mapping[str, Any]) -> dict[str, str]:
+    """The vars with session facts merged over them (a non-empty fact wins over a var).
+
+    Scalar facts become strings (``True`` -> ``true``); dicts and lists are left out (they are not
+    text). A fact recorded empty does not blank a var that has a value.
+    """
+    merged = dict(vars)
+    for name, value in facts.items():
+        if isinstance(value, dict | list | tuple) or value is None:
+            continue
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if text or not merged.get(name):
+            merged[name] = text
+    return merged
+
+
+@dataclass(frozen=True)
+class RollbackStep:
+    """One Rollback-phase item, pre-filled for this session."""
+
+    item: Item
+    """The checklist item."""
+    command: str | None
+    """The command as shown (vars and facts expanded, secrets masked); None when it has none."""
+    shell: str | None
+    """The command to run (secrets as ``${NAME}`` references); None when it must not run."""
+    missing: list[str] = field(default_factory=list)
+    """What is missing and how to get it; non-empty means the step must not run."""
+    notes: list[str] = field(default_factory=list)
+    """Warnings that do not block (backup not verified yet ...)."""
+    confirm: str | None = None
+    """Text to type before running (the environment name for destructive steps), expanded."""
+
+    @property
+    def qid(self) -> str:
+        """The item's qualified id."""
+        return self.item.qid
+
+    @property
+    def ready(self) -> bool:
+        """Has a command and nothing is missing."""
+        return self.shell is not None and not self.missing
+
+
+def _needed_vars(text: str) -> list[str]:
+    """Names of ``${var}`` references in ``text`` (``${env:...}`` excluded), in order, once."""
+    return list(dict.fromkeys(name for kind, name in references(text) if kind == "var"))
+
+
+def _hint(name: str) -> str:
+    return FACT_HINTS.get(name, f"{name} is empty — set it with --set {name}=VALUE")
+
+
+def _per_app_migrations(command: str, facts: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """Repeat the ``migrate ${rollback_app} ${rollback_migration}`` line for each recorded app.
+
+    Used when ``previous_migrations`` (app -> last applied migration before migrating) was
+    recorded and the operator did not name one app with --set.
+    """
+    recorded = facts.get("previous_migrations")
+    if not isinstance(recorded, dict) or not recorded or values.get("rollback_app"):
+        return command
+    out = []
+    for line in command.splitlines():
+        if "${rollback_app}" in line and "${rollback_migration}" in line:
+            for app, migration in sorted(recorded.items()):
+                out.append(line.replace("${rollback_app}", str(app))
+                           .replace("${rollback_migration}", str(migration or "zero")))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+_PSQL_RESTORE = re.compile(r"^(\s*)psql (.*?)\s*<\s*\$\{backup_file\}\s*$", re.M)
+
+
+def _restore_tool(command: str, facts: Mapping[str, Any]) -> str:
+    """A custom-format backup is restored with pg_restore, not ``psql < file``."""
+    if facts.get("backup_format") != "custom":
+        return command
+    return _PSQL_RESTORE.sub(
+        lambda m: f"{m.group(1)}pg_restore --clean --if-exists --no-owner {m.group(2)} "
+        "${backup_file}", command)
+
+
+def prefill(item: Item, values: Mapping[str, str], facts: Mapping[str, Any],
+            secrets: Iterable[str] = ()) -> RollbackStep:
+    """One item's step: expanded command, or the list of what is missing."""
+    secret_names = tuple(secrets)
+    confirm = expand(item.confirm, values, secrets=secret_names) if item.confirm else None
+    if item.command is None:
+        return RollbackStep(item, None, None, [], [], confirm)
+    template = _restore_tool(_per_app_migrations(item.command, facts, values), facts)
+    missing = [_hint(name) for name in _needed_vars(template) if not values.get(name, "")]
+    notes = []
+    if "backup_key" in _needed_vars(template) and values.get("backup_key"):
+        if facts.get("backup_verified") is not True:
+            notes.append("this session's backup is not verified yet — run 'Verify backup "
+                          "integrity' first if there is time")
+    shown = expand(template, values, secrets=secret_names, mode="display")
+    shell = None if missing else expand(template, values, secrets=secret_names, mode="shell")
+    return RollbackStep(item, shown, shell, missing, notes, confirm)
+
+
+def rollback_plan(checklist: Checklist, state: Any, vars: Mapping[str, str],
+                  phase_id: str = ROLLBACK_PHASE) -> list[RollbackStep]:
+    """Every item of the Rollback phase, pre-filled from the session's facts.
+
+    Args:
+        checklist: The loaded checklist.
+        state: The session state (``SessionState``; only ``.facts`` is read).
+        vars: Resolved vars (``resolve_vars``).
+        phase_id: The rollback phase's id.
+    """
+    facts = dict(getattr(state, "facts", {}) or {})
+    values = vars_with_facts(vars, facts)
+    try:
+        phase = checklist.phase(phase_id)
+    except KeyError:
+        return []
+    return [prefill(item, values, facts, checklist.secrets) for item in phase.items]
+
+
+def plan_missing(steps: Iterable[RollbackStep]) -> list[str]:
+    """Every distinct missing-fact sentence of a plan, in step order."""
+    return list(dict.fromkeys(m for step in steps for m in step.missing))
+
+
+def triggered_rollbacks(checklist: Checklist, state: Any) -> list[tuple[Criterion, str]]:
+    """(criterion, item qid) for each failed check on an item with a ``rollback_trigger``."""
+    fired: list[tuple[Criterion, str]] = []
+    items = getattr(state, "items", {}) or {}
+    for item in checklist.iter_items():
+        if not item.rollback_trigger:
+            continue
+        record = items.get(item.qid)
+        check = getattr(record, "check", None)
+        if check is None or getattr(check, "status", None) != "fail":
+            continue
+        criterion = checklist.trigger(item.rollback_trigger)
+        if criterion is not None:
+            fired.append((criterion, item.qid))
+    return fired
+
+
+def describe_trigger(checklist: Checklist, criterion: Criterion, qid: str) -> str:
+    """A banner sentence: which criterion fired and on which item."""
+    item = checklist.find_item(qid)
+    what = re.sub(r"\s+", " ", item.text) if item else qid
+    return f"Rollback criterion: {criterion.text} — check failed on '{what}' ({qid})."
