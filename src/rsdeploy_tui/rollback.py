@@ -149,10 +149,10 @@ def prefill(item: Item, values: Mapping[str, str], facts: Mapping[str, Any],
     template = _restore_tool(_per_app_migrations(item.command, facts, values), facts)
     missing = [_hint(name) for name in _needed_vars(template) if not values.get(name, "")]
     notes = []
-    if "backup_key" in _needed_vars(template) and values.get("backup_key"):
-        if facts.get("backup_verified") is not True:
-            notes.append("this session's backup is not verified yet — run 'Verify backup "
-                          "integrity' first if there is time")
+    if ("backup_key" in _needed_vars(template) and values.get("backup_key")
+            and facts.get("backup_verified") is not True):
+        notes.append("this session's backup is not verified yet — run 'Verify backup "
+                     "integrity' first if there is time")
     shown = expand(template, values, secrets=secret_names, mode="display")
     shell = None if missing else expand(template, values, secrets=secret_names, mode="shell")
     return RollbackStep(item, shown, shell, missing, notes, confirm)

@@ -154,7 +154,8 @@ def prepare_action(
     if item.action.type not in ACTION_TYPES:
         raise ActionError(
             "Unknown action",
-            f"Item {item.qid} asks for action '{item.action.type}'; known: {', '.join(ACTION_TYPES)}.",
+            f"Item {item.qid} asks for action '{item.action.type}'; "
+            f"known: {', '.join(ACTION_TYPES)}.",
         )
     if facts is None:
         facts = session.state().facts

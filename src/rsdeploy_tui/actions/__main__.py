@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = json.loads(Path(args[0]).read_text(encoding="utf-8"))
         kind = str(spec["type"])
-        spec["run_dir"], spec["run_id"], spec["session"]["dir"]  # noqa: B018 - required keys
+        spec["run_dir"], spec["run_id"], spec["session"]["dir"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"Cannot read the action spec {args[0]}: {exc}", file=sys.stderr)
         return 2

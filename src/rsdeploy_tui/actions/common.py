@@ -36,7 +36,7 @@ class ActionFailed(RsdeployError):
         self.facts = dict(facts or {})
 
 
-class Cancelled(Exception):  # noqa: N818 - an event, not an error
+class Cancelled(Exception):
     """SIGINT/SIGTERM arrived (the operator cancelled the run)."""
 
 

@@ -8,12 +8,13 @@ environment, never on a command line.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rsdeploy_tui.actions.common import (
     CHUNK,
@@ -73,10 +74,10 @@ def dump(db: Database, fmt: str, final: Path, ctx: Context) -> tuple[int, str]:
     ctx.files.append(str(part))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             env=db.child_env())
-    assert proc.stdout is not None
+    reader = cast(io.BufferedReader, proc.stdout)  # read1: whatever is there, up to CHUNK
     ticker = Ticker()
     try:
-        while chunk := proc.stdout.read1(CHUNK):
+        while chunk := reader.read1(CHUNK):
             writer.write(chunk)
             if ticker.due():
                 say(f"pg_dump: {human_bytes(writer.size)} written ({ticker.rate(writer.size)})")

@@ -116,8 +116,10 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
         "media_uploaded_bytes": tally.uploaded_bytes,
         "media_skipped": tally.skipped,
     }
-    return (f"Media backed up to s3://{bucket}/{prefix}: {tally.files} files "
-            f"({human_bytes(tally.bytes)}), {tally.uploaded} copied, {tally.skipped} unchanged."), facts
+    summary = (f"Media backed up to s3://{bucket}/{prefix}: {tally.files} files "
+               f"({human_bytes(tally.bytes)}), {tally.uploaded} copied, "
+               f"{tally.skipped} unchanged.")
+    return summary, facts
 
 
 def _from_folder(s3: Any, root: Path, bucket: str, prefix: str,

@@ -1,0 +1,219 @@
+"""Backups with real parts: pg_dump of a throwaway PostgreSQL, upload to moto's S3, verification.
+
+Every action runs as the app runs it: spec file, ``python -m rsdeploy_tui.actions`` started
+detached by the runner, result collected and recorded as session facts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from backup_harness import BUCKET, Deployment, all_files
+
+from rsdeploy_tui.actions import collect_result, describe_interrupted
+from rsdeploy_tui.runner import wait_run
+
+
+def s3(aws_env: Any) -> Any:
+    return aws_env.client("s3")
+
+
+@pytest.mark.parametrize(("ref", "fmt"), [("pre.db-backup", "custom"),
+                                          ("deploy.db-backup-now", "plain")])
+def test_backup_upload_then_verify_passes(deployment: Deployment, aws_env: Any, ref: str,
+                                          fmt: str) -> None:
+    prepared, _ = deployment.start(ref)
+    result, code = deployment.finish(prepared)
+    assert code == 0 and result.ok, result.summary
+    facts = deployment.facts
+    assert facts["backup_format"] == fmt
+    assert facts["backup_bucket"] == BUCKET
+    key = facts["backup_key"]
+    # s3://<bucket>/<backup_prefix>/<session id>/<file>
+    assert key == f"emergency/{deployment.session.id}/{facts['backup_file']}"
+    body = s3(aws_env).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    assert len(body) == facts["backup_size"]
+    assert hashlib.sha256(body).hexdigest() == facts["backup_sha256"]
+    local = Path(facts["backup_path"])
+    assert local.read_bytes() == body and local.parent == deployment.session.dir / "backups"
+    assert not list(local.parent.glob("*.part"))
+    log = deployment.log(prepared)
+    assert "pg_dump: done" in log and "upload" in log and "100.0%" in log
+
+    verify, code = deployment.run("deploy.verify-backup-integrity")
+    assert code == 0 and verify.ok, verify.summary
+    assert deployment.facts["backup_verified"] is True
+    assert "sha256 matches" in verify.summary
+    # The item ticks itself on success (the runner layer ticks when tick_on_success is set).
+    assert deployment.checklist.item("deploy.verify-backup-integrity").tick_on_success
+
+
+def test_a_flipped_byte_in_s3_fails_verification(deployment: Deployment, aws_env: Any) -> None:
+    result, code = deployment.run("pre.db-backup")
+    assert code == 0, result.summary
+    key = deployment.facts["backup_key"]
+    client = s3(aws_env)
+    body = bytearray(client.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+    body[len(body) // 2] ^= 0x01
+    client.put_object(Bucket=BUCKET, Key=key, Body=bytes(body))
+
+    verify, code = deployment.run("pre.backup-download-verified")
+    assert code == 1 and not verify.ok
+    assert "sha256" in verify.summary and "make a new backup" in verify.summary
+    assert deployment.facts["backup_verified"] is False
+    # the downloaded copy is not left lying around
+    assert not list((deployment.session.dir / "backups").glob("*.part"))
+
+
+@pytest.mark.parametrize("ref", ["pre.db-backup", "deploy.db-backup-now"])
+def test_a_truncated_dump_fails_verification(deployment: Deployment, aws_env: Any,
+                                             ref: str) -> None:
+    """Size and sha256 facts match the truncated object: only the completeness proof catches it."""
+    result, code = deployment.run(ref)
+    assert code == 0, result.summary
+    facts = deployment.facts
+    body = Path(facts["backup_path"]).read_bytes()
+    cut = body[: int(len(body) * 0.6)]
+    s3(aws_env).put_object(Bucket=BUCKET, Key=facts["backup_key"], Body=cut)
+    deployment.session.record("fact", name="backup_size", value=len(cut))
+    deployment.session.record("fact", name="backup_sha256", value=hashlib.sha256(cut).hexdigest())
+
+    verify, code = deployment.run("deploy.verify-backup-integrity")
+    assert code == 1 and not verify.ok
+    assert verify.summary.startswith("Backup incomplete"), verify.summary
+
+
+@pytest.mark.parametrize("ref", ["pre.db-backup", "deploy.db-backup-now"])
+def test_restore_into_a_scratch_database_gives_the_same_row_counts(
+        deployment: Deployment, pg_db: Any, ref: str) -> None:
+    assert deployment.run(ref)[1] == 0
+    result, code = deployment.run("deploy.restore-check")
+    assert code == 0 and result.ok, result.summary
+    counts = deployment.facts["restore_row_counts"]
+    assert counts == pg_db.seeded_counts == pg_db.row_counts()
+    # the scratch database is gone afterwards
+    names = {r[0] for r in pg_db.run_sql("SELECT datname FROM pg_database")}
+    assert not [n for n in names if n.startswith("rsdeploy_restore_")]
+
+
+def test_restore_check_reports_tables_that_differ(deployment: Deployment, pg_db: Any) -> None:
+    assert deployment.run("pre.db-backup")[1] == 0
+    pg_db.run_sql("DELETE FROM repairs WHERE id <= 10")
+    result, code = deployment.run("deploy.restore-check")
+    assert code == 1 and not result.ok
+    assert "repairs: source 350, restored 360" in result.summary
+
+
+def _slow_pg_dump(folder: Path, real: Path) -> Path:
+    """A pg_dump that writes part of a real dump, then hangs (to be killed mid-way)."""
+    folder.mkdir()
+    script = folder / "pg_dump"
+    script.write_text(f'#!/bin/sh\n"{real}" "$@" | head -c 20000\nexec sleep 60\n')
+    script.chmod(0o755)
+    return folder
+
+
+def _pids_with(needle: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if needle.encode() in cmdline:
+                found.append(int(entry))
+    return found
+
+
+def test_a_killed_backup_is_reported_with_its_partial_file(
+        deployment: Deployment, pg_db: Any, tmp_path: Path) -> None:
+    bindir = _slow_pg_dump(tmp_path / "slowbin", Path(pg_db.tool("pg_dump")))
+    prepared, _ = deployment.start("pre.db-backup", env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    part = None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        parts = list((deployment.session.dir / "backups").glob("*.part"))
+        if parts and parts[0].stat().st_size >= 20000:
+            part = parts[0]
+            break
+        time.sleep(0.05)
+    assert part is not None, "the backup never started writing"
+    (action_pid,) = [p for p in _pids_with(str(prepared.spec_path))
+                     if b"rsdeploy_tui.actions" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    os.kill(action_pid, signal.SIGKILL)
+    status = wait_run(prepared.run_dir, prepared.run_id, timeout=30)
+    assert not status.running
+    result = collect_result(prepared.run_dir, prepared.run_id)
+    assert result is not None and result.interrupted and not result.ok
+    text = describe_interrupted(prepared.run_dir, prepared.run_id)
+    assert str(part) in text and "Partial files kept" in text and "interrupted" in text
+    assert result.summary == text and str(part) in result.files
+    assert part.exists()  # kept, not deleted
+    assert "backup_key" not in deployment.facts
+    for pid in _pids_with(str(bindir)):  # the orphaned slow pg_dump
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_cancel_stops_the_backup_and_keeps_the_partial_file(
+        deployment: Deployment, pg_db: Any, tmp_path: Path) -> None:
+    from rsdeploy_tui.runner import cancel_run
+
+    bindir = _slow_pg_dump(tmp_path / "slowbin", Path(pg_db.tool("pg_dump")))
+    prepared, _ = deployment.start("deploy.db-backup-now",
+                                   env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not list(
+            (deployment.session.dir / "backups").glob("*.part")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    outcome = cancel_run(prepared.run_dir, prepared.run_id, grace=3.0)
+    assert outcome.signal == "SIGINT"
+    result = collect_result(prepared.run_dir, prepared.run_id)
+    assert result is not None and result.cancelled and not result.ok
+    assert "Partial files kept" in result.summary and ".part" in result.summary
+
+
+def test_the_password_never_shows_in_process_listings_logs_or_files(
+        deployment: Deployment, pg_db: Any, aws_env: Any, tmp_path: Path) -> None:
+    password = pg_db.password
+    real = Path(pg_db.tool("pg_dump"))
+    # pg_dump stays alive a moment after dumping, so its command line can be read.
+    bindir = tmp_path / "lingering"
+    bindir.mkdir()
+    (bindir / "pg_dump").write_text(f'#!/bin/sh\n"{real}" "$@"\ncode=$?\nsleep 1.5\nexit $code\n')
+    (bindir / "pg_dump").chmod(0o755)
+    prepared, _handle = deployment.start("pre.db-backup",
+                                        env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    seen: list[bytes] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and deployment.status(prepared).running:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    seen.append(Path(f"/proc/{entry}/cmdline").read_bytes())
+        time.sleep(0.05)
+    dumps = [c for c in seen if b"--format=custom" in c]
+    assert dumps, "pg_dump's command line was never seen"
+    assert all(pg_db.dbname.encode() in c for c in dumps)
+    assert not [c for c in seen if password.encode() in c]
+    result, code = deployment.finish(prepared)
+    assert code == 0, result.summary
+    assert deployment.run("pre.backup-download-verified")[1] == 0
+    assert deployment.run("deploy.restore-check")[1] == 0
+    written = list(all_files(deployment.session.dir, tmp_path / "state"))
+    assert len(written) > 5
+    for path in written:
+        assert password.encode() not in path.read_bytes(), path
+    # S3 objects too (metadata included)
+    client = s3(aws_env)
+    for obj in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        head = client.head_object(Bucket=BUCKET, Key=obj["Key"])
+        assert password not in str(head.get("Metadata"))
