@@ -115,7 +115,7 @@ def _slow_pg_dump(folder: Path, real: Path) -> Path:
     """A pg_dump that writes part of a real dump, then hangs (to be killed mid-way)."""
     folder.mkdir()
     script = folder / "pg_dump"
-    script.write_text(f'#!/bin/sh\n"{real}" "$@" | head -c 20000\nexec sleep 60\n')
+    script.write_text(f'#!/bin/sh\n"{real}" "$@" | head -c 4000\nexec sleep 60\n')
     script.chmod(0o755)
     return folder
 
@@ -133,6 +133,17 @@ def _pids_with(needle: str) -> list[int]:
     return found
 
 
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if stat[stat.rfind(")") + 2:].split()[2] == str(pgid):
+                    members.append(int(entry))
+    return members
+
+
 def test_a_killed_backup_is_reported_with_its_partial_file(
         deployment: Deployment, pg_db: Any, tmp_path: Path) -> None:
     bindir = _slow_pg_dump(tmp_path / "slowbin", Path(pg_db.tool("pg_dump")))
@@ -141,13 +152,14 @@ def test_a_killed_backup_is_reported_with_its_partial_file(
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         parts = list((deployment.session.dir / "backups").glob("*.part"))
-        if parts and parts[0].stat().st_size >= 20000:
+        if parts and parts[0].stat().st_size >= 4000:
             part = parts[0]
             break
         time.sleep(0.05)
     assert part is not None, "the backup never started writing"
     (action_pid,) = [p for p in _pids_with(str(prepared.spec_path))
-                     if b"rsdeploy_tui.actions" in Path(f"/proc/{p}/cmdline").read_bytes()]
+                     if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[1:3]
+                     == [b"-m", b"rsdeploy_tui.actions"]]
     os.kill(action_pid, signal.SIGKILL)
     status = wait_run(prepared.run_dir, prepared.run_id, timeout=30)
     assert not status.running
@@ -190,19 +202,19 @@ def test_the_password_never_shows_in_process_listings_logs_or_files(
     bindir.mkdir()
     (bindir / "pg_dump").write_text(f'#!/bin/sh\n"{real}" "$@"\ncode=$?\nsleep 1.5\nexit $code\n')
     (bindir / "pg_dump").chmod(0o755)
-    prepared, _handle = deployment.start("pre.db-backup",
+    prepared, handle = deployment.start("pre.db-backup",
                                         env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    # Every process of the run: the runner's wrapper, the action, pg_dump (one process group).
     seen: list[bytes] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and deployment.status(prepared).running:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                with contextlib.suppress(OSError):
-                    seen.append(Path(f"/proc/{entry}/cmdline").read_bytes())
+        for pid in _group_members(handle.pgid):
+            with contextlib.suppress(OSError):
+                seen.append(Path(f"/proc/{pid}/cmdline").read_bytes())
         time.sleep(0.05)
-    dumps = [c for c in seen if b"--format=custom" in c]
+    dumps = [c for c in seen if b"--format=custom" in c and pg_db.dbname.encode() in c]
     assert dumps, "pg_dump's command line was never seen"
-    assert all(pg_db.dbname.encode() in c for c in dumps)
+    assert [c for c in seen if b"rsdeploy_tui.actions" in c]
     assert not [c for c in seen if password.encode() in c]
     result, code = deployment.finish(prepared)
     assert code == 0, result.summary

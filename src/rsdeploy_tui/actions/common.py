@@ -188,12 +188,15 @@ class HashingWriter:
         self.path = path
         self.sha256 = hashlib.sha256()
         self.size = 0
-        self._fh = open(path, "wb")  # noqa: SIM115 - closed in close()
+        # Unbuffered: chunks are large already, and a partial file shows all that arrived.
+        self._fh = open(path, "wb", buffering=0)  # noqa: SIM115 - closed in close()
         os.chmod(path, 0o600)  # a dump holds customer data
 
     def write(self, chunk: bytes) -> None:
         """Append one chunk."""
-        self._fh.write(chunk)
+        view = memoryview(chunk)
+        while view:  # a raw write may be partial
+            view = view[self._fh.write(view) or 0:]
         self.sha256.update(chunk)
         self.size += len(chunk)
 
@@ -216,6 +219,21 @@ def file_sha256(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def die_with_parent() -> None:
+    """``preexec_fn``: the child gets SIGTERM if this action process dies (Linux).
+
+    A pg_dump left behind by a killed action would hold its database connection (and locks)
+    until its next write; this ends it at once.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, 15)  # PR_SET_PDEATHSIG, SIGTERM
+    except (OSError, AttributeError):
+        return  # not Linux: the broken pipe ends it on its next write instead
 
 
 def pg_tool(name: str) -> str:

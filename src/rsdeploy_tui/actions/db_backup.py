@@ -24,6 +24,7 @@ from rsdeploy_tui.actions.common import (
     HashingWriter,
     Ticker,
     aws_error,
+    die_with_parent,
     dump_name,
     human_bytes,
     pg_tool,
@@ -73,7 +74,7 @@ def dump(db: Database, fmt: str, final: Path, ctx: Context) -> tuple[int, str]:
     writer = HashingWriter(part)
     ctx.files.append(str(part))
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            env=db.child_env())
+                            env=db.child_env(), preexec_fn=die_with_parent)
     reader = cast(io.BufferedReader, proc.stdout)  # read1: whatever is there, up to CHUNK
     ticker = Ticker()
     try:
