@@ -175,3 +175,18 @@ def test_unknown_session_is_a_sentence(state: Path) -> None:
     assert result.returncode == 1
     assert "There is no session 20991231T000000Z-ffff" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_damaged_session_is_a_sentence(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    journal = state / "sessions" / session_id / "events.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[1] = b"{broken\n"
+    journal.write_bytes(b"".join(lines))
+    for args in (["show", session_id], ["finish", session_id]):
+        result = cli(state, *args)
+        assert result.returncode == 1
+        assert f"{journal} line 2 is not a valid event" in result.stderr
+        assert "Traceback" not in result.stderr
+    listed = cli(state, "sessions")
+    assert listed.returncode == 0 and "damaged" in listed.stdout and "line 2" in listed.stderr

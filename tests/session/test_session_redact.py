@@ -115,3 +115,10 @@ def test_redactor_value_and_lines() -> None:
              "done"]
     assert r.lines(lines) == ["ok", "****", "****", "****", "****", "done"]
     assert r.value(None) is None and r.value(1.5) == 1.5
+
+
+def test_secret_set_after_the_session_started_is_masked(monkeypatch: pytest.MonkeyPatch) -> None:
+    r = Redactor(["LATE_SECRET"], environ=os.environ)
+    assert r.text("value late-secret-value") == "value late-secret-value"
+    monkeypatch.setenv("LATE_SECRET", "late-secret-value")  # the app asked for it later
+    assert r.text("value late-secret-value") == "value ****"

@@ -128,7 +128,14 @@ def set_aside(path: Path, loaded: Loaded, stamp: str) -> Path:
     """
     side = path.with_name(f"{path.name}.torn-{stamp}")
     try:
-        fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        for number in range(2, 100):  # never overwrite earlier evidence
+            try:
+                fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+                break
+            except FileExistsError:
+                side = path.with_name(f"{path.name}.torn-{stamp}-{number}")
+        else:
+            raise FileExistsError(errno.EEXIST, "too many torn files", str(side))
         try:
             _write_all(fd, loaded.torn)
             os.fsync(fd)

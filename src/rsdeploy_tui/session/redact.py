@@ -43,26 +43,36 @@ class Redactor:
     Args:
         secret_names: Environment variable names whose values are secret (the checklist's
             ``secrets``); the ``ALWAYS_SECRET`` names are added.
-        environ: Where the values are read (default: the process environment, read now).
+        environ: Where the values are read (default: the process environment), read again at
+            every call so a secret set later is still masked.
     """
 
     def __init__(self, secret_names: Iterable[str] = (),
                  environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
+        self._env = os.environ if environ is None else environ
         self.secret_names = tuple(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
-        values = {env[name] for name in self.secret_names
-                  if env.get(name) and len(env[name]) >= MIN_VALUE_LENGTH}
-        # the longest first, so a value containing another is masked whole
-        ordered = sorted(values, key=len, reverse=True)
-        self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._names = {name.lower() for name in self.secret_names}
+        self._seen: tuple[str | None, ...] | None = None
+        self._values: re.Pattern[str] | None = None
+
+    def _value_pattern(self) -> re.Pattern[str] | None:
+        # re-read each time: the app may set DB_PASSWORD after the session started
+        current = tuple(self._env.get(name) for name in self.secret_names)
+        if current != self._seen:
+            values = {v for v in current if v and len(v) >= MIN_VALUE_LENGTH}
+            # the longest first, so a value containing another is masked whole
+            ordered = sorted(values, key=len, reverse=True)
+            self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+            self._seen = current
+        return self._values
 
     def text(self, text: str) -> str:
         """``text`` with every secret value and secret-shaped part replaced by ``****``."""
         if not text:
             return text
-        if self._values is not None:
-            text = self._values.sub(MASK, text)
+        values = self._value_pattern()
+        if values is not None:
+            text = values.sub(MASK, text)
         if "PRIVATE KEY" in text:
             text = _PRIVATE_KEY.sub(MASK, text)
         text = _AWS_KEY_ID.sub(MASK, text)

@@ -149,7 +149,7 @@ class Session:
         self.meta = meta_from(self.id, events)
         self.redactor = Redactor(self.meta.secrets)
         self._live = derive_state(events)
-        self._cached: tuple[int, int, SessionState] | None = None
+        self._cached: tuple[int, Checklist | None, SessionState] | None = None
         self._recording = threading.Lock()
 
     # -- reading ---------------------------------------------------------------------------
@@ -161,10 +161,11 @@ class Session:
         phase, rollback, gate overrides) and ``items`` holds the items events mention. The same
         object is returned until a new event is recorded; treat it as read-only.
         """
-        key = (len(self.events), id(checklist))
-        if self._cached is None or self._cached[:2] != key:
-            self._cached = (*key, derive_state(self.events, checklist))
-        return self._cached[2]
+        cached = self._cached
+        if cached is None or cached[0] != len(self.events) or cached[1] is not checklist:
+            cached = self._cached = (len(self.events), checklist,
+                                     derive_state(self.events, checklist))
+        return cached[2]
 
     def refresh(self) -> list[Event]:
         """Read-only sessions: pick up events the driving process appended since; returns them."""
