@@ -217,3 +217,15 @@ def test_stale_temp_files_are_removed(store: SessionStore, checklist: Checklist)
     assert temp.exists()  # a reader never removes a writer's files
     store.open(session_id).close()
     assert not temp.exists()
+
+
+def test_disk_full_when_starting(store: SessionStore, checklist: Checklist,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "write", full)
+    with pytest.raises(DiskFull, match="no space left"):
+        store.create(checklist, operator="ana")
+    monkeypatch.undo()
+    assert store.list() == []  # no half-made session left behind

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import secrets
@@ -115,6 +116,7 @@ class SessionStore:
             if writer is not None:
                 writer.close()
             lock.release()
+            _remove_unstarted(directory)
             raise
         session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
                           writer=writer, clock=self.clock)
@@ -246,6 +248,16 @@ def _size(path: Path) -> int:
         return 0
     except OSError as error:
         raise storage_error(error, path, "read") from None
+
+
+def _remove_unstarted(directory: Path) -> None:
+    """Remove a session directory whose first event never reached the journal."""
+    if _size(directory / JOURNAL_NAME) > 0:
+        return  # something was written: keep it as evidence
+    with contextlib.suppress(OSError):  # left behind, it lists as "no events"
+        for path in directory.iterdir():
+            path.unlink()
+        directory.rmdir()
 
 
 def _never_started(directory: Path) -> SessionDamaged:
