@@ -147,13 +147,16 @@ def prefill(item: Item, values: Mapping[str, str], facts: Mapping[str, Any],
     if item.command is None:
         return RollbackStep(item, None, None, [], [], confirm)
     template = _restore_tool(_per_app_migrations(item.command, facts, values), facts)
-    missing = [_hint(name) for name in _needed_vars(template) if not values.get(name, "")]
+    empty = [name for name in _needed_vars(template) if not values.get(name, "")]
+    missing = [_hint(name) for name in empty]
     notes = []
     if ("backup_key" in _needed_vars(template) and values.get("backup_key")
             and facts.get("backup_verified") is not True):
         notes.append("this session's backup is not verified yet — run 'Verify backup "
                      "integrity' first if there is time")
-    shown = expand(template, values, secrets=secret_names, mode="display")
+    # A missing value stays visible as ${name} on screen, never as a blank.
+    shown_values = {k: v for k, v in values.items() if k not in empty}
+    shown = expand(template, shown_values, secrets=secret_names, mode="display")
     shell = None if missing else expand(template, values, secrets=secret_names, mode="shell")
     return RollbackStep(item, shown, shell, missing, notes, confirm)
 
