@@ -144,3 +144,13 @@ def test_viewer_picks_up_what_the_driver_records(store: SessionStore,
     driver.close()
     viewer.refresh()
     assert viewer.holder is None
+
+
+def test_events_in_memory_equal_the_reloaded_ones(store: SessionStore,
+                                                  checklist: Checklist) -> None:
+    s = store.create(checklist, operator="ana")
+    s.record("fact", name="backup_path", value=Path("/backups/rs.dump"))
+    s.record("check_result", "pre.db-backup", status="pass", summary="ok",
+             evidence={"sizes": (1, 2), 3: "three"})
+    s.close()
+    assert store.open(s.id, read_only=True).events == s.events

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Callable
@@ -212,9 +213,10 @@ class Session:
                     f"Session {self.id} {why}"
                     + (f" while {self.holder.describe()} drives it" if self.holder else "")
                     + f"; '{kind}' was not recorded.")
+            # through JSON once, so the event in memory equals the one a reload gives back
+            clean = json.loads(json.dumps(self.redactor.value(data), default=str))
             event = Event(len(self.events) + 1, kind, iso(self._clock()),
-                          self.redactor.text(self.operator), self.host, item,
-                          self.redactor.value(data))
+                          self.redactor.text(self.operator), self.host, item, clean)
             self._writer.append(event)
             self.events.append(event)
             _apply(self._live, event)

@@ -141,9 +141,12 @@ class SessionStore:
             read_snapshot(directory)  # refuses a snapshot from a newer version
             if not loaded.events:
                 raise _never_started(directory)
+            holder = current_holder(directory / LOCK_NAME)
+            if holder is not None and loaded.torn:
+                loaded.warnings.clear()  # most likely the holder's append in progress
             return Session(directory, loaded.events, operator=operator, read_only=True,
                            lock=None, writer=None, clock=self.clock, warnings=loaded.warnings,
-                           holder=current_holder(directory / LOCK_NAME))
+                           holder=holder)
         # the session's own secret names are not known before its journal is read
         lock = SessionLock(directory, Redactor().text(operator), iso(self.clock()),
                            take_over=take_over, session_id=session_id)
