@@ -7,4 +7,5 @@ pytest_plugins = [
     "support.aws",
     "support.eb_stub",
     "support.django_app",
+    "fake_eb.fixtures",
 ]
