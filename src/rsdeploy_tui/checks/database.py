@@ -99,6 +99,14 @@ def _count(args: dict[str, Any], tables: list[str]) -> dict[str, int | None]:
     counts: dict[str, int | None] = {}
     try:
         with conn.cursor() as cur:
+            if tables == ["*"]:
+                # Every ordinary table the connecting user can see, outside the system schemas.
+                cur.execute("SELECT CASE WHEN table_schema = 'public' THEN table_name "
+                            "ELSE table_schema || '.' || table_name END FROM "
+                            "information_schema.tables WHERE table_type = 'BASE TABLE' AND "
+                            "table_schema NOT IN ('pg_catalog', 'information_schema') "
+                            "ORDER BY 1")
+                tables = [row[0] for row in cur.fetchall()]
             for table in tables:
                 name = sql.Identifier(*table.split(".", 1))
                 try:
@@ -131,6 +139,9 @@ async def check_row_counts(ctx: CheckContext, params: dict[str, Any]) -> CheckRe
     evidence.update(baseline=ref, baseline_counts=before)
     lost = [f"{t} {before[t]} -> {n}" for t, n in counts.items()
             if isinstance(before.get(t), int) and n is not None and n < before[t]]
+    # With tables: ["*"], a table dropped since the baseline is lost data too.
+    lost += [f"{t} {n} -> table gone" for t, n in before.items()
+             if t not in counts and isinstance(n, int) and n > 0]
     if lost:
         return failed("rows lost: " + "; ".join(lost), **evidence)
     return passed(f"no decrease in {len(counts)} tables since {ref}", **evidence)

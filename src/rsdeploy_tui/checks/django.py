@@ -55,21 +55,33 @@ def parse_check_output(output: str) -> list[dict[str, str]]:
 
 
 async def check_django_deploy(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
-    """``manage.py check --deploy --fail-level WARNING`` passes; findings named per setting."""
+    """``manage.py check --deploy --fail-level WARNING`` passes; findings named per setting.
+
+    ``only`` (settings such as ``DEBUG`` or ids such as ``security.W018``) limits the verdict to
+    those findings, so one item ("DEBUG = False") is not failed by another setting's warning.
+    """
     manage = ctx.var("manage", "python manage.py")
     command = str(params.get("command") or f"{manage} check --deploy --fail-level WARNING")
     cwd = params.get("cwd") or ctx.var("app_dir") or None
+    only = {str(o) for o in params.get("only") or []}
     done = await run_shell(command, ctx, cwd)
     findings = parse_check_output(done.output)
-    evidence = {"command": command, "exit_code": done.exit_code, "findings": findings,
-                "tail": done.tail()}
-    if findings:
-        named = [f"{f['setting'] or f['id']}: {f['finding']}" for f in findings]
-        return failed(f"{len(findings)} issue(s): " + "; ".join(named[:4])
+    ran = "System check identified" in done.output
+    relevant = [f for f in findings if not only or f["setting"] in only or f["id"] in only
+                or f["id"].split(".")[-1] in only]
+    evidence: dict[str, Any] = {"command": command, "exit_code": done.exit_code,
+                                "findings": relevant, "tail": done.tail()}
+    if only:
+        evidence.update(only=sorted(only), other_findings=len(findings) - len(relevant))
+    if relevant:
+        named = [f"{f['setting'] or f['id']}: {f['finding']}" for f in relevant]
+        return failed(f"{len(relevant)} issue(s): " + "; ".join(named[:4])
                       + (" …" if len(named) > 4 else ""), **evidence)
-    if done.exit_code != 0:
+    if done.exit_code != 0 and not (only and ran):
         last = done.tail(1)[0] if done.tail(1) else "no output"
         raise CheckError(f"`{command}` exited {done.exit_code}: {last}", **evidence)
+    if only:
+        return passed(f"no issue for {', '.join(sorted(only))}", **evidence)
     return passed("no deployment issues", **evidence)
 
 

@@ -223,6 +223,12 @@ async def check_response_time(ctx: CheckContext, params: dict[str, Any]) -> Chec
                 return failed(f"{url}: status {got.status}", times=times, **got.evidence())
             times[url] = round(got.elapsed_s, 3)
     evidence: dict[str, Any] = {"times": times}
+    max_seconds = params.get("max_seconds")
+    if max_seconds is not None:
+        evidence["max_seconds"] = max_seconds
+        over = [f"{u} {t:.2f} s" for u, t in times.items() if t > float(max_seconds)]
+        if over:
+            return failed(f"slower than {max_seconds} s: " + "; ".join(over), **evidence)
     ref = params.get("baseline")
     if not ref:
         slowest = max(times, key=lambda u: times[u])
