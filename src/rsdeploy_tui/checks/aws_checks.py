@@ -209,11 +209,13 @@ def _deployment_problems(found: dict[str, Any], target: str) -> list[str]:
 async def check_eb_deployed(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
     """The target version is deployed everywhere and healthy for ``polls`` polls in a row."""
     name = _environment(ctx, params)
-    target = str(params.get("version") or ctx.var("version")
-                 or ctx.facts.get("target_version") or "")
+    if "version" in params:  # given explicitly (a rollback's ${previous_version}): no fallback
+        target = str(params["version"] or "")
+    else:
+        target = ctx.var("version") or str(ctx.facts.get("target_version") or "")
     if not target:
-        raise CheckError("no target version: set version (param or var) or the "
-                         "target_version fact")
+        raise CheckError("no target version: the version param or var (or the target_version "
+                         "fact) is empty")
     polls, interval = max(1, int(params.get("polls", 3))), float(params.get("interval", 10))
     found: dict[str, Any] = {}
     for poll in range(polls):
