@@ -234,3 +234,23 @@ def test_needs_terminal_heuristic() -> None:
 def test_run_interactive_returns_exit_code(tmp_path: Path) -> None:
     assert run_interactive("exit 5", {}, tmp_path) == 5
     assert run_interactive('test "$X" = y', {"X": "y"}, None) == 0
+
+
+def test_secret_mask_across_reads_never_leaks_and_never_holds_whole_lines() -> None:
+    from rsdeploy_tui.runner.wrapper import SecretMask
+
+    secret = b"hunter2-very-secret"
+    mask = SecretMask([secret, b"ab"])  # "ab" is too short to mask: ordinary text survives
+    stream = b"start ab\nthe value is " + secret + b" ok\nlast line\npartial " + secret[:7]
+    written = b""
+    pending = b""
+    for i in range(len(stream)):  # worst case: one byte per read
+        out, pending = mask.feed(pending + stream[i : i + 1], final=False)
+        written += out
+        if stream[i : i + 1] == b"\n":
+            # Complete lines go out at once: a quiet command still shows its last line.
+            assert written.endswith(b"\n") and pending == b""
+    assert secret not in written and secret[:7] not in written
+    out, _ = mask.feed(pending, final=True)
+    written += out
+    assert written == b"start ab\nthe value is **** ok\nlast line\npartial " + secret[:7]

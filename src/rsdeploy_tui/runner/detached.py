@@ -137,7 +137,14 @@ def start_run(
         env=child_env,
     )
     # The launcher exits at once; stdout closes when the wrapper has written its metadata.
-    out, err = launcher.communicate(timeout=30)
+    try:
+        out, err = launcher.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        launcher.kill()
+        launcher.wait()
+        raise RunError(
+            "Could not start the command", "The run wrapper did not report within 30 s."
+        ) from None
     try:
         pid = int(out.decode().strip().splitlines()[0])
     except (ValueError, IndexError):

@@ -37,7 +37,10 @@ from pathlib import Path
 MASK = b"****"
 # Secrets shorter than this are not masked: masking "ab" would shred ordinary output.
 MIN_SECRET_LEN = 4
-IDLE_FLUSH_S = 0.3
+IDLE_FLUSH_S = 2.0
+"""A partial line held back (it may end in the start of a secret) is written after this much
+silence: a prompt or progress text shows up, at the cost of masking a secret only if a program
+pauses for this long in the middle of printing it."""
 CHUNK = 65536
 
 
@@ -80,18 +83,23 @@ class SecretMask:
         values = sorted({v for v in values if len(v) >= MIN_SECRET_LEN}, key=len, reverse=True)
         self.pattern = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
         self.hold = max((len(v) for v in values), default=1) - 1
+        # A one-line secret cannot span a newline: everything up to the last newline is safe.
+        self.one_line = not any(b"\n" in v for v in values)
 
     def feed(self, buf: bytes, *, final: bool) -> tuple[bytes, bytes]:
         """Returns (masked bytes safe to write, raw bytes to keep until more data arrives).
 
         The last ``hold`` bytes are kept back unless ``final``: a secret that begins there may
         be completed by the next read. A match that starts before the cut is already complete.
+        Complete lines are never held (unless a secret itself spans lines).
         """
         if self.pattern is None:
             return buf, b""
         if final:
             return self.pattern.sub(MASK, buf), b""
         cut = len(buf) - self.hold
+        if self.one_line:
+            cut = max(cut, buf.rfind(b"\n") + 1)
         if cut <= 0:
             return b"", buf
         out: list[bytes] = []
@@ -134,7 +142,8 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     """The wrapper proper (already in its own session). Returns the command's exit code."""
     display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
     names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
-    mask = SecretMask([os.environ[n].encode() for n in names if os.environ.get(n)])
+    # environb: values that are not valid UTF-8 are masked byte for byte too.
+    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())])
     log_path = run_dir / f"{run_id}.log"
     exit_path = run_dir / f"{run_id}.exit"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -182,7 +191,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
         while True:
             ready, _, _ = select.select([fd], [], [], IDLE_FLUSH_S)
             if not ready:
-                # Output paused (a progress line without newline): show what we have.
+                # Output paused in mid-line (a prompt, a progress bar): show what we have.
                 if pending:
                     out, pending = mask.feed(pending, final=True)
                     log(out)
