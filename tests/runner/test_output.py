@@ -94,3 +94,20 @@ async def test_follow_log_waits_for_file_to_appear(tmp_path: Path) -> None:
     seen = await asyncio.wait_for(_collect(log), timeout=10)
     await task
     assert seen == ["first", "second"]
+
+
+async def test_follow_log_shows_a_waiting_partial_line(tmp_path: Path) -> None:
+    log = tmp_path / "p.log"
+    log.write_text("done\nContinue? [y/N] ")
+    got: list[list[str]] = []
+
+    async def follow() -> None:
+        async for batch in follow_log(log, poll=0.01, partial_after=0.05):
+            got.append(batch)
+            if batch == ["Continue? [y/N] "]:
+                with log.open("a") as fh:
+                    fh.write("n\n")
+                (tmp_path / "p.exit").write_text("{}")
+
+    await asyncio.wait_for(follow(), timeout=10)
+    assert got == [["done"], ["Continue? [y/N] "], ["n"]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -104,6 +105,7 @@ async def follow_log(
     offset: int = 0,
     redact: Callable[[str], str] | None = None,
     clean: Callable[[str], str] | None = sanitize,
+    partial_after: float = 3.0,
 ) -> AsyncIterator[list[str]]:
     """Yield batches of new lines of a growing run log, like ``tail -f`` that knows when to stop.
 
@@ -121,10 +123,13 @@ async def follow_log(
         offset: Byte offset to start from (0 = the whole output so far).
         redact: Applied to each line before ``clean`` (e.g. the session's ``Redactor.text``).
         clean: Applied to each line last; ``sanitize`` by default, None for raw lines.
+        partial_after: Seconds without growth after which a line without its newline yet (a
+            prompt) is shown; the rest of that line, when it comes, shows as a new line.
     """
     exit_path = exit_path or path.with_suffix(".exit")
     pending = b""
     fh = None
+    quiet_since = time.monotonic()
 
     def finish(lines: list[bytes]) -> list[str]:
         out = [raw.decode("utf-8", "replace") for raw in lines]
@@ -164,6 +169,11 @@ async def follow_log(
                 if pending:
                     yield finish([pending])
                 return
+            if grew:
+                quiet_since = time.monotonic()
+            elif pending and time.monotonic() - quiet_since >= partial_after:
+                yield finish([pending])
+                pending = b""
             if not grew:
                 await asyncio.sleep(poll)
             else:
