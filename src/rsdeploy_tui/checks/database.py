@@ -140,8 +140,9 @@ async def check_row_counts(ctx: CheckContext, params: dict[str, Any]) -> CheckRe
     lost = [f"{t} {before[t]} -> {n}" for t, n in counts.items()
             if isinstance(before.get(t), int) and n is not None and n < before[t]]
     # With tables: ["*"], a table dropped since the baseline is lost data too.
-    lost += [f"{t} {n} -> table gone" for t, n in before.items()
-             if t not in counts and isinstance(n, int) and n > 0]
+    if tables == ["*"]:
+        lost += [f"{t} {n} -> table gone" for t, n in before.items()
+                 if t not in counts and isinstance(n, int) and n > 0]
     if lost:
         return failed("rows lost: " + "; ".join(lost), **evidence)
     return passed(f"no decrease in {len(counts)} tables since {ref}", **evidence)
