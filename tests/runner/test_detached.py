@@ -229,6 +229,8 @@ def test_needs_terminal_heuristic() -> None:
     assert needs_terminal("cd /srv && python manage.py shell")
     assert not needs_terminal("eb deploy prod --version v42")
     assert needs_terminal("eb health --refresh")
+    assert needs_terminal("ssh -i ~/.ssh/key.pem -p 22 ec2-user@10.0.0.1")
+    assert not needs_terminal("ssh -i ~/.ssh/key.pem ec2-user@10.0.0.1 df -h")
 
 
 def test_run_interactive_returns_exit_code(tmp_path: Path) -> None:

@@ -56,6 +56,23 @@ def _words(command: str) -> list[list[str]]:
     return result
 
 
+_SSH_OPTIONS_WITH_VALUE = set("BbcDEeFIiJLlmOopQRSWw")
+
+
+def _ssh_operands(args: list[str]) -> list[str]:
+    """The host and remote command words of an ``ssh`` command line (options skipped)."""
+    operands: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif operands or not arg.startswith("-"):
+            operands.append(arg)
+        elif len(arg) == 2 and arg[1] in _SSH_OPTIONS_WITH_VALUE:
+            skip = True
+    return operands
+
+
 def needs_terminal(command: str) -> bool:
     """Guess whether a command needs the operator's terminal (run with the app suspended).
 
@@ -85,8 +102,8 @@ def needs_terminal(command: str) -> bool:
             for a in args
         ):
             return True
-        if prog == "ssh" and not [a for a in args if not a.startswith("-")][1:]:
-            return True
+        if prog == "ssh" and len(_ssh_operands(args)) < 2:
+            return True  # a host and no remote command: an interactive login
         if prog in _SHELLS and not args:
             return True
         if (
