@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -132,21 +131,14 @@ async def test_stream_web_log_group(fake_eb: Path, monkeypatch: pytest.MonkeyPat
 async def test_stream_ends_subprocess_on_close(
     fake_eb: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    pid_log = tmp_path / "pids"
     monkeypatch.setenv("FAKE_EB_LOG_MODE", "slow")
     monkeypatch.setenv("FAKE_EB_LOG_INTERVAL", "0.05")
-    before = _fake_eb_pids()
+    monkeypatch.setenv("FAKE_EB_PID_LOG", str(pid_log))
     await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 2), timeout=20)
-    assert _fake_eb_pids() == before  # terminated and awaited: not even a zombie
-
-
-def _fake_eb_pids() -> set[int]:
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                if "fake_eb/eb" in Path(f"/proc/{entry}/cmdline").read_text():
-                    found.add(int(entry))
-    return found
+    (pid,) = (int(p) for p in pid_log.read_text().split())
+    # Terminated and awaited: not running, not even a zombie.
+    assert not Path(f"/proc/{pid}").exists()
 
 
 async def test_disabled_streaming_suggests_fix(
