@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import view
@@ -72,8 +72,10 @@ class RunbookScreen(Screen[None]):
         Binding("q", "request_quit", "Quit", tooltip="Quit; the session can be resumed"),
         Binding("j", "cursor(1)", "Down", show=False),
         Binding("k", "cursor(-1)", "Up", show=False),
-        Binding("left", "switch_phase(-1)", "Previous phase", show=False),
-        Binding("right", "switch_phase(1)", "Next phase", show=False),
+        # Priority: scroll views (the log tab) would take left/right; text boxes keep them
+        # (check_action lets the key through when a text box has the focus).
+        Binding("left", "switch_phase(-1)", "Previous phase", show=False, priority=True),
+        Binding("right", "switch_phase(1)", "Next phase", show=False, priority=True),
         *(Binding(str(n), f"goto_phase({n})", f"Phase {n}", show=False) for n in range(1, 10)),
     ]
 
@@ -97,7 +99,10 @@ class RunbookScreen(Screen[None]):
                         with Horizontal(classes="phase-body"):
                             yield ItemList(phase, self.ctx.glyphs, self.ctx.display)
                             yield ItemDetail()
-            yield from self._report_views()
+            with TabPane("Deployment Log", id=LOG_TAB):
+                yield Static("Building the deployment log...", classes="placeholder")
+            with TabPane("Messages", id=MESSAGES_TAB):
+                yield Static("Filling the messages...", classes="placeholder")
         yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
         yield Static(
             f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
@@ -107,17 +112,33 @@ class RunbookScreen(Screen[None]):
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
 
-    def _report_views(self) -> ComposeResult:
-        """The reports layer's widgets (imported here, not at start-up: first frame first)."""
+    async def _mount_report_view(self, pane: TabPane) -> None:
+        """Mount the reports layer's widget the first time its tab is shown.
+
+        Imported and built on demand, not at start-up: the first frame comes first, and the log
+        is rebuilt each time the tab is shown, so it reflects every event recorded so far.
+        """
         from rsdeploy_tui.ui.widgets.communication import CommunicationPanel
         from rsdeploy_tui.ui.widgets.deploy_log import DeploymentLogView
 
-        with TabPane("Deployment Log", id=LOG_TAB):
-            yield DeploymentLogView(self.checklist, self.session, vars=self.ctx.values,
-                                    clock=self.ctx.clock, use_git=self.ctx.use_git)
-        with TabPane("Messages", id=MESSAGES_TAB):
-            yield CommunicationPanel(self.checklist, self.session, vars=self.ctx.values,
-                                     clock=self.ctx.clock, use_git=self.ctx.use_git)
+        kind = DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel
+        found = pane.query(kind)
+        if found:
+            if isinstance(found.first(), DeploymentLogView):
+                found.first().refresh_report()
+            self._focus_inside(pane)
+            return
+        pane.query(".placeholder").remove()
+        await pane.mount(kind(self.checklist, self.session, vars=self.ctx.values,
+                              clock=self.ctx.clock, use_git=self.ctx.use_git))
+        self._focus_inside(pane)
+
+    def _focus_inside(self, pane: TabPane) -> None:
+        """Focus the first focusable widget of a tab (so its own keys work at once)."""
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
 
     def on_mount(self) -> None:
         # Tabs are switched with keys; keeping them out of the focus chain makes `tab` move
@@ -259,18 +280,15 @@ class RunbookScreen(Screen[None]):
 
     # ---------------------------------------------------------------- events
     @on(TabbedContent.TabActivated)
-    def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
         item_list = self.current_list
         if item_list is not None:
             item_list.focus()
-        elif event.pane.id == LOG_TAB:
-            from rsdeploy_tui.ui.widgets.deploy_log import DeploymentLogView
-
-            # The log is rebuilt when shown: it reflects every event recorded so far.
-            event.pane.query_one(DeploymentLogView).refresh_report()
-            self.focus_next()
         else:
-            self.focus_next()
+            # The list of the tab we left keeps the focus otherwise, and a focused widget
+            # in a pane switches TabbedContent back to that pane.
+            self.set_focus(None)
+            await self._mount_report_view(event.pane)
         self._update_detail()
         self.refresh_bindings()
 
@@ -316,6 +334,8 @@ class RunbookScreen(Screen[None]):
                 return None
         if action == "clear_filter" and not self.query_one("#filter", Input).display:
             return None
+        if action == "switch_phase" and isinstance(self.focused, Input | TextArea):
+            return False
         return True
 
     # ---------------------------------------------------------------- recording
