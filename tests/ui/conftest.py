@@ -44,7 +44,12 @@ def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def store(state_dir: Path, monkeypatch: pytest.MonkeyPatch) -> SessionStore:
     """A store with a fixed clock and a fixed id for the first session created."""
+    import socket
+
     import rsdeploy_tui.session.store as store_module
+
+    # The host name shows in the resume modal: the same on every machine.
+    monkeypatch.setattr(socket, "gethostname", lambda: "bastion-1")
 
     ids = iter([SESSION_ID, *(f"20261126T020000Z-t{n:03d}" for n in range(1, 100))])
     monkeypatch.setattr(store_module, "new_session_id", lambda moment: next(ids))

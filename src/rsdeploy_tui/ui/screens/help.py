@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -13,9 +14,9 @@ from textual.widgets import Label, Static
 KEYS: list[tuple[str, str]] = [
     ("up/down, k/j", "move between items"),
     ("left/right, 1-9", "switch phase tab"),
-    ("tab", "move focus between the list and the detail panel"),
+    ("tab", "focus the list or the detail panel"),
     ("enter", "focus the detail panel (escape goes back)"),
-    ("space", "tick the item and go to the next pending one; on a done item, untick"),
+    ("space", "tick, go to the next pending item; on a done one, untick"),
     ("s", "skip the item (a reason is required)"),
     ("n", "add a note to the item"),
     ("r", "run the item's command"),
@@ -24,7 +25,7 @@ KEYS: list[tuple[str, str]] = [
     ("a", "run every check of the phase"),
     ("l", "show or hide the eb logs pane"),
     ("g", "next pending item, across phases"),
-    ("/", "filter items by text (enter keeps it, escape clears it)"),
+    ("/", "filter items by text (enter keeps, escape clears)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
     ("q, ctrl+q", "quit (asks when work is running); prints how to resume"),
@@ -43,12 +44,11 @@ class HelpScreen(ModalScreen[None]):
         for keys, text in KEYS:
             table.add_row(keys, text)
         with Vertical(classes="dialog help-dialog"):
-            yield Label("Keys", classes="dialog-title")
+            yield Label("Keys  (escape closes)", classes="dialog-title")
             with VerticalScroll():
                 yield Static(table)
-            yield Label("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running",
+            yield Label(Text("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running"),
                         classes="dialog-hint")
-            yield Label("escape closes", classes="dialog-hint")
 
     def action_close(self) -> None:
         """Back to the runbook."""

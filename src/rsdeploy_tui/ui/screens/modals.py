@@ -40,22 +40,28 @@ class ReasonModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(Text(self._title), classes="dialog-title")
             if self._body:
-                yield Static(self._body, classes="dialog-body")
-            yield Label(self._prompt)
+                yield Static(Text(self._body) if isinstance(self._body, str) else self._body,
+                             classes="dialog-body")
+            yield Label(Text(self._prompt))
             yield Input(placeholder=self._placeholder, id="reason")
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self._ok_label, variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+                yield Button(self._ok_label, variant="primary", id="ok", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#reason-error", Label).display = False
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def _submit(self) -> None:
         text = self.query_one("#reason", Input).value.strip()
         if self._required and not text:
-            self.query_one("#reason-error", Label).update("A reason is required.")
+            error = self.query_one("#reason-error", Label)
+            error.update("A reason is required.")
+            error.display = True
             self.query_one("#reason", Input).focus()
             return
         self.dismiss(text)
@@ -83,11 +89,11 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
-            yield Static(self._question, classes="dialog-body")
+            yield Label(Text(self._title), classes="dialog-title")
+            yield Static(Text(self._question), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self._yes} (y)", variant="warning", id="yes")
-                yield Button(f"{self._no} (n)", id="no")
+                yield Button(f"{self._yes} (y)", variant="warning", id="yes", compact=True)
+                yield Button(f"{self._no} (n)", id="no", compact=True)
 
     def on_mount(self) -> None:
         # The safe answer has the focus: Enter alone never confirms a destructive step.
@@ -117,8 +123,8 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
             yield Label("Sprint")
             yield Input(id="sprint")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Start", variant="primary", id="ok")
-                yield Button("Skip", id="skip")
+                yield Button("Start", variant="primary", id="ok", compact=True)
+                yield Button("Skip", id="skip", compact=True)
 
     @on(Input.Submitted, "#version")
     def _next(self) -> None:

@@ -63,9 +63,9 @@ class ResumeModal(ModalScreen[str]):
             yield Label("An unfinished deployment session exists", classes="dialog-title")
             yield Static(summary_text(self._summary), classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Resume (r)", variant="primary", id=RESUME)
-                yield Button("Start new (n)", id=NEW)
-                yield Button("Read-only (o)", id=READ_ONLY)
+                yield Button("Resume (r)", variant="primary", id=RESUME, compact=True)
+                yield Button("Start new (n)", id=NEW, compact=True)
+                yield Button("Read-only (o)", id=READ_ONLY, compact=True)
 
     def on_mount(self) -> None:
         self.query_one(f"#{RESUME}", Button).focus()

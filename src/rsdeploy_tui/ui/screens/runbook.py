@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -150,10 +151,10 @@ class RunbookScreen(Screen[None]):
         if self.session.read_only:
             lock = getattr(self.session, "holder", None)
             holder = self.ctx.lock_holder or (lock.describe() if lock is not None else None)
-            banner.update(
+            banner.update(Text(
                 f"READ-ONLY: this session is held by {holder}; nothing you do here changes it."
                 if holder else "READ-ONLY: nothing you do here changes the session."
-            )
+            ))
             self.add_class("-read-only")
         else:
             banner.display = False
@@ -194,7 +195,7 @@ class RunbookScreen(Screen[None]):
             done, total = view.phase_counts(phase, state)
             pane.query_one(PhaseProgress).set_progress(done, total)
             note = pane.query_one(".gate-note", Static)
-            note.update(self._gate_note(phase))
+            note.update(Text(self._gate_note(phase)))
             note.display = bool(phase.gate)
         self._update_header()
         self._update_detail()
@@ -334,9 +335,8 @@ class RunbookScreen(Screen[None]):
                 return None
         if action == "clear_filter" and not self.query_one("#filter", Input).display:
             return None
-        if action == "switch_phase" and isinstance(self.focused, Input | TextArea):
-            return False
-        return True
+        # False (not None) lets the key through to a text box that has the focus.
+        return not (action == "switch_phase" and isinstance(self.focused, Input | TextArea))
 
     # ---------------------------------------------------------------- recording
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
