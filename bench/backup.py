@@ -24,12 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.postgres import PG_PASSWORD, PG_USER, _Cluster, find_pg_bindir  # noqa: E402
-
 from rsdeploy_tui.actions import prepare_action  # noqa: E402
 from rsdeploy_tui.checklist import load_checklist  # noqa: E402
 from rsdeploy_tui.checklist.vars import resolve_vars  # noqa: E402
 from rsdeploy_tui.session import SessionStore  # noqa: E402
+from support.postgres import PG_PASSWORD, PG_USER, _Cluster, find_pg_bindir  # noqa: E402
 
 BUCKET = "bench-backups"
 PLAIN_UPLOAD = """
