@@ -229,3 +229,13 @@ def test_the_password_never_shows_in_process_listings_logs_or_files(
     for obj in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
         head = client.head_object(Bucket=BUCKET, Key=obj["Key"])
         assert password not in str(head.get("Metadata"))
+
+
+def test_a_failed_upload_keeps_the_local_dump_and_says_so(deployment: Deployment) -> None:
+    deployment.vars["backup_bucket"] = "no-such-bucket"
+    result, code = deployment.run("pre.db-backup")
+    assert code == 1 and not result.ok
+    assert "NoSuchBucket" in result.summary and "kept locally" in result.summary
+    facts = deployment.facts
+    assert Path(facts["backup_path"]).is_file() and facts["backup_size"] > 0
+    assert "backup_key" not in facts  # nothing in S3: rollback must not pretend otherwise

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from rsdeploy_tui.actions.common import ActionFailed, Context, aws_error, say
+from rsdeploy_tui.actions.common import ActionFailed, Context, aws_error, aws_exceptions, say
 
 
 def run(ctx: Context) -> tuple[str, dict[str, Any]]:
     """Read the environment's VersionLabel; returns (summary, facts)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     from rsdeploy_tui.aws import client
 
     env_name = ctx.param("environment", ctx.var("eb_env"))
@@ -25,7 +23,7 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
         found = client("elasticbeanstalk", ctx.vars).describe_environments(
             EnvironmentNames=[env_name], IncludeDeleted=False
         )["Environments"]
-    except (BotoCoreError, ClientError) as exc:
+    except aws_exceptions() as exc:
         raise aws_error(exc, f"describe_environments for {env_name}") from None
     if not found:
         raise ActionFailed("Environment not found",

@@ -311,7 +311,19 @@ def s3_client(ctx: Context) -> Any:
     return client("s3", ctx.vars)
 
 
+def aws_exceptions() -> tuple[type[BaseException], ...]:
+    """What boto3 raises for AWS trouble (botocore errors and boto3's transfer errors)."""
+    from boto3.exceptions import Boto3Error
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (BotoCoreError, ClientError, Boto3Error)
+
+
 def aws_error(exc: BaseException, what: str) -> ActionFailed:
-    """A botocore error as an operator's sentence (never with credentials)."""
-    detail = str(exc).strip() or type(exc).__name__
-    return ActionFailed(f"{what} failed", detail)
+    """A boto3 error as an operator's sentence (never with credentials)."""
+    from rsdeploy_tui.aws import describe_error
+
+    # boto3's transfer errors wrap the botocore error that says what happened.
+    cause = exc.__cause__ or exc.__context__ if type(exc).__module__.startswith("boto3") else None
+    detail = describe_error(cause or exc)
+    return ActionFailed(f"{what} failed", detail.rstrip(".") + ".")

@@ -24,6 +24,7 @@ from rsdeploy_tui.actions.common import (
     HashingWriter,
     Ticker,
     aws_error,
+    aws_exceptions,
     die_with_parent,
     dump_name,
     human_bytes,
@@ -60,7 +61,12 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
         return f"Dumped {db.name} to {final} ({human_bytes(size)}); upload skipped.", facts
     bucket, prefix = ctx.bucket_and_prefix()
     key = f"{prefix}/{final.name}"
-    upload_file(ctx, final, bucket, key, size, sha256)
+    try:
+        upload_file(ctx, final, bucket, key, size, sha256)
+    except ActionFailed as exc:
+        # The local dump is good: record it, and say it is only local.
+        raise ActionFailed(exc.title, f"{exc.message} The dump is kept locally: {final}.",
+                           facts=facts) from None
     facts.update(backup_bucket=bucket, backup_key=key, backup_uri=f"s3://{bucket}/{key}")
     return (f"Backed up {db.name} ({fmt}, {human_bytes(size)}, sha256 {sha256[:12]}...) to "
             f"s3://{bucket}/{key}"), facts
@@ -130,8 +136,6 @@ def transfer_config() -> Any:
 
 def upload_file(ctx: Context, path: Path, bucket: str, key: str, size: int, sha256: str) -> None:
     """Upload with an S3-side SHA-256 checksum and our own sha256 in the metadata; then check."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     s3 = s3_client(ctx)
     say(f"upload: {path.name} -> s3://{bucket}/{key}")
     extra = {"ChecksumAlgorithm": "SHA256",
@@ -140,7 +144,7 @@ def upload_file(ctx: Context, path: Path, bucket: str, key: str, size: int, sha2
         s3.upload_file(str(path), bucket, key, ExtraArgs=extra,
                        Callback=UploadProgress(size, path.name), Config=transfer_config())
         head = s3.head_object(Bucket=bucket, Key=key)
-    except (BotoCoreError, ClientError) as exc:
+    except aws_exceptions() as exc:
         raise aws_error(exc, f"Upload to s3://{bucket}/{key}") from None
     if int(head.get("ContentLength", -1)) != size:
         raise ActionFailed(

@@ -20,6 +20,7 @@ from rsdeploy_tui.actions.common import (
     Context,
     Ticker,
     aws_error,
+    aws_exceptions,
     human_bytes,
     s3_client,
     say,
@@ -86,8 +87,6 @@ class Tally:
 
 def run(ctx: Context) -> tuple[str, dict[str, Any]]:
     """Copy new and changed media files; returns (summary, facts)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     source = ctx.param("source")
     if not source:
         raise ActionFailed("No media source", "The media_backup action needs 'source'.")
@@ -105,7 +104,7 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
             _from_s3(s3, source, bucket, prefix, have, tally)
         else:
             _from_folder(s3, Path(source), bucket, prefix, have, tally)
-    except (BotoCoreError, ClientError) as exc:
+    except aws_exceptions() as exc:
         raise aws_error(exc, "Media copy") from None
     say(tally.line())
     facts = {

@@ -23,6 +23,7 @@ from rsdeploy_tui.actions.common import (
     Context,
     Ticker,
     aws_error,
+    aws_exceptions,
     human_bytes,
     pg_tool,
     s3_client,
@@ -73,8 +74,6 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
 
 def download(ctx: Context, bucket: str, key: str, target: Path) -> tuple[int, str]:
     """Stream the object to ``target``; returns (size, sha256 hex)."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     s3 = s3_client(ctx)
     say(f"download: s3://{bucket}/{key}")
     digest = hashlib.sha256()
@@ -92,7 +91,7 @@ def download(ctx: Context, bucket: str, key: str, target: Path) -> tuple[int, st
                 if ticker.due():
                     pct = 100.0 * size / total if total else 100.0
                     say(f"download: {pct:5.1f}% of {human_bytes(total)} ({ticker.rate(size)})")
-    except (BotoCoreError, ClientError) as exc:
+    except aws_exceptions() as exc:
         raise aws_error(exc, f"Download of s3://{bucket}/{key}") from None
     say(f"download: done, {human_bytes(size)}; sha256 {digest.hexdigest()}")
     return size, digest.hexdigest()
