@@ -143,7 +143,7 @@ def main() -> None:
         for n in range(1, args.rounds + 1):
             dump_file = work / f"plain-{n}.dump"
 
-            def plain_way() -> tuple[float, float, float, float]:
+            def plain_way(n: int = n, dump_file: Path = dump_file) -> tuple[float, ...]:
                 t_dump, code, pg_rss, _ = run_measured(
                     [str(bindir / "pg_dump"), fmt_flag, "-f", str(dump_file)], env)
                 assert code == 0, "pg_dump failed"
@@ -153,7 +153,7 @@ def main() -> None:
                 assert code == 0, "plain upload failed"
                 return t_dump, t_up, pg_rss, up_rss
 
-            def action_way() -> tuple[float, float, float]:
+            def action_way(n: int = n) -> tuple[float, ...]:
                 prepared = prepare_action(item, session, values, run_id=f"bench-{n}")
                 t_action, code, rss, child_rss = run_measured(
                     [sys.executable, "-m", "rsdeploy_tui.actions", str(prepared.spec_path)], env)
