@@ -239,3 +239,13 @@ def test_a_failed_upload_keeps_the_local_dump_and_says_so(deployment: Deployment
     facts = deployment.facts
     assert Path(facts["backup_path"]).is_file() and facts["backup_size"] > 0
     assert "backup_key" not in facts  # nothing in S3: rollback must not pretend otherwise
+
+
+def test_restore_check_downloads_the_backup_when_the_local_copy_is_gone(
+        deployment: Deployment, pg_db: Any) -> None:
+    assert deployment.run("pre.db-backup")[1] == 0
+    Path(deployment.facts["backup_path"]).unlink()
+    result, code = deployment.run("deploy.restore-check")
+    assert code == 0, result.summary
+    assert deployment.facts["restore_row_counts"] == pg_db.seeded_counts
+    assert not list((deployment.session.dir / "backups").iterdir())  # the copy is removed

@@ -36,8 +36,12 @@ class ActionFailed(RsdeployError):
         self.facts = dict(facts or {})
 
 
-class Cancelled(Exception):
-    """SIGINT/SIGTERM arrived (the operator cancelled the run)."""
+class Cancelled(BaseException):
+    """SIGINT/SIGTERM arrived (the operator cancelled the run).
+
+    A BaseException, like KeyboardInterrupt, so library code catching Exception (retry loops)
+    cannot swallow a cancel.
+    """
 
 
 def human_bytes(size: float) -> str:

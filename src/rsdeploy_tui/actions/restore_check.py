@@ -34,6 +34,15 @@ def run(ctx: Context) -> tuple[str, dict[str, Any]]:
     scratch = ctx.param("scratch_db", default_name)
     if scratch == db.name:
         raise ActionFailed("Refusing to restore", "scratch_db is the production database itself.")
+    try:
+        return _restore_and_compare(ctx, db, dump, fmt, scratch)
+    finally:
+        if dump.name.endswith(".part"):  # a copy downloaded for this check only
+            dump.unlink(missing_ok=True)
+
+
+def _restore_and_compare(ctx: Context, db: Database, dump: Path, fmt: str,
+                         scratch: str) -> tuple[str, dict[str, Any]]:
     admin = db.connect(ctx.param("maintenance_db", "postgres"))
     try:
         with admin.cursor() as cur:
@@ -89,7 +98,6 @@ def _local_dump(ctx: Context) -> Path:
     bucket = str(ctx.fact("backup_bucket") or ctx.var("backup_bucket"))
     target = ctx.backups_dir() / f"{Path(key).name}.{ctx.spec['run_id']}.part"
     download(ctx, bucket, key, target)
-    ctx.files.append(str(target))
     return target
 
 
