@@ -95,12 +95,14 @@ def test_run_id_reuse_refused(tmp_path: Path) -> None:
 def test_run_survives_app_sigkill(tmp_path: Path) -> None:
     """The 'app' (a child python) starts a run and is SIGKILLed; the run completes anyway."""
     marker = tmp_path / "done.txt"
+    go = tmp_path / "go"  # the run waits for it: still running when checked, however slow the CI
     app = textwrap.dedent(
         f"""
         import sys, time
         from pathlib import Path
         from rsdeploy_tui.runner import start_run
-        h = start_run(Path({str(tmp_path)!r}), "sleep 1; echo finished > {marker}; exit 7",
+        h = start_run(Path({str(tmp_path)!r}),
+                      "until [ -e {go} ]; do sleep 0.05; done; echo finished > {marker}; exit 7",
                       run_id="survivor")
         print(h.pid, flush=True)
         time.sleep(60)
@@ -117,6 +119,7 @@ def test_run_survives_app_sigkill(tmp_path: Path) -> None:
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert run_status(tmp_path, "survivor").running is True
+    go.touch()
     status = wait_run(tmp_path, "survivor", timeout=20)
     assert status.exit_code == 7
     assert status.pid == wrapper_pid
