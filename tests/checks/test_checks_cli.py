@@ -198,3 +198,37 @@ def test_progress_line_on_a_terminal(web: WebServers, checklist: Path, tmp_path:
     assert "[1/1]" in "".join(chunks)
     assert "PASS" in out
 
+
+
+BUNDLED_WEB_ITEMS = [
+    "pre.ssl-certificate-active", "pre.https-redirect-configured", "pre.security-headers-enabled",
+    "pre.xss-protection", "deploy.wait-health", "post.health-check", "post.health-response",
+    "post.landing-page", "post.customer-login", "post.technician-login", "post.admin-login",
+    "post.https-enforced", "post.ssl-certificate-valid", "post.security-headers",
+    "post.csrf-protection", "post.session-cookies-secure", "post.page-load-times",
+    "post.api-response-times", "rollback.verify-rollback",
+]
+
+
+def test_bundled_checklist_web_checks_follow_three_vars(web: WebServers, tmp_path: Path) -> None:
+    """Overriding base_url, http_url and tls_ca_file points every web check at another site."""
+    items = [arg for qid in BUNDLED_WEB_ITEMS for arg in ("--item", qid)]
+    done = rsdeploy("check", *items, "--json", *web_vars(web), state=tmp_path)
+    rows = {row["item"]: row for row in json.loads(done.stdout)}
+    assert set(rows) == set(BUNDLED_WEB_ITEMS)
+    failing = {qid: row["summary"] for qid, row in rows.items() if row["status"] != "pass"}
+    assert failing == {}
+    assert done.returncode == 0
+    assert rows["post.admin-login"]["evidence"]["url"].endswith("/admin/login/?next=/admin/")
+    assert rows["post.ssl-certificate-valid"]["evidence"]["port"] == web.https.port
+
+
+def test_bundled_checklist_checks_every_machine_verifiable_item(tmp_path: Path) -> None:
+    from rsdeploy_tui.checklist import load_checklist
+
+    checklist = load_checklist(None)
+    checked = [item for item in checklist.items if item.check is not None]
+    assert len(checked) >= 40
+    for item in checked:
+        for value in map(str, item.check.params.values()):
+            assert "rockstarwindshield" not in value and "rs-systems" not in value, item.qid

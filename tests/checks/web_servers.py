@@ -28,6 +28,7 @@ SECURE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
+LOGIN_PAGES = ("/login", "/app/login/", "/tech/login/", "/admin/login/")
 BIG_BODY_BYTES = 10 * 1024 * 1024
 SLOW_SECONDS = 0.5
 
@@ -62,6 +63,12 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/unhealthy":
             self._send(200, json.dumps({"status": "degraded"}).encode(),
                        content_type="application/json")
+        elif path == "/" and not self.server.tls:
+            # The plain HTTP site only redirects, like the ALB in front of production.
+            self._send(301, headers={
+                "Location": f"https://127.0.0.1:{self.server.https_port}/"})
+        elif path == "/admin/":
+            self._send(302, headers={"Location": "/admin/login/?next=/admin/"})
         elif path == "/":
             self._send(200, page, SECURE_HEADERS,
                        ("csrftoken=abc; Path=/; Secure; SameSite=Lax",
@@ -75,7 +82,7 @@ class Handler(BaseHTTPRequestHandler):
                                    "Referrer-Policy": "unsafe-url"})
         elif path == "/session-not-httponly":
             self._send(200, page, cookies=("sessionid=s3cr3t; Path=/; Secure",))
-        elif path in ("/login", "/open-form"):
+        elif path in LOGIN_PAGES or path == "/open-form":
             self._send(200, b'<form method="post"><input name="csrfmiddlewaretoken"></form>',
                        cookies=("csrftoken=tok; Path=/; Secure",))
         elif path == "/slow":
@@ -112,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode()
         path = self.path.split("?")[0]
-        if path == "/login":
+        if path in LOGIN_PAGES:
             # Django's rule: the form token must match the csrftoken cookie.
             cookie = self.headers.get("Cookie", "")
             if "csrftoken=tok" in cookie and "csrfmiddlewaretoken=tok" in body:
@@ -131,6 +138,7 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
     https_port = 0
+    tls = False
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # clients that hang up mid-body or never speak TLS are the hostile cases under test
@@ -167,6 +175,7 @@ def _serve(context: ssl.SSLContext | None) -> tuple[Server, threading.Thread]:
         # Handshake in the handler thread, so a client that never speaks TLS blocks nobody.
         server.socket = context.wrap_socket(server.socket, server_side=True,
                                             do_handshake_on_connect=False)
+        server.tls = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     return server, thread

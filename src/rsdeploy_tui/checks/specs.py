@@ -73,7 +73,7 @@ CHECK_SPECS: dict[str, dict[str, Param]] = {
 }
 
 ACTION_SPECS: dict[str, dict[str, Param]] = {
-    # Built-in actions (rsdeploy_tui/actions/); kept in sync with those modules by the backup helper.
+    # Built-in actions (rsdeploy_tui/actions/); kept in sync with those modules by their owner.
     "db_backup": {"format": Param(S, help="custom (default) or plain"),
                   "upload": Param(B, help="upload to S3 after the dump (default true)"),
                   "name": Param(S, help="dump file name stem (default db-backup)"),

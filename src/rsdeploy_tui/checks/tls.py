@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import ssl
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 
 from rsdeploy_tui.checks.reasons import describe_error, one_line
 from rsdeploy_tui.checks.registry import CheckContext, CheckError, CheckResult, failed, passed
+from rsdeploy_tui.checks.web import ssl_context
 
 
 def _target(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, int]:
@@ -26,18 +26,6 @@ def _target(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, int]:
         return str(host), int(port)
     except ValueError as exc:
         raise CheckError(f"port must be a number, got {port!r}") from exc
-
-
-def _context(ca_file: str, verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    if ca_file:
-        if not os.path.isfile(ca_file):
-            raise CheckError(f"CA file not found: {ca_file}")
-        context.load_verify_locations(cafile=ca_file)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
 
 
 async def _handshake(host: str, port: int, context: ssl.SSLContext
@@ -93,12 +81,12 @@ async def check_tls_cert(ctx: CheckContext, params: dict[str, Any]) -> CheckResu
     where = f"{host}:{port}"
     evidence: dict[str, Any] = {"host": host, "port": port, "min_days": min_days}
     try:
-        peer, _der, version = await _handshake(host, port, _context(ca_file, verify=True))
+        peer, _der, version = await _handshake(host, port, ssl_context(ca_file, verify=True))
     except ssl.SSLCertVerificationError as exc:
         # Trust failed: look again without verifying, to show what the site presents.
         reason = one_line(exc.verify_message or str(exc))
         try:
-            _peer, der, _version = await _handshake(host, port, _context(ca_file, verify=False))
+            _peer, der, _version = await _handshake(host, port, ssl_context(ca_file, verify=False))
             evidence.update(_describe_der(der) if der else {})
         except (OSError, ssl.SSLError):
             pass  # the evidence is only a courtesy; the verdict stands

@@ -35,11 +35,37 @@ def tls_verify(ctx: CheckContext, params: dict[str, Any]) -> ssl.SSLContext | bo
         return False
     ca_file = verify if isinstance(verify, str) and verify.lower() not in ("true", "yes", "1", "") \
         else ctx.var("tls_ca_file")
-    context = ssl.create_default_context()
+    return ssl_context(ca_file)
+
+
+_CONTEXTS: dict[tuple[str, float, bool], ssl.SSLContext] = {}
+
+
+def ssl_context(ca_file: str, *, verify: bool = True) -> ssl.SSLContext:
+    """A client SSL context trusting the system store plus ``ca_file``, shared between checks.
+
+    Building one reads the whole system CA store (~70 ms of CPU on a busy 2-core machine), which
+    would serialise 30 concurrent checks; contexts are reused per CA file (and its mtime).
+
+    Raises:
+        CheckError: ``ca_file`` does not exist.
+    """
+    mtime = 0.0
     if ca_file:
-        if not os.path.isfile(ca_file):
-            raise CheckError(f"CA file not found: {ca_file}")
-        context.load_verify_locations(cafile=ca_file)
+        try:
+            mtime = os.stat(ca_file).st_mtime
+        except OSError as exc:
+            raise CheckError(f"CA file not found: {ca_file}") from exc
+    key = (ca_file, mtime, verify)
+    context = _CONTEXTS.get(key)
+    if context is None:
+        context = ssl.create_default_context()
+        if ca_file:
+            context.load_verify_locations(cafile=ca_file)
+        if not verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        _CONTEXTS[key] = context
     return context
 
 
