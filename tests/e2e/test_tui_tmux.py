@@ -1,0 +1,154 @@
+"""End to end in a real terminal (tmux): tick, kill -9, resume; SIGHUP leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from e2e.tmux_screen import TmuxScreen, app_env, cli, have_tmux
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+PROGRESS = re.compile(r"(\d+)/(\d+) done")
+
+
+@pytest.fixture
+def screen() -> Iterator[TmuxScreen]:
+    if not have_tmux():
+        from support.net import skip_or_fail
+
+        skip_or_fail("tmux is not installed")
+    term = TmuxScreen(100, 32)
+    yield term
+    term.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return app_env(tmp_path / "state", tmp_path / "config")
+
+
+def done_count(text: str) -> int:
+    found = PROGRESS.search(text)
+    return int(found.group(1)) if found else -1
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purpose only once reaped; tmux reaps its children.
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return status != "Z"
+
+
+def wait_gone(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Process ids whose parent chain leads to ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().split(")")[-1]
+                                               .split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def test_tick_kill_resume(screen: TmuxScreen, env: dict[str, str]) -> None:
+    argv = [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"]
+    screen.start(argv, env)
+    screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
+    screen.keys("Escape")
+    first = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t, what="the runbook")
+    assert "Pre-Deployment" in first
+    for expected in (1, 2, 3):
+        screen.keys("Space")
+        screen.wait_for(lambda t, n=expected: done_count(t) == n, what=f"{expected} done")
+
+    pid = screen.pid()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_gone(pid)
+    screen.kill_session()
+
+    sessions = json.loads(cli("sessions", "--json", env=env).stdout)
+    assert len(sessions) == 1 and sessions[0]["status"] == "active"
+    session_id = sessions[0]["id"]
+
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "resume"], env)
+    after = screen.wait_for(lambda t: done_count(t) == 3, what="the resumed runbook")
+    assert after.count("[x]") == 3, after
+    assert session_id in after
+
+    shown = json.loads(cli("show", session_id, "--json", env=env).stdout)
+    ticked = [row["id"] for row in shown["items"] if row["state"] == "done"]
+    assert len(ticked) == 3
+    assert all(row["by"] == "ana" for row in shown["items"] if row["state"] == "done")
+    first_three = [row["id"] for row in shown["items"]][:3]
+    assert ticked == first_three
+
+    screen.keys("q")
+    screen.wait_for(lambda t: f"rsdeploy-tui resume {session_id}" in t or not t.strip(),
+                    timeout=15, what="the resume hint")
+
+
+def test_sighup_exits_cleanly(screen: TmuxScreen, env: dict[str, str], tmp_path: Path) -> None:
+    errors = tmp_path / "stderr.txt"
+    argv = [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"]
+    # Textual draws on stderr, so the screen goes to the file too; the test watches the store.
+    screen.start(argv, env, stderr=errors)
+    deadline = time.monotonic() + 30
+    sessions: list[dict[str, object]] = []
+    while time.monotonic() < deadline and not sessions:
+        sessions = json.loads(cli("sessions", "--json", env=env).stdout or "[]")
+        time.sleep(0.2)
+    assert sessions, "the app never created its session"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and b"New deployment" not in errors.read_bytes():
+        time.sleep(0.1)
+    pid = screen.pid()
+    family = [pid, *descendants(pid)]
+
+    screen.kill_session()  # the terminal goes away: SIGHUP
+
+    for member in family:
+        assert wait_gone(member), f"process {member} is still running after SIGHUP"
+    text = errors.read_bytes().decode("utf-8", "replace")
+    assert "Traceback" not in text
+    assert "Error" not in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("RsdeployError", "")
+    # The session is intact and its lock released (a clean exit, not a kill): the lock file
+    # is emptied by a clean release, and it can be resumed at once.
+    sessions = json.loads(cli("sessions", "--json", env=env).stdout)
+    assert sessions[0]["status"] == "active"
+    lock = Path(env["RSDEPLOY_STATE_DIR"]) / "sessions" / str(sessions[0]["id"]) / "lock"
+    assert not lock.exists() or lock.read_text().strip() == ""
+    shown = cli("show", str(sessions[0]["id"]), "--json", env=env)
+    assert shown.returncode == 0, shown.stderr

@@ -1,0 +1,97 @@
+"""Drive rsdeploy-tui in a real terminal: a detached tmux session on its own socket."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class TmuxScreen:
+    """One tmux server (``tmux -L <unique>``) running one command at a fixed size."""
+
+    def __init__(self, width: int = 100, height: int = 32) -> None:
+        self.socket = f"rsd-e2e-{uuid.uuid4().hex[:10]}"
+        self.width = width
+        self.height = height
+        self.session = "app"
+
+    def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a tmux command against this test's own server."""
+        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
+                              text=True, check=check, timeout=20)
+
+    def start(self, argv: list[str], env: Mapping[str, str], *, stderr: Path | None = None) -> None:
+        """Start ``argv`` (exec'd, so the pane's pid is the app's) in a new tmux session."""
+        exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        command = f"cd {shlex.quote(str(REPO))} && exec env {exports} " + shlex.join(argv)
+        if stderr is not None:
+            command += f" 2>{shlex.quote(str(stderr))}"
+        self.tmux("new-session", "-d", "-s", self.session, "-x", str(self.width),
+                  "-y", str(self.height), command)
+
+    def pid(self) -> int:
+        """Process id of the program in the pane."""
+        out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_pid}").stdout
+        return int(out.split()[0])
+
+    def text(self) -> str:
+        """The visible screen as text."""
+        return self.tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
+
+    def keys(self, *keys: str) -> None:
+        """Send keys (tmux key names: Space, Escape, Enter...)."""
+        self.tmux("send-keys", "-t", self.session, *keys)
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 30.0,
+                 what: str = "") -> str:
+        """Poll the screen until ``predicate(text)`` holds; the screen is in the error."""
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.text()
+            if predicate(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what or predicate}; screen:\n{screen}")
+
+    def kill_session(self) -> None:
+        """Close the terminal: the program gets SIGHUP like an SSH link that drops."""
+        self.tmux("kill-session", "-t", self.session, check=False)
+
+    def close(self) -> None:
+        """Stop this test's tmux server."""
+        self.tmux("kill-server", check=False)
+
+
+def app_env(state_dir: Path, config_dir: Path) -> dict[str, str]:
+    """Environment of the app under test: state in tmp, source tree importable."""
+    return {
+        "PYTHONPATH": str(REPO / "src"),
+        "RSDEPLOY_STATE_DIR": str(state_dir),
+        "RSDEPLOY_CONFIG_DIR": str(config_dir),
+        "TERM": "xterm-256color",
+        "LANG": "C.UTF-8",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "USER": "ana",
+    }
+
+
+def cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m rsdeploy_tui ARGS`` outside the terminal (show, sessions)."""
+    return subprocess.run([sys.executable, "-m", "rsdeploy_tui", *args], env={**env},
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+
+
+def have_tmux() -> bool:
+    """Whether tmux is installed."""
+    return shutil.which("tmux") is not None
