@@ -262,3 +262,23 @@ async def test_command_palette_offers_actions(mini: Checklist, session: Session)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Tick / untick item" in titles and "Skip item" in titles
         assert "Run check" not in titles  # the first item has no check
+
+
+async def test_gate_items_of_their_own_phase_can_be_ticked(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    from dataclasses import replace
+
+    # Deployment gated on its own first item: that item is tickable, the next is not.
+    deploy = mini.phase("deploy")
+    gated = replace(mini, phases=tuple(
+        replace(p, gate=("deploy.eb-deploy",)) if p is deploy else p for p in mini.phases))
+    app = make_app(gated, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "space")
+        assert isinstance(app.screen, RunbookScreen)
+        assert runbook(app).current_item.qid == "deploy.watch-events"
+        await pilot.press("up", "space", "y")  # untick (critical: confirm); gated again
+        await pilot.press("down", "space")
+        assert isinstance(app.screen, ReasonModal)
+    assert stored(session.id).item("deploy.eb-deploy").state == "pending"

@@ -62,12 +62,15 @@ def tab_label(phase: Phase, state: SessionState) -> str:
 def blockers(checklist: Checklist, item: Item, state: SessionState) -> list[Item]:
     """Gate and ``requires`` items not done yet that stop ``item`` being ticked.
 
-    A recorded gate override of the item's phase lifts the phase gate and the item's requires.
+    The gate items themselves are exempt from their phase's gate (a phase may be gated on its
+    own first items). A recorded gate override of the item's phase lifts the phase gate and the
+    item's requires.
     """
     phase = checklist.phase_of(item)
     if phase.id in state.gate_overrides:
         return []
-    refs = [*phase.gate, *item.requires]
+    gate = () if item.qid in phase.gate else phase.gate
+    refs = [*gate, *item.requires]
     found: list[Item] = []
     for ref in refs:
         other = checklist.find_item(ref)
