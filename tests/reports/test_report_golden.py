@@ -54,7 +54,7 @@ def test_finished_log_says_what_happened(scenarios: Built) -> None:
     assert "**Version**: v1.4.0 (previous: v1.3.2)" in md
     assert "**Sprint**: Sprint 12" in md
     assert "**Deployed By**: ana" in md
-    assert "**Downtime**: 11 minutes" in md
+    assert "**Downtime**: 12 minutes" in md  # one per 2 deploy items (StepClock)
     assert "- repairs.0042_manager_assignment" in md
     assert "### Rollback Required\n- No" in md
     assert "- Health Check: ✅ Pass" in md
