@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
     from rsdeploy_tui.session import Session
 
-STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss")
+STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss")
 
 # (action, palette title, help) for the command palette; availability from check_action.
 PALETTE = [
@@ -41,6 +41,9 @@ PALETTE = [
     ("cancel_run", "Cancel run", "Cancel the highlighted item's running command"),
     ("check", "Run check", "Run the highlighted item's check"),
     ("check_all", "Run all checks of phase", "Run every check of the current phase"),
+    ("tick_passed", "Tick items whose check passed", "Tick the items whose check passed"),
+    ("cancel_checks", "Cancel running checks", "Cancel every check that is running"),
+    ("rollback", "Rollback", "Start a rollback with a reason / go to the Rollback phase"),
     ("logs", "Toggle eb logs pane", "Show or hide the eb logs pane"),
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
     ("filter", "Filter items", "Filter items by text"),

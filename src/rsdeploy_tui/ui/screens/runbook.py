@@ -18,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
 
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui import checking, view
+from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
@@ -78,6 +79,7 @@ class RunbookScreen(Screen[None]):
         Binding("left", "switch_phase(-1)", "Previous phase", show=False, priority=True),
         Binding("right", "switch_phase(1)", "Next phase", show=False, priority=True),
         *(Binding(str(n), f"goto_phase({n})", f"Phase {n}", show=False) for n in range(1, 10)),
+        *checking.BINDINGS,
     ]
 
     def __init__(self, ctx: RunbookContext, session: Session) -> None:
@@ -86,11 +88,13 @@ class RunbookScreen(Screen[None]):
         self.checklist = ctx.checklist
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
+        self.checking = checking.CheckController(self)
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         yield RunbookHeader(id="header")
         yield Static("", id="banner")
+        yield RollbackBanner(self.checklist, id="rollback-banner")
         with TabbedContent(id="phases"):
             for phase in self.checklist.phases:
                 with (TabPane(view.tab_label(phase, self.state), id=pane_id(phase)),
@@ -249,8 +253,8 @@ class RunbookScreen(Screen[None]):
         if item is None:
             detail.show(view.detail_empty())
             return
-        detail.show(view.detail_text(self.checklist, item, self.state, self.ctx.display,
-                                     self.ctx.glyphs))
+        detail.show(self.checking.decorate_detail(item, view.detail_text(
+            self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
 
     # ---------------------------------------------------------------- lookups
     def _active_pane(self) -> TabPane | None:
@@ -318,6 +322,8 @@ class RunbookScreen(Screen[None]):
     # ---------------------------------------------------------------- bindings state
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot be done now (read-only, no item, nothing to run or check)."""
+        if action in checking.ACTIONS:
+            return self.checking.check_action(action)
         if action in WRITE_ACTIONS and self.session.read_only:
             return None
         if action in ITEM_ACTIONS or action == "check_all":
@@ -462,12 +468,28 @@ class RunbookScreen(Screen[None]):
         self._service("cancel_run")
 
     def action_check(self) -> None:
-        """Run the item's check (checks layer)."""
-        self._service("check")
+        """Run the item's check (ui/checking.py)."""
+        self.checking.check_item(self.current_item)
 
     def action_check_all(self) -> None:
-        """Run every check of the phase (checks layer)."""
-        self._service("check_all")
+        """Run every check of the phase (ui/checking.py)."""
+        self.checking.check_phase(self.current_phase)
+
+    def action_tick_passed(self) -> None:
+        """Tick the items whose check passed."""
+        self.checking.tick_passed()
+
+    def action_cancel_checks(self) -> None:
+        """Cancel the running checks."""
+        self.checking.cancel()
+
+    def action_rollback(self) -> None:
+        """Start a rollback with a reason, or go to the Rollback phase once started."""
+        self.checking.rollback()
+
+    @on(TabbedContent.TabActivated)
+    def _offer_phase_checks(self) -> None:
+        self.checking.phase_shown(self.current_phase)
 
     def action_logs(self) -> None:
         """Show or hide the eb logs pane (runner layer)."""

@@ -1,0 +1,436 @@
+"""Automated checks from the runbook: run them in workers, record results, tick, raise rollbacks.
+
+The runbook screen owns one ``CheckController`` and delegates ``c`` (check the item), ``a``
+(every check of the phase), ``T`` (tick the items whose check passed), ``escape`` (cancel running
+checks), ``R`` (rollback) and the Post-Deployment offer to it. Checks run in async workers of
+the group ``checks``, one worker per item, at most ``concurrency`` at once (one semaphore shared by
+every batch); the checks layer already moves boto3/psycopg2 calls to threads, and the heavy
+imports are warmed in a thread before the first check so nothing stalls the event loop.
+
+Results are recorded through ``RunbookScreen.record`` (durable first, then the screen re-renders
+from the session). Which items are being checked right now is a transient UI state kept here
+(``in_flight``), never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.widgets import TabbedContent
+from textual.widgets.option_list import OptionDoesNotExist
+
+from rsdeploy_tui.checks.registry import CHECK_TYPES, CheckContext, CheckResult, run_check
+from rsdeploy_tui.rollback import ROLLBACK_PHASE, describe_trigger, rollback_plan
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.rollback_banner import RollbackBanner
+from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Item, Phase
+    from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+
+POST_PHASE = "post"
+"""Entering this phase for the first time in a session offers to run all its checks."""
+
+DEFAULT_CONCURRENCY = 8
+
+BINDINGS = [
+    Binding("T", "tick_passed", "Tick passed", show=False,
+            tooltip="Tick the items whose check passed"),
+    Binding("R", "rollback", "Rollback", show=False,
+            tooltip="Start a rollback (reason) / go to the Rollback phase"),
+    # After the runbook's escape (clear filter): when no filter is shown, escape falls through.
+    Binding("escape", "cancel_checks", "Cancel checks", show=False,
+            tooltip="Cancel the checks that are running"),
+]
+"""Keys the runbook adds to its own bindings for this controller."""
+
+ACTIONS = frozenset({"check", "check_all", "tick_passed", "rollback", "cancel_checks"})
+"""Runbook actions whose availability this controller decides."""
+
+# Heavy client libraries per check module: imported in a thread before the first check of that
+# family, so the import (100-250 ms) never runs on the event loop.
+_WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config"),
+         "database": ("psycopg2",), "local": (), "django": ()}
+
+
+def warm_imports(type_names: Iterable[str]) -> None:
+    """Import the check modules (and the libraries they use) for these check types."""
+    for type_name in set(type_names):
+        target = CHECK_TYPES.get(type_name)
+        if target is None:
+            continue
+        module = target.split(":")[0]
+        importlib.import_module(f"rsdeploy_tui.checks.{module}")
+        for library in _WARM.get(module, ()):
+            try:
+                importlib.import_module(library)
+            except ImportError:
+                continue  # the check itself reports the missing library as its result
+
+
+@dataclass
+class Batch:
+    """Checks started by one key press, for one summary when the last one ends."""
+
+    label: str
+    qids: set[str]
+    counts: dict[str, int] = field(default_factory=dict)
+    cancelled: int = 0
+
+    @property
+    def finished(self) -> int:
+        """Checks of the batch that ended (with a result or cancelled)."""
+        return sum(self.counts.values()) + self.cancelled
+
+
+class CheckController:
+    """Runs the runbook's checks and turns their results into events, ticks and rollbacks."""
+
+    def __init__(self, screen: RunbookScreen, concurrency: int = DEFAULT_CONCURRENCY,
+                 timeout: float | None = None) -> None:
+        self.screen = screen
+        self.checklist = screen.checklist
+        self.session = screen.session
+        self.concurrency = int(screen.ctx.services.get("check_concurrency", concurrency))
+        self.timeout = screen.ctx.services.get("check_timeout", timeout)
+        self.in_flight: set[str] = set()
+        """Qids whose check is queued or running."""
+        self.to_tick: list[str] = []
+        """Qids whose check passed and that wait for ``T`` (auto_tick items are ticked at once)."""
+        self._gate: asyncio.Semaphore | None = None
+        self._workers: dict[str, Any] = {}
+        self._warmed: set[str] = set()
+        self._offered_post = False
+
+    # ---------------------------------------------------------------- queries
+    @property
+    def running_count(self) -> int:
+        """Checks queued or running (the runbook asks before quitting when this is not 0)."""
+        return len(self.in_flight)
+
+    def check_action(self, action: str) -> bool | None:
+        """Availability of the actions in ``ACTIONS`` (None greys the key out)."""
+        read_only = self.session.read_only
+        if action == "check":
+            item = self.screen.current_item
+            return None if read_only or item is None or item.check is None else True
+        if action == "check_all":
+            phase = self.screen.current_phase
+            if read_only or phase is None or not any(i.check for i in phase.items):
+                return None
+            return True
+        if action == "tick_passed":
+            return None if read_only or not self.to_tick else True
+        if action == "rollback":
+            return None if read_only else True
+        if action == "cancel_checks":
+            return True if self.in_flight else None
+        return True
+
+    def context(self) -> CheckContext:
+        """What a check may read: vars, facts and earlier results (baselines) of the session."""
+        state = self.screen.state
+        return CheckContext(
+            vars=dict(self.screen.ctx.values),
+            facts=dict(state.facts),
+            results={qid: s.check for qid, s in state.items.items() if s.check is not None},
+            redact=self.session.redactor,
+            timeout=self.timeout,
+            environ=dict(os.environ),
+            secrets=tuple(self.checklist.secrets),
+        )
+
+    # ---------------------------------------------------------------- starting
+    def check_item(self, item: Item | None) -> None:
+        """``c``: run the highlighted item's check."""
+        if item is None or item.check is None:
+            return
+        if item.qid in self.in_flight:
+            self.screen.notify("Its check is already running.")
+            return
+        self.start([item], f"Check of {item.qid}")
+
+    def check_phase(self, phase: Phase | None) -> None:
+        """``a``: run every check of the phase (those not already running)."""
+        if phase is None:
+            return
+        items = [i for i in phase.items if i.check is not None and i.qid not in self.in_flight]
+        if not items:
+            self.screen.notify("Every check of this phase is already running.")
+            return
+        self.start(items, f"Checks of {phase.title}")
+
+    def start(self, items: list[Item], label: str) -> None:
+        """Start one worker per item; items whose baseline is in the batch wait for it."""
+        if self.session.read_only:
+            self.screen.notify("Read-only: check results would be recorded, so checks do not "
+                               "run here. Use `rsdeploy-tui check` for a headless run.",
+                               severity="warning")
+            return
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(max(1, self.concurrency))
+        ctx = self.context()
+        batch = Batch(label, {i.qid for i in items})
+        done = {i.qid: asyncio.Event() for i in items}
+        by_id = {i.id: i.qid for i in items}
+        types = {i.check.type for i in items if i.check is not None} - self._warmed
+        warm = asyncio.ensure_future(asyncio.to_thread(warm_imports, types)) if types else None
+        self._warmed |= types
+        for item in items:
+            ref = str(item.check.params.get("baseline", "")) if item.check else ""
+            waits_for = done.get(ref) or done.get(by_id.get(ref, ""))
+            self.in_flight.add(item.qid)
+            self._paint(item)
+            self._workers[item.qid] = self.screen.run_worker(
+                self._check(item, ctx, batch, done[item.qid], waits_for, warm),
+                name=item.qid, group="checks", exit_on_error=False)
+        self.screen._update_detail()
+        self.screen.refresh_bindings()
+
+    async def _check(self, item: Item, ctx: CheckContext, batch: Batch, done: asyncio.Event,
+                     waits_for: asyncio.Event | None, warm: asyncio.Future[None] | None) -> None:
+        """One item's check in its worker: wait, run under the shared bound, record."""
+        result: CheckResult | None = None
+        try:
+            if warm is not None:
+                await asyncio.shield(warm)  # shared by the batch; a failure is this result
+            if waits_for is not None:
+                await waits_for.wait()
+            assert self._gate is not None
+            async with self._gate:
+                result = await run_check(item, ctx)
+        except asyncio.CancelledError:
+            batch.cancelled += 1
+            raise
+        except Exception as exc:  # a bug here must still be a result, never a crash
+            from rsdeploy_tui.checks.reasons import describe_error
+
+            result = CheckResult("error", describe_error(exc))
+        finally:
+            done.set()
+            self.in_flight.discard(item.qid)
+            self._workers.pop(item.qid, None)
+            if result is None:
+                self._paint(item)
+                self._batch_progress(batch)
+        ctx.results[item.qid] = result
+        self._recorded(item, result)
+        batch.counts[result.status] = batch.counts.get(result.status, 0) + 1
+        self._batch_progress(batch)
+
+    def cancel(self) -> None:
+        """``escape`` while checks run: cancel all of them (nothing is recorded for them)."""
+        workers = list(self._workers.values())
+        for worker in workers:
+            worker.cancel()
+        if workers:
+            self.screen.notify(f"Cancelled {len(workers)} running check(s).", severity="warning")
+
+    # ---------------------------------------------------------------- results
+    def _recorded(self, item: Item, result: CheckResult) -> None:
+        """Record a result, then tick, offer a tick, or raise the rollback banner."""
+        screen = self.screen
+        if not screen.record("check_result", item=item.qid, **result.as_dict()):
+            self._paint(item)
+            return
+        if (item.check is not None and item.check.type == "migrations"
+                and result.evidence.get("plan")):
+            # The deployment log and the rollback read the plan from this fact.
+            screen.record("fact", name="migration_plan", value=result.evidence["plan"])
+        self._paint(item)
+        if item.qid in self.to_tick:
+            self.to_tick.remove(item.qid)
+        if result.status == "pass":
+            self._passed(item)
+        elif result.status == "fail" and item.rollback_trigger:
+            self._triggered(item, result)
+        screen.refresh_bindings()
+
+    def _passed(self, item: Item) -> None:
+        if view.state_name(self.screen.state, item.qid) in ("done", "skipped"):
+            return
+        if item.auto_tick and not view.blockers(self.checklist, item, self.screen.state):
+            self.screen.record("tick", item=item.qid)
+            return
+        self.to_tick.append(item.qid)
+
+    def _triggered(self, item: Item, result: CheckResult) -> None:
+        """A failed check on an item naming a rollback criterion: banner + rollback_started."""
+        assert item.rollback_trigger is not None
+        criterion = self.checklist.trigger(item.rollback_trigger)
+        if criterion is None:
+            return
+        sentence = describe_trigger(self.checklist, criterion, item.qid)
+        already = any(e.kind == "rollback_started" and e.data.get("trigger") == criterion.id
+                      for e in self.session.events)
+        if not already:
+            self.screen.record("rollback_started", reason=f"{sentence} {result.summary}",
+                               trigger=criterion.id)
+        self.banner().refresh_from(self.screen.state)
+        self.screen.notify(f"{criterion.text}\nPress R for the Rollback phase.",
+                           title="Rollback criterion met", severity="error", timeout=15)
+
+    def _batch_progress(self, batch: Batch) -> None:
+        if batch.finished < len(batch.qids):
+            return
+        counts = batch.counts
+        parts = [f"{counts[s]} {word}" for s, word in
+                 (("pass", "passed"), ("fail", "failed"), ("error", "errors"),
+                  ("skipped", "skipped")) if counts.get(s)]
+        if batch.cancelled:
+            parts.append(f"{batch.cancelled} cancelled")
+        bad = counts.get("fail", 0) + counts.get("error", 0)
+        message = f"{batch.label}: " + ", ".join(parts or ["nothing ran"])
+        offer = [q for q in self.to_tick if q in batch.qids]
+        if offer:
+            message += (f"\n{len(offer)} check(s) passed on items not ticked — press T to "
+                        f"tick {'it' if len(offer) == 1 else 'them'}.")
+        self.screen.notify(message, severity="error" if bad else "information",
+                           timeout=10 if offer or bad else 5)
+
+    # ---------------------------------------------------------------- ticking
+    def tick_passed(self) -> None:
+        """``T``: tick every item whose check passed (gates and requires still apply)."""
+        state = self.screen.state
+        ticked, blocked = 0, []
+        for qid in list(self.to_tick):
+            self.to_tick.remove(qid)
+            item = self.checklist.find_item(qid)
+            found = state.items.get(qid)
+            if item is None or found is None or found.check is None:
+                continue
+            if found.check.status != "pass" or found.state in ("done", "skipped"):
+                continue
+            if view.blockers(self.checklist, item, state):
+                blocked.append(qid)
+                continue
+            if not self.screen.record("tick", item=qid):
+                break
+            state = self.screen.state
+            ticked += 1
+        message = f"Ticked {ticked} item(s) whose check passed."
+        if blocked:
+            message += f" Not ticked (gated): {', '.join(blocked)}."
+        self.screen.notify(message, severity="warning" if blocked else "information")
+        self.screen.refresh_bindings()
+
+    # ---------------------------------------------------------------- phases
+    def phase_shown(self, phase: Phase | None) -> None:
+        """Entering the Post-Deployment phase the first time in the session offers its checks."""
+        if phase is None or phase.id != POST_PHASE or self._offered_post:
+            return
+        if self.session.read_only:
+            return
+        if any(e.kind == "phase_entered" and e.data.get("phase") == phase.id
+               for e in self.session.events):
+            return
+        items = [i for i in phase.items if i.check is not None]
+        if not items:
+            return
+        self._offered_post = True
+
+        def answer(yes: bool | None) -> None:
+            if self.screen.state.current_phase != phase.id:
+                self.screen.record("phase_entered", phase=phase.id)
+            if yes:
+                self.check_phase(phase)
+
+        self.screen.app.push_screen(
+            ConfirmModal(f"{phase.title}",
+                         f"Run the {len(items)} automated check(s) of {phase.title} now? "
+                         "They run in the background; you can keep working.",
+                         yes="Run checks", no="Not now"),
+            answer)
+
+    # ---------------------------------------------------------------- rollback
+    def banner(self) -> RollbackBanner:
+        """The rollback banner mounted by the runbook."""
+        return self.screen.query_one(RollbackBanner)
+
+    def rollback(self) -> None:
+        """``R``: ask for a reason and start a rollback; once started, go to the Rollback phase."""
+        if self.screen.state.rollback is not None:
+            self.goto_rollback_phase()
+            return
+        body = "\n".join(f"- {c.text}" for c in self.checklist.rollback_triggers)
+        self.screen.app.push_screen(
+            ReasonModal("Start a rollback",
+                        "Why roll back? (recorded in the deployment log)",
+                        body=f"When to roll back:\n{body}" if body else "",
+                        ok_label="Start rollback"),
+            self._rollback_reason)
+
+    def _rollback_reason(self, reason: str | None) -> None:
+        if not reason:
+            return
+        if self.screen.record("rollback_started", reason=reason, trigger=None):
+            self.banner().refresh_from(self.screen.state)
+            self.goto_rollback_phase()
+
+    def goto_rollback_phase(self) -> None:
+        """Show the Rollback phase, cursor on its first pending step."""
+        try:
+            phase = self.checklist.phase(ROLLBACK_PHASE)
+        except KeyError:
+            self.screen.notify("This checklist has no Rollback phase.", severity="warning")
+            return
+        target = view.next_pending(phase.items, self.screen.state, None) or (
+            phase.items[0] if phase.items else None)
+        if target is not None:
+            self.screen.focus_item(target)
+
+    # ---------------------------------------------------------------- rendering
+    def decorate_detail(self, item: Item, text: Text) -> Text:
+        """Add to the detail panel: a running check, and a rollback step's pre-filled command."""
+        if item.qid in self.in_flight:
+            text.append("\nCheck running… (escape cancels)\n", style="bold yellow")
+        if item.phase_id == ROLLBACK_PHASE and (item.command or item.action):
+            step = next((s for s in rollback_plan(self.checklist, self.screen.state,
+                                                  self.screen.ctx.values)
+                         if s.qid == item.qid), None)
+            if step is not None:
+                text.append("\nPre-filled for this session\n", style="bold underline")
+                if step.missing:
+                    text.append("  Not ready — missing:\n", style="bold red")
+                    for line in step.missing:
+                        text.append(f"  - {line}\n", style="red")
+                elif step.command:
+                    text.append(step.command.strip() + "\n", style="cyan")
+                for note in step.notes:
+                    text.append(f"  ! {note}\n", style="yellow")
+        return text
+
+    def _paint(self, item: Item) -> None:
+        """Redraw one list line: ``checking…`` while in flight, else the normal line."""
+        from rsdeploy_tui.ui.screens.runbook import pane_id
+        from rsdeploy_tui.ui.widgets.item_list import ItemList
+
+        try:
+            tabbed = self.screen.query_one("#phases", TabbedContent)
+            pane = tabbed.get_pane(pane_id(self.checklist.phase_of(item)))
+            item_list = pane.query_one(ItemList)
+        except NoMatches:
+            return  # the screen is being torn down (quit while checks end)
+        found = self.screen.state.items.get(item.qid)
+        glyphs = self.screen.ctx.glyphs
+        text = self.screen.ctx.display(item.text)
+        if item.qid in self.in_flight:
+            prompt = view.item_prompt(replace(item, check=None), found, text, glyphs)
+            prompt.append("  ")
+            prompt.append("~ checking..." if glyphs.ascii else "⟳ checking…", style="bold yellow")
+        else:
+            prompt = view.item_prompt(item, found, text, glyphs)
+        try:
+            item_list.replace_option_prompt(item.qid, prompt)
+        except OptionDoesNotExist:
+            return  # filtered out of the list
+

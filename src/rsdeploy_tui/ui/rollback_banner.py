@@ -1,0 +1,53 @@
+"""The rollback banner: a red line under the header once a rollback has started.
+
+It shows the latest ``rollback_started`` of the session — the "When to Rollback" criterion that
+fired (and on which item), or the operator's typed reason — and the key that opens the Rollback
+phase. It renders only from the session state, so a resumed session shows it again.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.widgets import Static
+
+from rsdeploy_tui.ui.view import short_time
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session import SessionState
+
+
+class RollbackBanner(Static):
+    """Hidden until a rollback starts; then names why and offers ``R`` for the Rollback phase."""
+
+    def __init__(self, checklist: Checklist, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.checklist = checklist
+
+    def on_mount(self) -> None:
+        # A resumed session whose rollback already started shows the banner at once.
+        state = getattr(self.screen, "state", None)
+        if state is not None:
+            self.refresh_from(state)
+
+    def refresh_from(self, state: SessionState) -> None:
+        """Show the latest rollback of ``state``, or hide when there is none."""
+        rollback = state.rollback
+        self.set_class(rollback is not None, "-active")
+        if rollback is None:
+            self.update("")
+            return
+        criterion = self.checklist.trigger(rollback.trigger) if rollback.trigger else None
+        line = Text()
+        line.append("ROLLBACK ", style="bold reverse")
+        if criterion is not None:
+            line.append(f" criterion met: {criterion.text}", style="bold")
+            # The reason is the sentence naming the item whose check failed, and its summary.
+            line.append(f"\n{rollback.reason}")
+        else:
+            line.append(f" started at {short_time(rollback.at)}: ", style="bold")
+            line.append(rollback.reason)
+        line.append("   R: go to the Rollback phase", style="bold")
+        self.update(line)
