@@ -9,11 +9,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from checksui_pilot import START
 
 from rsdeploy_tui.app import RunbookApp, make_app
 from rsdeploy_tui.checklist import Checklist, load_checklist
@@ -23,7 +24,6 @@ from rsdeploy_tui.session import Session, SessionState, SessionStore
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 MANAGE_PY = REPO / "tests" / "support" / "fake_django" / "manage.py"
-START = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -5,52 +5,13 @@ Asserted on the stored session (reloaded from disk) and on what the screen shows
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from textual.pilot import Pilot
+from checksui_pilot import SIZE, Stored, detail_text, line_of, results, runbook, settle, wait_for
 
-from rsdeploy_tui.session import Session, SessionState, SessionStore
+from rsdeploy_tui.session import Session, SessionStore
 from rsdeploy_tui.ui.screens.modals import ConfirmModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
-from rsdeploy_tui.ui.widgets.detail import ItemDetail
-
-SIZE = (110, 34)
-Stored = Callable[[str], SessionState]
-
-
-def runbook(app: Any) -> RunbookScreen:
-    screen = app.screen
-    assert isinstance(screen, RunbookScreen), f"expected the runbook, got {screen!r}"
-    return screen
-
-
-async def settle(pilot: Pilot[Any], screen: RunbookScreen) -> None:
-    """Wait until no check is queued or running (pytest-timeout bounds a hang)."""
-    while screen.checking.running_count:
-        await pilot.pause(0.05)
-    await pilot.pause()
-
-
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
-    while not condition():
-        await pilot.pause(0.05)
-
-
-def detail_text(screen: RunbookScreen) -> str:
-    pane = screen._active_pane()
-    assert pane is not None
-    return str(pane.query_one(ItemDetail).query_one("#detail-body").render())
-
-
-def line_of(screen: RunbookScreen, qid: str) -> str:
-    item_list = screen.current_list
-    assert item_list is not None
-    return str(item_list.get_option(qid).prompt)
-
-
-def results(session: Session) -> list[str]:
-    return [e.item for e in session.events if e.kind == "check_result"]
 
 
 async def test_c_records_result_with_evidence_and_T_ticks(

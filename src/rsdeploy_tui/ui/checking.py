@@ -284,7 +284,7 @@ class CheckController:
             return
         counts = batch.counts
         parts = [f"{counts[s]} {word}" for s, word in
-                 (("pass", "passed"), ("fail", "failed"), ("error", "errors"),
+                 (("pass", "passed"), ("fail", "failed"), ("error", "error(s)"),
                   ("skipped", "skipped")) if counts.get(s)]
         if batch.cancelled:
             parts.append(f"{batch.cancelled} cancelled")
@@ -317,6 +317,7 @@ class CheckController:
                 break
             state = self.screen.state
             ticked += 1
+        self.screen.app.clear_notifications()  # the "press T" offer is answered
         message = f"Ticked {ticked} item(s) whose check passed."
         if blocked:
             message += f" Not ticked (gated): {', '.join(blocked)}."
@@ -374,7 +375,8 @@ class CheckController:
             return
         if self.screen.record("rollback_started", reason=reason, trigger=None):
             self.banner().refresh_from(self.screen.state)
-            self.goto_rollback_phase()
+            # After the modal is gone: closing it gives the focus back to the old tab's list.
+            self.screen.app.call_later(self.goto_rollback_phase)
 
     def goto_rollback_phase(self) -> None:
         """Show the Rollback phase, cursor on its first pending step."""
@@ -399,12 +401,14 @@ class CheckController:
                          if s.qid == item.qid), None)
             if step is not None:
                 text.append("\nPre-filled for this session\n", style="bold underline")
+                if step.command:
+                    text.append(step.command.strip() + "\n", style="cyan")
                 if step.missing:
                     text.append("  Not ready — missing:\n", style="bold red")
                     for line in step.missing:
                         text.append(f"  - {line}\n", style="red")
                 elif step.command:
-                    text.append(step.command.strip() + "\n", style="cyan")
+                    text.append("  ready: r runs it\n", style="green")
                 for note in step.notes:
                     text.append(f"  ! {note}\n", style="yellow")
         return text

@@ -40,14 +40,15 @@ class RollbackBanner(Static):
             self.update("")
             return
         criterion = self.checklist.trigger(rollback.trigger) if rollback.trigger else None
-        line = Text()
-        line.append("ROLLBACK ", style="bold reverse")
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" ROLLBACK ", style="bold reverse")
         if criterion is not None:
             line.append(f" criterion met: {criterion.text}", style="bold")
-            # The reason is the sentence naming the item whose check failed, and its summary.
-            line.append(f"\n{rollback.reason}")
+            # The reason repeats the criterion, then names the item and what its check saw.
+            reason = rollback.reason.split(" — ", 1)[-1]
         else:
-            line.append(f" started at {short_time(rollback.at)}: ", style="bold")
-            line.append(rollback.reason)
-        line.append("   R: go to the Rollback phase", style="bold")
+            line.append(f" started at {short_time(rollback.at)}", style="bold")
+            reason = rollback.reason
+        line.append("   R: go to the Rollback phase\n")
+        line.append(reason)
         self.update(line)
