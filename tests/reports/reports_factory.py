@@ -1,4 +1,9 @@
-"""Sessions for the report tests: recorded through the real SessionStore with a fixed clock."""
+"""Sessions for the report tests: recorded through the real SessionStore with a fixed clock.
+
+They follow ``fixtures/rs-systems-frozen.yaml``, a frozen trimmed copy of the bundled checklist, so
+edits to ``checklists/rs-systems.yaml`` never move a golden file; ``test_report_shipped.py``
+renders the real bundled checklist.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from pathlib import Path
 
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.checklist.model import Checklist
-from rsdeploy_tui.checklist.vars import resolve_vars
+from rsdeploy_tui.checklist.vars import expand, resolve_vars
 from rsdeploy_tui.session import Session, SessionStore
 
 CANARY = "canary-Zq7xW9pL3"
@@ -41,7 +46,16 @@ class FixedClock:
         return self.moment
 
 
-def bundled() -> Checklist:
+FROZEN = Path(__file__).parent / "fixtures" / "rs-systems-frozen.yaml"
+
+
+def frozen() -> Checklist:
+    """The frozen test checklist (what the golden files are built on)."""
+    return load_checklist(FROZEN)
+
+
+def shipped() -> Checklist:
+    """The checklist bundled with rsdeploy-tui, as it is today."""
     return load_checklist(None)
 
 
@@ -80,6 +94,13 @@ def _common_start(session: Session, checklist: Checklist) -> None:
                 skip={"pre.s3-bucket-configured": "media stays on the instance, no S3 bucket"})
     session.record("note", "pre.known-issues",
                    text=f"Photo thumbnails slow on Safari; DB_PASSWORD={CANARY} was in a paste")
+    session.record("check_result", "pre.no-destructive-migrations", status="pass",
+                   summary="2 pending migration(s), 3 operation(s), none destructive",
+                   duration_s=1.2,
+                   evidence={"command": "python manage.py migrate --plan",
+                             "pending": ["repairs.0042_manager_assignment",
+                                         "repairs.0043_customer_approval"],
+                             "operations": [], "destructive": []})
     session.record("check_result", "pre.ssl-certificate-active", status="pass",
                    summary="certificate valid for 61 days", duration_s=0.3,
                    evidence={"not_after": "2027-01-20T00:00:00Z",
@@ -89,6 +110,13 @@ def _common_start(session: Session, checklist: Checklist) -> None:
                    value="s3://rs-systems-backups-20250823/emergency/pre_deployment_backup.dump")
 
 
+def shown_command(checklist: Checklist, qid: str, values: dict[str, str]) -> str:
+    """An item's command as the runner records it (vars expanded for display)."""
+    command = checklist.item(qid).command
+    assert command is not None, qid
+    return expand(command, values, secrets=checklist.secrets)
+
+
 def make_store(root: Path) -> tuple[SessionStore, StepClock]:
     clock = StepClock()
     return SessionStore(root, clock=clock), clock
@@ -96,18 +124,16 @@ def make_store(root: Path) -> tuple[SessionStore, StepClock]:
 
 def finished_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     """Every phase up to post-deployment done, maintenance window, migrations, finished."""
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(root)
     session = store.create(checklist, vars=session_vars(checklist, app_dir), operator="ana")
     _common_start(session, checklist)
     session.record("fact", name="maintenance_on", value=True)
     for item in checklist.phase("deploy").items:
         if item.qid == "deploy.run-migrations":
-            session.record("fact", name="migration_plan",
-                           value=["repairs.0042_manager_assignment",
-                                  "repairs.0043_customer_approval"])
+            # the tail holds only the last lines: 0042 is applied as planned, not shown
             _run(session, item.qid, "run-0001", "python manage.py migrate", 0,
-                 ["Applying repairs.0042_manager_assignment... OK"])
+                 ["  Applying repairs.0043_customer_approval... OK"])
         session.record("tick", item.qid)
     session.record("fact", name="maintenance_off", value=True)
     session.record("gate_override", phase="post",
@@ -123,7 +149,7 @@ def finished_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
 
 def half_done_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     """Pre-deployment done, deployment halfway: a failed check and a command still running."""
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(root)
     session = store.create(checklist, vars=session_vars(checklist, app_dir), operator="ana")
     _common_start(session, checklist)
@@ -137,9 +163,10 @@ def half_done_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
 
 def rolled_back_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     """Deployed, health check failed, rolled back through the Rollback phase, finished."""
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(root)
-    session = store.create(checklist, vars=session_vars(checklist, app_dir), operator="ana")
+    values = session_vars(checklist, app_dir)
+    session = store.create(checklist, vars=values, operator="ana")
     _common_start(session, checklist)
     _tick_phase(session, checklist, "deploy")
     session.record("phase_entered", phase="post")
@@ -149,8 +176,9 @@ def rolled_back_session(root: Path, app_dir: Path) -> tuple[Session, Checklist]:
     session.record("rollback_started", reason="Health check answering 502 after deploy",
                    trigger="critical-functionality")
     session.record("phase_entered", phase="rollback")
+    # recorded as the runner shows it: the checklist's command, comment line and all
     _run(session, "rollback.maintenance-mode-on", "run-0003",
-         "eb setenv MAINTENANCE_MODE=true -e rs-systems-prod", 0)
+         shown_command(checklist, "rollback.maintenance-mode-on", values), 0)
     session.record("tick", "rollback.maintenance-mode-on")
     session.record("tick", "rollback.redeploy-previous-tag")
     _run(session, "rollback.migrate-back", "run-0004",

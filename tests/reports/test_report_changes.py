@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from reports_factory import CANARY, START, FixedClock, bundled, make_store, session_vars
+from reports_factory import CANARY, START, FixedClock, frozen, make_store, session_vars
 
 from rsdeploy_tui.reports import build_log, build_messages, render_report
 from rsdeploy_tui.reports.changes import git_changes
@@ -43,7 +43,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_changes_come_from_git_log_between_tags(repo: Path, tmp_path: Path) -> None:
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(tmp_path / "sessions")
     with store.create(checklist, vars=session_vars(checklist, repo), operator="ana") as session:
         session.record("fact", name="previous_version", value="v1.3.2")
@@ -65,7 +65,7 @@ def test_changes_come_from_git_log_between_tags(repo: Path, tmp_path: Path) -> N
 
 
 def test_unknown_tag_falls_back_to_the_operator_list(repo: Path, tmp_path: Path) -> None:
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(tmp_path / "sessions")
     with store.create(checklist, vars=session_vars(checklist, repo, version="v9.9.9"),
                       operator="ana") as session:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reports_factory import CANARY, bundled, half_done_session
+from reports_factory import CANARY, frozen, half_done_session
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def test_report_writes_markdown_and_prints_json(tmp_path: Path, app_dir: Path) -
         assert done.returncode == 0, done.stderr
         log = json.loads(done.stdout)
         assert log["session"] == session.id
-        assert log["progress"]["total"] == len(bundled().items)
+        assert log["progress"]["total"] == len(frozen().items)
     finally:
         session.close()
 

@@ -31,15 +31,15 @@ def test_messages_of_a_finished_session(scenarios: Built) -> None:
     messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
     assert list(messages) == list(MESSAGE_IDS)
     post = messages["post_deployment"]
-    assert post.subject == "Production Deployment Complete - 2026-11-20 22:12 UTC"
-    assert "Sprint 12 deployment completed successfully at 22:12 UTC." in post.body
+    assert post.subject == "Production Deployment Complete - 2026-11-20 21:30 UTC"
+    assert "Sprint 12 deployment completed successfully at 21:30 UTC." in post.body
     assert "New features available:\n- Managers can assign REQUESTED repairs\n" \
            "- Technicians cannot bypass approval (security fix)\n" \
            "- Assignment notifications include repair links\n" in post.body
     assert "Please report any issues to ana." in post.body
     assert "Documentation: [Link to docs]" in post.body  # no docs_url var: left to fill in
     pre = messages["pre_deployment"]
-    assert "Expected downtime: 12 minutes" in pre.body
+    assert "Expected downtime: 7 minutes" in pre.body
     assert "Known issues: Known issues documented: Photo thumbnails slow on Safari" in pre.body
     for message in messages.values():
         assert CANARY not in message.text()

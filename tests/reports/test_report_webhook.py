@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reports_factory import START, FixedClock, bundled, make_store, session_vars
+from reports_factory import START, FixedClock, frozen, make_store, session_vars
 from textual.widgets import Static
 from widget_host import WidgetHost
 
@@ -81,7 +81,7 @@ async def test_post_failures_are_results(hook_server: str, received: list[dict[s
 
 
 def _session(tmp_path: Path, url: str) -> tuple[Session, Any, dict[str, str]]:
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(tmp_path / "sessions")
     values = session_vars(checklist, tmp_path, notify_webhook_url=url)
     session = store.create(checklist, vars=values, operator="ana")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reports_factory import CANARY, START, FixedClock, bundled, make_store, session_vars
+from reports_factory import CANARY, START, FixedClock, frozen, make_store, session_vars
 from textual.widgets import Input, Markdown, TextArea
 from widget_host import WidgetHost
 
@@ -21,7 +21,7 @@ CLOCK = FixedClock(START + timedelta(hours=1))
 
 
 def _session(tmp_path: Path) -> tuple[Session, Any, dict[str, str]]:
-    checklist = bundled()
+    checklist = frozen()
     store, _ = make_store(tmp_path / "sessions")
     values = session_vars(checklist, tmp_path)
     session = store.create(checklist, vars=values, operator="ana")

@@ -14,7 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.reports.changes import git_changes
+from rsdeploy_tui.reports.downtime import Downtime, maintenance_windows
 from rsdeploy_tui.reports.placeholders import expand_vars
+from rsdeploy_tui.reports.timefmt import NOT_RECORDED, parse_time, show_time
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
@@ -22,70 +24,13 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 """Returns the current time (aware, UTC); injected so tests and golden files are stable."""
 
-NOT_RECORDED = "not recorded"
-
-_MAINTENANCE_ON = re.compile(r"MAINTENANCE_MODE\s*=\s*['\"]?(true|1|on)\b", re.IGNORECASE)
-_MAINTENANCE_OFF = re.compile(r"MAINTENANCE_MODE\s*=\s*['\"]?(false|0|off)\b", re.IGNORECASE)
+__all__ = ["NOT_RECORDED", "Changes", "Clock", "DeploymentFacts", "Downtime", "Issue", "gather",
+           "parse_time", "show_time", "utc_clock"]
 
 
 def utc_clock() -> datetime:
     """The real clock."""
     return datetime.now(UTC)
-
-
-def parse_time(text: Any) -> datetime | None:
-    """An ISO-8601 time from the journal (``Z`` or offset), or None when absent or malformed."""
-    if isinstance(text, datetime):
-        return text if text.tzinfo else text.replace(tzinfo=UTC)
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def show_time(moment: datetime | str | None, *, with_date: bool = True) -> str:
-    """A time as operators read it in a log: ``2026-11-26 02:30 UTC``."""
-    parsed = parse_time(moment)
-    if parsed is None:
-        return NOT_RECORDED
-    parsed = parsed.astimezone(UTC)
-    return parsed.strftime("%Y-%m-%d %H:%M UTC" if with_date else "%H:%M UTC")
-
-
-def minutes_between(start: datetime, end: datetime) -> int:
-    """Whole minutes between two times, rounded up (a 20-second outage is 1 minute)."""
-    seconds = max(0.0, (end - start).total_seconds())
-    return int(-(-seconds // 60))
-
-
-@dataclass(frozen=True)
-class Downtime:
-    """Maintenance mode as recorded: when it went on and off."""
-
-    on: datetime | None
-    off: datetime | None
-
-    @property
-    def minutes(self) -> int | None:
-        """Minutes in maintenance mode, when both ends are known."""
-        if self.on is None or self.off is None:
-            return None
-        return minutes_between(self.on, self.off)
-
-    def describe(self, now: datetime) -> str:
-        """One line for the log."""
-        if self.on is None:
-            return "None recorded (maintenance mode not used)"
-        if self.off is None:
-            return (f"Maintenance mode on since {show_time(self.on)} "
-                    f"({minutes_between(self.on, now)} minutes so far, not switched off)")
-        minutes = self.minutes
-        unit = "minute" if minutes == 1 else "minutes"
-        return f"{minutes} {unit} ({show_time(self.on, with_date=False)} - " \
-               f"{show_time(self.off, with_date=False)}, maintenance mode)"
 
 
 @dataclass(frozen=True)
@@ -140,6 +85,8 @@ class DeploymentFacts:
     changes: Changes
     migration_plan: list[str]
     migration_runs: list[dict[str, Any]]
+    migration_ticks: list[dict[str, Any]]
+    """Forward migrate items ticked done (the operator's word when no run was recorded)."""
     issues: list[Issue]
     session_notes: list[Issue]
     rollback: dict[str, Any] | None
@@ -177,36 +124,6 @@ def _first(*values: Any) -> str | None:
     return None
 
 
-def _fact_time(events: Sequence[Any], name: str) -> datetime | None:
-    """When the latest ``fact`` event named ``name`` was recorded (its value, if a time, wins)."""
-    for event in reversed(events):
-        if event.kind == "fact" and event.data.get("name") == name:
-            value = parse_time(event.data.get("value"))
-            return value or parse_time(event.at)
-    return None
-
-
-def _maintenance(events: Sequence[Any], checklist: Checklist) -> Downtime:
-    """Maintenance window from facts, else from successful ``MAINTENANCE_MODE=`` command runs."""
-    on = _fact_time(events, "maintenance_on")
-    off = _fact_time(events, "maintenance_off")
-    if on is not None:
-        return Downtime(on, off if off and off >= on else None)
-    started: dict[str, tuple[str, datetime | None]] = {}
-    for event in events:
-        if event.kind == "command_started":
-            started[str(event.data.get("run"))] = (str(event.data.get("command", "")),
-                                                   parse_time(event.at))
-        elif event.kind == "command_finished" and event.data.get("exit_code") == 0:
-            command, _ = started.get(str(event.data.get("run")), ("", None))
-            moment = parse_time(event.at)
-            if _MAINTENANCE_ON.search(command):
-                on, off = moment, None
-            elif _MAINTENANCE_OFF.search(command) and on is not None:
-                off = moment
-    return Downtime(on, off)
-
-
 def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list[Issue]:
     issues: list[Issue] = []
     for item_ in checklist.iter_items():
@@ -219,8 +136,14 @@ def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list
                                 record.by, record.at))
         elif record.state == "skipped":
             reason = record.reason or "no reason given"
-            issues.append(Issue("skipped", item.qid, f"{item.text}: skipped ({reason})",
+            issues.append(Issue("skipped", item.qid, f"{item.text}; reason: {reason}",
                                 record.by, record.at))
+        elif record.check is not None and record.check.status in ("fail", "error"):
+            # done despite a failing check: the override belongs in the proof of work
+            issues.append(Issue("failed", item.qid,
+                                f"{item.text}: check {record.check.status}: "
+                                f"{record.check.summary} (ticked anyway)",
+                                record.by, record.check.at))
         for run in record.runs:
             if run.exit_code not in (0, None) and record.state != "failed":
                 issues.append(Issue("failed", item.qid,
@@ -232,7 +155,8 @@ def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list
                                     None, run.finished))
         for note in record.notes:
             issues.append(Issue("note", item.qid, f"{item.text}: {note.text}", note.by, note.at))
-    return issues
+    # in the order they happened (the journal's times sort as text); undated ones last
+    return sorted(issues, key=lambda issue: (issue.at is None, issue.at or ""))
 
 
 def _failure(record: Any) -> str:
@@ -255,17 +179,67 @@ def _last_phase(checklist: Checklist, events: Sequence[Any]) -> str | None:
     return None
 
 
+_MIGRATE = re.compile(r"\bmigrate\b(?![^\n]*--(?:plan|check)\b)")
+_APPLIED = re.compile(r"^\s*(?P<verb>Applying|Unapplying) (?P<name>\S+?)\.\.\.\s*OK\b")
+
+
 def _migration_runs(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
+    """Runs of ``manage.py migrate`` (not ``--plan``/``--check``) with the migrations their
+    output says were applied or unapplied."""
     runs: list[dict[str, Any]] = []
     for item in checklist.iter_items():
         record = state.items.get(item.qid)
         if record is None:
             continue
         for run in record.runs:
-            if re.search(r"\bmigrate\b", run.command) and "--plan" not in run.command:
-                runs.append({"item": item.qid, "command": run.command,
-                             "exit_code": run.exit_code, "finished": run.finished})
+            if not _MIGRATE.search(run.command):
+                continue
+            applied: list[str] = []
+            unapplied: list[str] = []
+            for line in run.tail or []:
+                found = _APPLIED.match(str(line))
+                if found:
+                    (applied if found["verb"] == "Applying" else unapplied).append(found["name"])
+            runs.append({"item": item.qid, "command": run.command,
+                         "exit_code": run.exit_code, "finished": run.finished,
+                         "applied": applied, "unapplied": unapplied,
+                         "rollback": _is_rollback(checklist, item)})
     return runs
+
+
+def _is_rollback(checklist: Checklist, item: Any) -> bool:
+    """True for an item of the Rollback phase (its migrate runs go backwards)."""
+    phase = checklist.phase(item.phase_id)
+    return "rollback" in (phase.id, phase.title.lower())
+
+
+def _migration_ticks(checklist: Checklist, state: Any,
+                     values: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Forward migrate items ticked done: on the instance (``eb ssh``) the run is not recorded
+    here, and the tick is the operator's word that the migrations ran."""
+    ticks = []
+    for item in checklist.iter_items():
+        record = state.items.get(item.qid)
+        if (record is not None and record.state == "done" and item.command
+                and _MIGRATE.search(item.command) and not _is_rollback(checklist, item)):
+            ticks.append({"item": item.qid, "text": expand_vars(item.text, values),
+                          "by": record.by, "at": record.at})
+    return ticks
+
+
+def _migration_plan(facts: Mapping[str, Any], state: Any) -> list[str]:
+    """Fact ``migration_plan``, else the pending migrations a ``migrations`` check recorded
+    (its evidence has ``pending`` and ``operations``), latest check first."""
+    planned = _text_list(facts.get("migration_plan"))
+    if planned:
+        return planned
+    checks = [r.check for r in state.items.values() if r.check is not None
+              and isinstance(r.check.evidence.get("pending"), list)
+              and "operations" in r.check.evidence]
+    if not checks:
+        return []
+    latest = max(checks, key=lambda c: str(c.at or ""))
+    return _text_list(latest.evidence["pending"])
 
 
 def gather(
@@ -345,10 +319,11 @@ def gather(
                                                           else None),
         ended=parse_time(closing.at) if closing else None,
         current_phase=state.current_phase or _last_phase(checklist, events),
-        downtime=_maintenance(events, checklist),
+        downtime=maintenance_windows(events),
         changes=changes,
-        migration_plan=_text_list(facts.get("migration_plan")),
+        migration_plan=_migration_plan(facts, state),
         migration_runs=_migration_runs(checklist, state),
+        migration_ticks=_migration_ticks(checklist, state, values),
         issues=_issues(checklist, state, values),
         session_notes=session_notes,
         rollback=rollback,

@@ -87,8 +87,10 @@ def status_lines(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
     return lines
 
 
-def success_criteria(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
-    """Each success criterion: met (all its items done), not met, or unknown (no items tied)."""
+def success_criteria(checklist: Checklist, state: Any,
+                     in_progress: bool = False) -> list[dict[str, Any]]:
+    """Each success criterion: met (all its items done), not met, or not verified (``met`` None:
+    no items tied to it, or the deployment is still in progress and none of its items failed)."""
     out = []
     for criterion in checklist.success_criteria:
         states = {q: (state.items[q].state if q in state.items else "pending")
@@ -97,6 +99,8 @@ def success_criteria(checklist: Checklist, state: Any) -> list[dict[str, Any]]:
             met, why = None, "not verified (no items tied to it)"
         elif all(s == "done" for s in states.values()):
             met, why = True, "met"
+        elif in_progress and "failed" not in states.values():
+            met, why = None, f"in progress: {_not_met(states)}"
         else:
             met, why = False, _not_met(states)
         out.append({"id": criterion.id, "text": criterion.text, "met": met, "detail": why,
@@ -116,11 +120,20 @@ def _not_met(states: dict[str, str]) -> str:
 
 
 def _evidence_summary(record: Any) -> str:
+    """The check's verdict and the last command's exit code, for the appendix table."""
+    parts = []
     check = record.check
-    if check is None:
-        return ""
-    text = f"check {check.status}: {check.summary}".strip()
-    return text
+    if check is not None:
+        parts.append(f"check {check.status}: {check.summary}".strip())
+    if record.runs:
+        run = record.runs[-1]
+        if getattr(run, "cancelled", None):
+            parts.append(f"command cancelled ({run.cancelled})")
+        elif run.exit_code is None:
+            parts.append("command running")
+        else:
+            parts.append(f"command exit {run.exit_code}")
+    return "; ".join(parts)
 
 
 def _appendix_items(checklist: Checklist, state: Any,
@@ -151,6 +164,17 @@ def _appendix_items(checklist: Checklist, state: Any,
     return rows
 
 
+def _rollback_steps(checklist: Checklist, state: Any, required: bool) -> dict[str, Any]:
+    """How far the Rollback phase got (only when a rollback was started)."""
+    if not required:
+        return {}
+    items = [i for p in checklist.phases if "rollback" in (p.id, p.title.lower())
+             for i in p.items]
+    states = [state.items[i.qid].state if i.qid in state.items else "pending" for i in items]
+    return {"steps_total": len(items), "steps_done": states.count("done"),
+            "steps_skipped": states.count("skipped"), "steps_failed": states.count("failed")}
+
+
 def _iso(moment: Any) -> str | None:
     if moment is None:
         return None
@@ -178,17 +202,22 @@ def log_from_facts(checklist: Checklist, facts: DeploymentFacts) -> dict[str, An
         "in_progress": facts.in_progress,
         "current_phase": facts.current_phase,
         "downtime": {"minutes": facts.downtime.minutes, "on": _iso(facts.downtime.on),
-                     "off": _iso(facts.downtime.off), "text": facts.downtime.describe(facts.now)},
+                     "off": _iso(facts.downtime.off),
+                     "text": facts.downtime.describe(facts.now, facts.ended),
+                     "windows": [{"on": _iso(on), "off": _iso(off)}
+                                 for on, off in facts.downtime.windows]},
         "changes": {"source": facts.changes.source, "items": list(facts.changes.items),
                     "detail": facts.changes.detail},
-        "migrations": {"plan": facts.migration_plan, "runs": facts.migration_runs},
+        "migrations": {"plan": facts.migration_plan, "runs": facts.migration_runs,
+                       "ticked": facts.migration_ticks},
         "issues": [{"kind": i.kind, "item": i.item, "text": i.text, "by": i.by, "at": i.at}
                    for i in facts.issues],
         "notes": [{"text": n.text, "by": n.by, "at": n.at} for n in facts.session_notes],
-        "rollback": {"required": facts.rollback is not None, **(facts.rollback or {})},
+        "rollback": {"required": facts.rollback is not None, **(facts.rollback or {}),
+                     **_rollback_steps(checklist, state, facts.rollback is not None)},
         "backup_key": facts.backup_key,
         "post_deployment_status": status_lines(checklist, state),
-        "success_criteria": success_criteria(checklist, state),
+        "success_criteria": success_criteria(checklist, state, facts.in_progress),
         "progress": {"done": facts.progress[0], "total": facts.progress[1],
                      "critical_pending": facts.progress[2]},
         "gate_overrides": [{"phase": phase, "reason": o.reason, "by": o.by, "at": o.at}

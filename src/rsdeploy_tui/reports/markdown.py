@@ -70,6 +70,14 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}" if fence == "``" else f"`{text}`"
 
 
+def _one_line(command: str) -> str:
+    """A multi-line command for a table cell: comment-only lines dropped, lines joined the way
+    the shell reads them (the JSON keeps the command exactly)."""
+    lines = [line.strip() for line in command.splitlines()]
+    kept = [line for line in lines if line and not line.startswith("#")]
+    return "; ".join(kept) if kept else command.strip()
+
+
 def _when(at: Any) -> str:
     return show_time(at) if at else ""
 
@@ -111,12 +119,45 @@ def _changes(log: dict[str, Any]) -> list[str]:
     return [*lines, "", source] if source else lines
 
 
+def _migration_name(name: str) -> str:
+    """``repairs.0042_manager_assignment`` as the template writes it: ``repairs: 0042_...``."""
+    app, dot, migration = name.partition(".")
+    return f"{app}: {migration}" if dot and app and migration else name
+
+
+def _plan_state(migrations: dict[str, Any]) -> str:
+    """What became of the planned migrations: the last forward migrate run decides, else a
+    ticked "Run migrations" item (run on the instance, output not recorded here)."""
+    forward = [run for run in migrations["runs"] if not run.get("rollback")]
+    if any(run.get("exit_code") == 0 for run in forward):
+        return ""
+    if forward:
+        code = forward[-1].get("exit_code")
+        return " (planned; migrate still running)" if code is None else \
+            f" (planned; migrate exited {code})"
+    return "" if migrations.get("ticked") else " (planned; migrate not run yet)"
+
+
 def _migrations(log: dict[str, Any]) -> list[str]:
-    lines = [f"- {entry}" for entry in log["migrations"]["plan"]]
-    for run in log["migrations"]["runs"]:
+    migrations = log["migrations"]
+    runs = migrations["runs"]
+    applied = [name for run in runs if not run.get("rollback") for name in run.get("applied")
+               or []]
+    plan = migrations["plan"]
+    state = _plan_state(migrations)
+    lines = [f"- {_migration_name(name)}{'' if name in applied else state}" for name in plan]
+    lines += [f"- {_migration_name(name)}" for name in applied if name not in plan]
+    lines += [f"- {_migration_name(name)} (unapplied)"
+              for run in runs for name in run.get("unapplied") or []]
+    if not [run for run in runs if not run.get("rollback")]:
+        lines += [f"- {tick['text']} (`{tick['item']}`) ticked done by {tick['by']}, "
+                  f"{_when(tick['at'])} (its output is not recorded here)"
+                  for tick in migrations.get("ticked") or []]
+    for run in runs:
         exit_code = run.get("exit_code")
         result = "still running" if exit_code is None else f"exit {exit_code}"
-        lines.append(f"- {_code(run['command'])} ({run['item']}): {result}")
+        where = f"{run['item']}, rollback" if run.get("rollback") else run["item"]
+        lines.append(f"- {_code(_one_line(run['command']))} ({where}): {result}")
     return lines or [f"- {NOT_RECORDED.capitalize()} (no migration plan or migrate run recorded)"]
 
 
@@ -133,12 +174,18 @@ def _issues(log: dict[str, Any]) -> list[str]:
 def _rollback(log: dict[str, Any]) -> list[str]:
     rollback = log["rollback"]
     if not rollback.get("required"):
-        return ["- No"]
+        return ["- No (so far: the deployment is in progress)" if log.get("in_progress")
+                else "- No"]
     reason = rollback.get("reason") or "no reason given"
     lines = ["- Yes", f"- Reason: {reason}"]
     if rollback.get("trigger_text") or rollback.get("trigger"):
         lines.append(f"- Trigger: {rollback.get('trigger_text') or rollback.get('trigger')}")
     lines.append(f"- Started: {_when(rollback.get('at'))}")
+    if rollback.get("steps_total"):
+        extra = "".join(f", {rollback[f'steps_{word}']} {word}" for word in ("skipped", "failed")
+                        if rollback.get(f"steps_{word}"))
+        lines.append(f"- Rollback steps: {rollback.get('steps_done', 0)} of "
+                     f"{rollback['steps_total']} done{extra}")
     return lines
 
 
@@ -268,7 +315,8 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
                 shown = f"cancelled ({run['cancelled']})"
             else:
                 shown = "running" if code is None else str(code)
-            lines.append(f"| `{row['qid']}` | {_cell(_code(run['command']))} | {_cell(shown)} "
+            lines.append(f"| `{row['qid']}` | {_cell(_code(_one_line(run['command'])))} "
+                         f"| {_cell(shown)} "
                          f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")
     else:
         lines.append("None.")

@@ -135,7 +135,7 @@ def _status_updates(facts: DeploymentFacts, phase_titles: Mapping[str, str]) -> 
     where = f" to {facts.environment}" if facts.environment else ""
     done, total, _ = facts.progress
     phase = phase_titles.get(facts.current_phase or "", facts.current_phase or "not started")
-    downtime = _expected_downtime(facts) or facts.downtime.describe(facts.now)
+    downtime = _expected_downtime(facts) or facts.downtime.describe(facts.now, facts.ended)
     started = show_time(facts.started)
 
     progress = Message(
