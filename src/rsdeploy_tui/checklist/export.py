@@ -60,7 +60,8 @@ def checklist_to_dict(checklist: Checklist) -> dict[str, Any]:
             for tid, t in checklist.templates.items()
         },
         "rollback_triggers": [
-            {"id": c.id, "text": c.text, "items": list(c.items)} for c in checklist.rollback_triggers
+            {"id": c.id, "text": c.text, "items": list(c.items)}
+            for c in checklist.rollback_triggers
         ],
         "success_criteria": [
             {"id": c.id, "text": c.text, "items": list(c.items)} for c in checklist.success_criteria

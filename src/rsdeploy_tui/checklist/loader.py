@@ -7,14 +7,30 @@ a typo such as ``chek:`` must never silently disable a check.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from rsdeploy_tui import locations
+from rsdeploy_tui.checklist.fields import (
+    CRITERION_KEYS,
+    ENV_NAME,
+    ID_PATTERN,
+    ITEM_KEYS,
+    PHASE_KEYS,
+    SECTION_KEYS,
+    TEMPLATE_KEYS,
+    TOP_KEYS,
+    ChecklistError,
+    FieldReader,
+    Problem,
+    close_match,
+    kind_of,
+    known_specs,
+    label,
+)
 from rsdeploy_tui.checklist.model import (
     Action,
     Check,
@@ -26,249 +42,7 @@ from rsdeploy_tui.checklist.model import (
     Template,
 )
 from rsdeploy_tui.checklist.vars import references
-from rsdeploy_tui.checklist.yamlread import LineDict, LineList, load_yaml
-from rsdeploy_tui.errors import RsdeployError
-
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-TOP_KEYS = {
-    "name", "description", "vars", "secrets", "phases", "templates",
-    "rollback_triggers", "success_criteria",
-}
-PHASE_KEYS = {"id", "title", "help", "gate", "sections"}
-SECTION_KEYS = {"id", "title", "help", "items"}
-ITEM_KEYS = {
-    "id", "text", "critical", "help", "command", "confirm", "interactive", "tick_on_success",
-    "check", "auto_tick", "action", "requires", "rollback_trigger",
-}
-TEMPLATE_KEYS = {"title", "subject", "body"}
-CRITERION_KEYS = {"id", "text", "items"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a checklist file."""
-
-    file: str
-    """Path of the file."""
-    line: int
-    """1-based line (0 when the problem is about the whole file)."""
-    field: str
-    """Where in the structure, e.g. ``phases[pre].sections[database].items[db-backup].check``."""
-    message: str
-    """What is wrong and what was expected."""
-
-    def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.field}: {self.message}"
-
-
-class ChecklistError(RsdeployError):
-    """A checklist that does not load; ``problems`` lists every problem found."""
-
-    def __init__(self, path: Path, problems: list[Problem]) -> None:
-        count = len(problems)
-        noun = "problem" if count == 1 else "problems"
-        listing = "\n".join(f"  {p}" for p in problems)
-        super().__init__(f"Invalid checklist ({count} {noun})", f"{path}:\n{listing}")
-        self.path = path
-        self.problems = problems
-
-
-def _known_specs() -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]:
-    """Check and action parameter specs (a light module; the check code itself is not imported)."""
-    from rsdeploy_tui.checks.specs import ACTION_SPECS, CHECK_SPECS, COMMON
-
-    return CHECK_SPECS, ACTION_SPECS, COMMON
-
-
-class _Reader:
-    """Walks the parsed YAML, collecting problems and building the model."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-        self.var_uses: list[tuple[str, int, str]] = []  # (field, line, text) to check ${var}s
-        self.refs: list[tuple[str, int, str, str]] = []  # (field, line, ref, what)
-        self.item_ids: dict[str, int] = {}
-
-    # -- helpers ---------------------------------------------------------------------------
-    def problem(self, line: int, field: str, message: str) -> None:
-        self.problems.append(Problem(str(self.path), line, field, message))
-
-    def mapping(self, value: Any, line: int, field: str, allowed: set[str]) -> LineDict | None:
-        if not isinstance(value, dict):
-            self.problem(line, field, f"expected a mapping with keys {_keys(allowed)}, "
-                                      f"got {_kind(value)}")
-            return None
-        assert isinstance(value, LineDict)
-        for key, key_line in value.duplicate_keys:
-            self.problem(key_line, f"{field}.{key}", "key given twice; keep one")
-        for key in value:
-            if key not in allowed:
-                hint = _close_match(key, allowed)
-                self.problem(
-                    value.line_of(key), f"{field}.{key}",
-                    f"unknown key{hint}; expected one of {_keys(allowed)}",
-                )
-        return value
-
-    def string(self, data: LineDict, key: str, field: str, *, required: bool = False,
-               vars_ok: bool = True) -> str:
-        value = data.get(key)
-        line = data.line_of(key)
-        if value is None:
-            if required:
-                self.problem(line, f"{field}.{key}", "missing; expected text")
-            return ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self.problem(line, f"{field}.{key}", f"expected text, got {_kind(value)}")
-            return ""
-        text = str(value)
-        if required and not text.strip():
-            self.problem(line, f"{field}.{key}", "is empty; expected text")
-        if vars_ok:
-            self.var_uses.append((f"{field}.{key}", line, text))
-        return text
-
-    def optional_string(self, data: LineDict, key: str, field: str) -> str | None:
-        return self.string(data, key, field) if data.get(key) is not None else None
-
-    def boolean(self, data: LineDict, key: str, field: str) -> bool:
-        value = data.get(key, False)
-        if not isinstance(value, bool):
-            self.problem(data.line_of(key), f"{field}.{key}",
-                         f"expected true or false, got {_kind(value)}")
-            return False
-        return value
-
-    def ident(self, data: LineDict, field: str) -> str:
-        value = data.get("id")
-        if value is None:
-            self.problem(data.line, f"{field}.id", "missing; expected an id like 'db-backup'")
-            return ""
-        value = str(value)
-        if not ID_PATTERN.match(value):
-            self.problem(
-                data.line_of("id"), f"{field}.id",
-                f"'{value}' is not a valid id; expected lowercase letters, digits, '-' and '_', "
-                "starting with a letter or digit",
-            )
-        return value
-
-    def sequence(self, data: LineDict, key: str, field: str) -> LineList:
-        value = data.get(key)
-        if value is None:
-            empty = LineList()
-            empty.line, empty.item_lines = data.line_of(key), []
-            return empty
-        if not isinstance(value, list):
-            self.problem(data.line_of(key), f"{field}.{key}", f"expected a list, got {_kind(value)}")
-            empty = LineList()
-            empty.line, empty.item_lines = data.line_of(key), []
-            return empty
-        assert isinstance(value, LineList)
-        return value
-
-    def ref_list(self, data: LineDict, key: str, field: str, what: str) -> tuple[str, ...]:
-        refs: list[str] = []
-        seq = self.sequence(data, key, field)
-        for index, ref in enumerate(seq):
-            if not isinstance(ref, str):
-                self.problem(seq.line_of(index), f"{field}.{key}[{index}]",
-                             f"expected an item id, got {_kind(ref)}")
-                continue
-            refs.append(ref)
-            self.refs.append((f"{field}.{key}", seq.line_of(index), ref, what))
-        return tuple(refs)
-
-    def params(self, data: LineDict, key: str, field: str, specs: Mapping[str, Any],
-               common: Mapping[str, Any], kind: str) -> tuple[str, dict[str, Any], int] | None:
-        value = data.get(key)
-        line = data.line_of(key)
-        if not isinstance(value, dict):
-            self.problem(line, f"{field}.{key}",
-                         f"expected a mapping with a 'type' and its parameters, got {_kind(value)}")
-            return None
-        assert isinstance(value, LineDict)
-        type_name = value.get("type")
-        if not isinstance(type_name, str) or type_name not in specs:
-            known = ", ".join(sorted(specs))
-            got = f"'{type_name}'" if type_name is not None else "nothing"
-            self.problem(value.line_of("type"), f"{field}.{key}.type",
-                         f"unknown {kind} type {got}; expected one of: {known}")
-            return None
-        spec = {**common, **specs[type_name]}
-        params = {k: v for k, v in value.items() if k != "type"}
-        for name, param_value in params.items():
-            pfield = f"{field}.{key}.{name}"
-            if name not in spec:
-                hint = _close_match(name, set(spec))
-                self.problem(value.line_of(name), pfield,
-                             f"unknown parameter for {kind} '{type_name}'{hint}; expected one of "
-                             f"{_keys(set(spec))}")
-                continue
-            accepted = spec[name].types
-            ok = isinstance(param_value, accepted) and not (
-                isinstance(param_value, bool) and bool not in accepted
-            )
-            if not ok:
-                names = " or ".join(_TYPE_NAMES.get(t, t.__name__) for t in accepted)
-                self.problem(value.line_of(name), pfield, f"expected {names}, got "
-                                                          f"{_kind(param_value)}")
-            self._collect_var_uses(param_value, pfield, value.line_of(name))
-        for name, param in spec.items():
-            if param.required and name not in params:
-                self.problem(value.line, f"{field}.{key}.{name}",
-                             f"missing; {kind} '{type_name}' needs '{name}'")
-        return type_name, params, line
-
-    def _collect_var_uses(self, value: Any, field: str, line: int) -> None:
-        if isinstance(value, str):
-            self.var_uses.append((field, line, value))
-        elif isinstance(value, dict):
-            for k, v in value.items():
-                self._collect_var_uses(v, f"{field}.{k}", line)
-        elif isinstance(value, list):
-            for i, v in enumerate(value):
-                self._collect_var_uses(v, f"{field}[{i}]", line)
-
-
-_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true/false",
-               list: "a list", dict: "a mapping"}
-
-
-def _label(raw: Any, index: int) -> str:
-    """How a list element is named in error fields: its id when it has one, else its index."""
-    if isinstance(raw, dict) and isinstance(raw.get("id"), str) and raw["id"]:
-        return str(raw["id"])
-    return str(index)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (true/false)"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "text"
-    return f"{type(value).__name__} {value!r}"
-
-
-def _keys(keys: set[str]) -> str:
-    return ", ".join(sorted(keys))
-
-
-def _close_match(key: str, allowed: set[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(key, sorted(allowed), n=1)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+from rsdeploy_tui.checklist.yamlread import LineDict, load_yaml
 
 
 def load_checklist(path: Path | str | None = None) -> Checklist:
@@ -281,7 +55,7 @@ def load_checklist(path: Path | str | None = None) -> Checklist:
     path = Path(path) if path is not None else locations.bundled_checklist()
     raw = load_yaml(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    reader = _Reader(path)
+    reader = FieldReader(path)
     checklist = _build(reader, raw, path, digest)
     if reader.problems or checklist is None:
         problems = sorted(reader.problems, key=lambda p: p.line)
@@ -289,9 +63,11 @@ def load_checklist(path: Path | str | None = None) -> Checklist:
     return checklist
 
 
-def _build(r: _Reader, raw: Any, path: Path, digest: str) -> Checklist | None:
+def _build(r: FieldReader, raw: Any, path: Path, digest: str) -> Checklist | None:
     if not isinstance(raw, dict):
-        r.problem(1, "(top level)", f"expected a mapping with 'name' and 'phases', got {_kind(raw)}")
+        r.problem(
+            1, "(top level)", f"expected a mapping with 'name' and 'phases', got {kind_of(raw)}"
+        )
         return None
     top = r.mapping(raw, 1, "(top level)", TOP_KEYS)
     assert top is not None
@@ -310,8 +86,11 @@ def _build(r: _Reader, raw: Any, path: Path, digest: str) -> Checklist | None:
         if phase is None:
             continue
         if phase.id in phase_ids:
-            r.problem(phase.line, f"phases[{phase.id}].id",
-                      f"duplicate phase id '{phase.id}' (first at line {phase_ids[phase.id]})")
+            r.problem(
+                phase.line,
+                f"phases[{phase.id}].id",
+                f"duplicate phase id '{phase.id}' (first at line {phase_ids[phase.id]})",
+            )
         phase_ids.setdefault(phase.id, phase.line)
         phases.append(phase)
 
@@ -320,9 +99,16 @@ def _build(r: _Reader, raw: Any, path: Path, digest: str) -> Checklist | None:
     criteria = _criteria(r, top, "success_criteria")
 
     checklist = Checklist(
-        name=name, phases=tuple(phases), vars=MappingProxyType(variables), secrets=secrets,
-        templates=MappingProxyType(templates), rollback_triggers=triggers,
-        success_criteria=criteria, description=description, path=path, sha256=digest,
+        name=name,
+        phases=tuple(phases),
+        vars=MappingProxyType(variables),
+        secrets=secrets,
+        templates=MappingProxyType(templates),
+        rollback_triggers=triggers,
+        success_criteria=criteria,
+        description=description,
+        path=path,
+        sha256=digest,
     )
     _check_references(r, checklist)
     _check_var_uses(r, variables)
@@ -340,9 +126,12 @@ def _qualify_refs(checklist: Checklist) -> Checklist:
             phase,
             gate=qids(phase.gate),
             sections=tuple(
-                replace(section, items=tuple(
-                    replace(item, requires=qids(item.requires)) for item in section.items
-                ))
+                replace(
+                    section,
+                    items=tuple(
+                        replace(item, requires=qids(item.requires)) for item in section.items
+                    ),
+                )
                 for section in phase.sections
             ),
         )
@@ -351,49 +140,61 @@ def _qualify_refs(checklist: Checklist) -> Checklist:
     return replace(
         checklist,
         phases=phases,
-        rollback_triggers=tuple(replace(c, items=qids(c.items)) for c in checklist.rollback_triggers),
+        rollback_triggers=tuple(
+            replace(c, items=qids(c.items)) for c in checklist.rollback_triggers
+        ),
         success_criteria=tuple(replace(c, items=qids(c.items)) for c in checklist.success_criteria),
     )
 
 
-def _vars(r: _Reader, top: LineDict) -> dict[str, str]:
+def _vars(r: FieldReader, top: LineDict) -> dict[str, str]:
     raw = top.get("vars")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        r.problem(top.line_of("vars"), "vars", f"expected a mapping of name: value, got {_kind(raw)}")
+        r.problem(
+            top.line_of("vars"), "vars", f"expected a mapping of name: value, got {kind_of(raw)}"
+        )
         return {}
     assert isinstance(raw, LineDict)
     result: dict[str, str] = {}
     for key, value in raw.items():
         line = raw.line_of(key)
         if not ENV_NAME.match(key):
-            r.problem(line, f"vars.{key}", "not a valid variable name; expected letters, digits "
-                                           "and '_', not starting with a digit")
+            r.problem(
+                line,
+                f"vars.{key}",
+                "not a valid variable name; expected letters, digits "
+                "and '_', not starting with a digit",
+            )
         if isinstance(value, dict | list):
-            r.problem(line, f"vars.{key}", f"expected text, got {_kind(value)}")
+            r.problem(line, f"vars.{key}", f"expected text, got {kind_of(value)}")
             continue
-        text = "" if value is None else (str(value).lower() if isinstance(value, bool)
-                                         else str(value))
+        text = (
+            "" if value is None else (str(value).lower() if isinstance(value, bool) else str(value))
+        )
         result[key] = text
         r.var_uses.append((f"vars.{key}", line, text))
     return result
 
 
-def _secrets(r: _Reader, top: LineDict) -> tuple[str, ...]:
+def _secrets(r: FieldReader, top: LineDict) -> tuple[str, ...]:
     seq = r.sequence(top, "secrets", "secrets")
     names: list[str] = []
     for index, name in enumerate(seq):
         if not isinstance(name, str) or not ENV_NAME.match(name):
-            r.problem(seq.line_of(index), f"secrets[{index}]",
-                      f"expected an environment variable name, got {_kind(name)}")
+            r.problem(
+                seq.line_of(index),
+                f"secrets[{index}]",
+                f"expected an environment variable name, got {kind_of(name)}",
+            )
             continue
         names.append(name)
     return tuple(names)
 
 
-def _phase(r: _Reader, raw: Any, line: int, index: int) -> Phase | None:
-    data = r.mapping(raw, line, f"phases[{_label(raw, index)}]", PHASE_KEYS)
+def _phase(r: FieldReader, raw: Any, line: int, index: int) -> Phase | None:
+    data = r.mapping(raw, line, f"phases[{label(raw, index)}]", PHASE_KEYS)
     if data is None:
         return None
     pid = r.ident(data, f"phases[{index}]")
@@ -409,18 +210,23 @@ def _phase(r: _Reader, raw: Any, line: int, index: int) -> Phase | None:
         if section is None:
             continue
         if section.id in section_ids:
-            r.problem(section.line, f"{field}.sections[{section.id}].id",
-                      f"duplicate section id '{section.id}' in phase '{pid}' "
-                      f"(first at line {section_ids[section.id]})")
+            r.problem(
+                section.line,
+                f"{field}.sections[{section.id}].id",
+                f"duplicate section id '{section.id}' in phase '{pid}' "
+                f"(first at line {section_ids[section.id]})",
+            )
         section_ids.setdefault(section.id, section.line)
         sections.append(section)
-    return Phase(id=pid, title=title, sections=tuple(sections), gate=gate, help=help_text,
-                 line=data.line)
+    return Phase(
+        id=pid, title=title, sections=tuple(sections), gate=gate, help=help_text, line=data.line
+    )
 
 
-def _section(r: _Reader, raw: Any, line: int, phase_id: str, pfield: str,
-             index: int) -> Section | None:
-    data = r.mapping(raw, line, f"{pfield}.sections[{_label(raw, index)}]", SECTION_KEYS)
+def _section(
+    r: FieldReader, raw: Any, line: int, phase_id: str, pfield: str, index: int
+) -> Section | None:
+    data = r.mapping(raw, line, f"{pfield}.sections[{label(raw, index)}]", SECTION_KEYS)
     if data is None:
         return None
     sid = r.ident(data, f"{pfield}.sections[{index}]")
@@ -436,19 +242,23 @@ def _section(r: _Reader, raw: Any, line: int, phase_id: str, pfield: str,
     return Section(id=sid, title=title, items=tuple(items), help=help_text, line=data.line)
 
 
-def _item(r: _Reader, raw: Any, line: int, phase_id: str, section_id: str, sfield: str,
-          index: int) -> Item | None:
-    data = r.mapping(raw, line, f"{sfield}.items[{_label(raw, index)}]", ITEM_KEYS)
+def _item(
+    r: FieldReader, raw: Any, line: int, phase_id: str, section_id: str, sfield: str, index: int
+) -> Item | None:
+    data = r.mapping(raw, line, f"{sfield}.items[{label(raw, index)}]", ITEM_KEYS)
     if data is None:
         return None
     iid = r.ident(data, f"{sfield}.items[{index}]")
     field = f"{sfield}.items[{iid or index}]"
     if iid in r.item_ids:
-        r.problem(data.line, f"{field}.id",
-                  f"duplicate item id '{iid}' (first at line {r.item_ids[iid]}); item ids must be "
-                  "unique in the file")
+        r.problem(
+            data.line,
+            f"{field}.id",
+            f"duplicate item id '{iid}' (first at line {r.item_ids[iid]}); item ids must be "
+            "unique in the file",
+        )
     r.item_ids.setdefault(iid, data.line)
-    check_specs, action_specs, common = _known_specs()
+    check_specs, action_specs, common = known_specs()
     check = action = None
     if "check" in data:
         parsed = r.params(data, "check", field, check_specs, common, "check")
@@ -460,37 +270,53 @@ def _item(r: _Reader, raw: Any, line: int, phase_id: str, section_id: str, sfiel
             action = Action(type=parsed[0], params=MappingProxyType(parsed[1]), line=parsed[2])
     command = r.optional_string(data, "command", field)
     if command is not None and action is not None:
-        r.problem(data.line_of("action"), f"{field}.action",
-                  "an item has either a 'command' or an 'action', not both")
+        r.problem(
+            data.line_of("action"),
+            f"{field}.action",
+            "an item has either a 'command' or an 'action', not both",
+        )
     confirm = r.optional_string(data, "confirm", field)
     if confirm is not None and command is None and "action" not in data:
-        r.problem(data.line_of("confirm"), f"{field}.confirm",
-                  "'confirm' protects a command or action, but this item has neither")
+        r.problem(
+            data.line_of("confirm"),
+            f"{field}.confirm",
+            "'confirm' protects a command or action, but this item has neither",
+        )
     trigger = r.optional_string(data, "rollback_trigger", field)
     if trigger is not None:
-        r.refs.append((f"{field}.rollback_trigger", data.line_of("rollback_trigger"), trigger,
-                       "trigger"))
+        r.refs.append(
+            (f"{field}.rollback_trigger", data.line_of("rollback_trigger"), trigger, "trigger")
+        )
     return Item(
-        id=iid, phase_id=phase_id, section_id=section_id,
+        id=iid,
+        phase_id=phase_id,
+        section_id=section_id,
         text=r.string(data, "text", field, required=True),
         critical=r.boolean(data, "critical", field),
         help=r.string(data, "help", field),
-        command=command, confirm=confirm,
+        command=command,
+        confirm=confirm,
         interactive=r.boolean(data, "interactive", field),
         tick_on_success=r.boolean(data, "tick_on_success", field),
-        check=check, auto_tick=r.boolean(data, "auto_tick", field), action=action,
+        check=check,
+        auto_tick=r.boolean(data, "auto_tick", field),
+        action=action,
         requires=r.ref_list(data, "requires", field, "requirement"),
-        rollback_trigger=trigger, line=data.line,
+        rollback_trigger=trigger,
+        line=data.line,
     )
 
 
-def _templates(r: _Reader, top: LineDict) -> dict[str, Template]:
+def _templates(r: FieldReader, top: LineDict) -> dict[str, Template]:
     raw = top.get("templates")
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        r.problem(top.line_of("templates"), "templates",
-                  f"expected a mapping of template id -> {{title, subject, body}}, got {_kind(raw)}")
+        r.problem(
+            top.line_of("templates"),
+            "templates",
+            f"expected a mapping of template id -> {{title, subject, body}}, got {kind_of(raw)}",
+        )
         return {}
     assert isinstance(raw, LineDict)
     result: dict[str, Template] = {}
@@ -502,14 +328,16 @@ def _templates(r: _Reader, top: LineDict) -> dict[str, Template]:
         if data is None:
             continue
         result[tid] = Template(
-            id=tid, title=r.string(data, "title", field) or tid.replace("_", " ").capitalize(),
+            id=tid,
+            title=r.string(data, "title", field) or tid.replace("_", " ").capitalize(),
             subject=r.string(data, "subject", field),
-            body=r.string(data, "body", field, required=True), line=data.line,
+            body=r.string(data, "body", field, required=True),
+            line=data.line,
         )
     return result
 
 
-def _criteria(r: _Reader, top: LineDict, key: str) -> tuple[Criterion, ...]:
+def _criteria(r: FieldReader, top: LineDict, key: str) -> tuple[Criterion, ...]:
     result: list[Criterion] = []
     seen: dict[str, int] = {}
     seq = r.sequence(top, key, key)
@@ -522,33 +350,51 @@ def _criteria(r: _Reader, top: LineDict, key: str) -> tuple[Criterion, ...]:
         if cid in seen:
             r.problem(data.line, f"{field}.id", f"duplicate id '{cid}' (first at line {seen[cid]})")
         seen.setdefault(cid, data.line)
-        result.append(Criterion(
-            id=cid, text=r.string(data, "text", field, required=True),
-            items=r.ref_list(data, "items", field, "criterion item"), line=data.line,
-        ))
+        result.append(
+            Criterion(
+                id=cid,
+                text=r.string(data, "text", field, required=True),
+                items=r.ref_list(data, "items", field, "criterion item"),
+                line=data.line,
+            )
+        )
     return tuple(result)
 
 
-def _check_references(r: _Reader, checklist: Checklist) -> None:
+def _check_references(r: FieldReader, checklist: Checklist) -> None:
     trigger_ids = {t.id for t in checklist.rollback_triggers}
     lookup: Callable[[str], Item | None] = checklist.find_item
     for field, line, ref, what in r.refs:
         if what == "trigger":
             if ref not in trigger_ids:
                 known = ", ".join(sorted(trigger_ids)) or "none defined"
-                r.problem(line, field, f"unknown rollback trigger '{ref}'; expected one of: {known}")
+                r.problem(
+                    line, field, f"unknown rollback trigger '{ref}'; expected one of: {known}"
+                )
         elif lookup(ref) is None:
-            r.problem(line, field, f"{what} names unknown item '{ref}'; expected an item id "
-                                   "('db-backup') or a qualified id ('pre.db-backup')")
+            r.problem(
+                line,
+                field,
+                f"{what} names unknown item '{ref}'; expected an item id "
+                "('db-backup') or a qualified id ('pre.db-backup')",
+            )
 
 
-def _check_var_uses(r: _Reader, variables: Mapping[str, str]) -> None:
+def _check_var_uses(r: FieldReader, variables: Mapping[str, str]) -> None:
     for field, line, text in r.var_uses:
         for kind, name in references(text):
             if kind == "bad":
-                r.problem(line, field, f"'${{{name}}}' is not a valid reference; expected "
-                                       "${name} or ${env:NAME} (write $${ for a literal ${)")
+                r.problem(
+                    line,
+                    field,
+                    f"'${{{name}}}' is not a valid reference; expected "
+                    "${name} or ${env:NAME} (write $${ for a literal ${)",
+                )
             elif kind == "var" and name not in variables:
-                hint = _close_match(name, set(variables))
-                r.problem(line, field, f"undefined variable '${{{name}}}'{hint}; define it "
-                                       "under 'vars:' (or use ${env:NAME} for the environment)")
+                hint = close_match(name, set(variables))
+                r.problem(
+                    line,
+                    field,
+                    f"undefined variable '${{{name}}}'{hint}; define it "
+                    "under 'vars:' (or use ${env:NAME} for the environment)",
+                )

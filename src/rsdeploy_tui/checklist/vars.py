@@ -35,7 +35,7 @@ class VarError(RsdeployError):
 
 
 def references(text: str) -> list[tuple[str, str]]:
-    """The ``${...}`` references in ``text`` as (kind, name): kind is ``var``, ``env`` or ``bad``."""
+    """The ``${...}`` references in ``text`` as (kind, name); kind is var, env or bad."""
     found: list[tuple[str, str]] = []
     for match in _TOKEN.finditer(text):
         inner = match.group(1)

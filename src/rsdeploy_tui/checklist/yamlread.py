@@ -83,9 +83,7 @@ def read_text(path: Path, what: str = "checklist") -> str:
     if not path.exists():
         raise YamlFileError(f"No such {what} file", f"{path} does not exist.")
     if path.is_dir():
-        raise YamlFileError(
-            f"Not a {what} file", f"{path} is a directory; expected a YAML file."
-        )
+        raise YamlFileError(f"Not a {what} file", f"{path} is a directory; expected a YAML file.")
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -117,7 +115,7 @@ def load_yaml(path: Path, what: str = "checklist") -> Any:
     if not text.strip():
         raise YamlFileError(f"Empty {what} file", f"{path} is empty; expected a YAML mapping.")
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader is a SafeLoader
+        return yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
