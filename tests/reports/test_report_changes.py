@@ -83,3 +83,18 @@ def test_git_changes_outside_a_repository_says_why(tmp_path: Path) -> None:
     assert "not a git repository" in why.lower()
     lines, why = git_changes(tmp_path / "missing", "v1", "v2")
     assert lines is None and "not a directory" in why
+
+
+def test_previous_tag_var_wins_over_an_eb_version_label(repo: Path, tmp_path: Path) -> None:
+    """capture_version records the EB label (not a git ref); the previous_tag var is the tag."""
+    checklist = frozen()
+    store, _ = make_store(tmp_path / "sessions")
+    values = session_vars(checklist, repo, previous_tag="v1.3.2")
+    with store.create(checklist, vars=values, operator="ana") as session:
+        session.record("fact", name="previous_version", value="app-251119_221503")
+        log = build_log(checklist, session, clock=CLOCK)
+        md = render_report(checklist, session, "md", clock=CLOCK)
+    assert log["changes"]["source"] == "git" and log["changes"]["since"] == "v1.3.2"
+    assert len(log["changes"]["items"]) == 3
+    assert "**Version**: v1.4.0 (previous: app-251119_221503)" in md
+    assert "_From `git log v1.3.2..v1.4.0`._" in md

@@ -110,3 +110,26 @@ def test_empty_session_reads_not_recorded(tmp_path: Path, app_dir: Path,
     assert "**Sprint**: not recorded" in md
     assert "- Not recorded: no git history between the tags and no changes entered" in md
     assert "### Issues Encountered\n- None" in md
+
+
+def test_items_no_longer_in_the_checklist_stay_in_the_appendix(
+        tmp_path: Path, app_dir: Path, closing: list[Session]) -> None:
+    """The checklist was edited after the deployment: its recorded work is still proof."""
+    from reports_factory import frozen, make_store
+
+    checklist = frozen()
+    store, _ = make_store(tmp_path / "sessions")
+    session = store.create(checklist, vars={"app_dir": str(app_dir)}, operator="bo")
+    closing.append(session)
+    session.record("tick", "pre.unit-tests")
+    session.record("tick", "deploy.download-backups")  # an item this checklist does not have
+    session.record("command_started", "deploy.download-backups", run="run-0001", pid=1,
+                   command="aws s3 cp s3://bucket/dump.sql .")
+    session.record("command_finished", "deploy.download-backups", run="run-0001", exit_code=0)
+    md = render_report(checklist, session, "md", clock=REPORT_TIME)
+    assert "#### Recorded items no longer in the checklist\n\n| Item | State | By | When | " \
+           "Evidence |\n|---|---|---|---|---|\n| `deploy.download-backups` | ✅ done | bo |" in md
+    assert "| `deploy.download-backups` | `aws s3 cp s3://bucket/dump.sql .` | 0 |" in md
+    rows = build_log(checklist, session, clock=REPORT_TIME)["items"]
+    assert rows[-1]["qid"] == "deploy.download-backups" and rows[-1]["in_checklist"] is False
+    assert len(rows) == len(checklist.items) + 1

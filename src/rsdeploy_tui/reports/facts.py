@@ -42,6 +42,8 @@ class Changes:
     items: tuple[str, ...] = ()
     detail: str = ""
     """Why git was not used, when it was tried and failed."""
+    since: str = ""
+    """The tag or commit ``git log`` started from (source ``git``)."""
 
 
 @dataclass(frozen=True)
@@ -280,16 +282,22 @@ def gather(
     closing = next((e for e in reversed(events)
                     if e.kind in ("session_finished", "session_abandoned")), None)
     version = _first(facts.get("deployed_tag"), facts.get("version"), values.get("version"))
-    previous = _first(facts.get("previous_version"), facts.get("previous_tag"))
+    previous = _first(facts.get("previous_version"), facts.get("previous_tag"),
+                      values.get("previous_version"), values.get("previous_tag"))
 
     changes = Changes("none")
     operator_changes = _text_list(facts.get("changes"))
-    if use_git and version and previous:
+    # git wants a tag or commit: var/fact previous_tag first; previous_version is often an EB
+    # version label (capture_version), which is a git ref only when deployed with --label TAG
+    since = [str(c) for c in dict.fromkeys((facts.get("previous_tag"), values.get("previous_tag"),
+                                            previous)) if c]
+    if use_git and version and since:
         where = git_dir or Path(values.get("app_dir") or ".")
-        lines, problem = git_changes(where, previous, version)
-        if lines is not None:
-            changes = Changes("git", tuple(lines))
-        else:
+        for candidate in since:
+            lines, problem = git_changes(where, candidate, version)
+            if lines is not None:
+                changes = Changes("git", tuple(lines), since=candidate)
+                break
             changes = Changes("none", (), problem)
     if changes.source != "git" and operator_changes:
         changes = Changes("operator", tuple(operator_changes), changes.detail)

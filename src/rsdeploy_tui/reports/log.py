@@ -136,31 +136,41 @@ def _evidence_summary(record: Any) -> str:
     return "; ".join(parts)
 
 
+def _item_row(qid: str, record: Any, **known: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "qid": qid, **known,
+        "state": record.state if record else "pending",
+        "by": record.by if record else None, "at": record.at if record else None,
+        "reason": record.reason if record else None,
+        "evidence": _evidence_summary(record) if record else "",
+        "check": None, "notes": [], "runs": [],
+    }
+    if record is not None:
+        if record.check is not None:
+            c = record.check
+            row["check"] = {"status": c.status, "summary": c.summary, "at": c.at,
+                            "duration_s": c.duration_s, "evidence": dict(c.evidence)}
+        row["notes"] = [{"text": n.text, "by": n.by, "at": n.at} for n in record.notes]
+        row["runs"] = [{"run": r.run, "command": r.command, "started": r.started,
+                        "finished": r.finished, "exit_code": r.exit_code,
+                        "duration_s": getattr(r, "duration_s", None),
+                        "cancelled": getattr(r, "cancelled", None)} for r in record.runs]
+    return row
+
+
 def _appendix_items(checklist: Checklist, state: Any,
                     values: Mapping[str, str]) -> list[dict[str, Any]]:
-    rows = []
-    for item in checklist.iter_items():
-        record = state.items.get(item.qid)
-        row: dict[str, Any] = {
-            "qid": item.qid, "phase": item.phase_id, "section": item.section_id,
-            "text": expand_vars(item.text, values), "critical": item.critical,
-            "state": record.state if record else "pending",
-            "by": record.by if record else None, "at": record.at if record else None,
-            "reason": record.reason if record else None,
-            "evidence": _evidence_summary(record) if record else "",
-            "check": None, "notes": [], "runs": [],
-        }
-        if record is not None:
-            if record.check is not None:
-                c = record.check
-                row["check"] = {"status": c.status, "summary": c.summary, "at": c.at,
-                                "duration_s": c.duration_s, "evidence": dict(c.evidence)}
-            row["notes"] = [{"text": n.text, "by": n.by, "at": n.at} for n in record.notes]
-            row["runs"] = [{"run": r.run, "command": r.command, "started": r.started,
-                            "finished": r.finished, "exit_code": r.exit_code,
-                            "duration_s": getattr(r, "duration_s", None),
-                            "cancelled": getattr(r, "cancelled", None)} for r in record.runs]
-        rows.append(row)
+    """Every checklist item, then items the session recorded that the checklist no longer has
+    (it was edited since): proof of work must not lose a tick."""
+    rows = [_item_row(item.qid, state.items.get(item.qid), phase=item.phase_id,
+                      section=item.section_id, text=expand_vars(item.text, values),
+                      critical=item.critical, in_checklist=True)
+            for item in checklist.iter_items()]
+    known = {item.qid for item in checklist.iter_items()}
+    for qid, record in state.items.items():
+        if qid not in known and (record.by or record.runs or record.notes or record.check):
+            rows.append(_item_row(qid, record, phase=None, section=None, text="",
+                                  critical=False, in_checklist=False))
     return rows
 
 
@@ -207,7 +217,7 @@ def log_from_facts(checklist: Checklist, facts: DeploymentFacts) -> dict[str, An
                      "windows": [{"on": _iso(on), "off": _iso(off)}
                                  for on, off in facts.downtime.windows]},
         "changes": {"source": facts.changes.source, "items": list(facts.changes.items),
-                    "detail": facts.changes.detail},
+                    "detail": facts.changes.detail, "since": facts.changes.since or None},
         "migrations": {"plan": facts.migration_plan, "runs": facts.migration_runs,
                        "ticked": facts.migration_ticks},
         "issues": [{"kind": i.kind, "item": i.item, "text": i.text, "by": i.by, "at": i.at}

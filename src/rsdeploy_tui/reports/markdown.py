@@ -113,7 +113,8 @@ def _changes(log: dict[str, Any]) -> list[str]:
     if not items:
         why = f" ({changes['detail']})" if changes.get("detail") else ""
         return [f"- Not recorded: no git history between the tags and no changes entered{why}"]
-    source = {"git": f"_From `git log {log.get('previous_version')}..{log.get('version')}`._",
+    since = changes.get("since") or log.get("previous_version")
+    source = {"git": f"_From `git log {since}..{log.get('version')}`._",
               "operator": "_As entered by the operator._"}.get(changes["source"], "")
     lines = [f"- {entry}" for entry in items]
     return [*lines, "", source] if source else lines
@@ -287,7 +288,8 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
         lines += ["", f"{len(log['items'])} items; the item-by-item table is in the saved log."]
         by_phase = {}
     for phase, rows in by_phase.items():
-        lines += ["", f"#### {titles.get(phase, phase)}", "",
+        title = titles.get(phase, phase) if phase else "Recorded items no longer in the checklist"
+        lines += ["", f"#### {title}", "",
                   "| Item | State | By | When | Evidence |", "|---|---|---|---|---|"]
         for row in rows:
             text = f"{'**CRITICAL** ' if row['critical'] else ''}{row['text']}"
@@ -295,7 +297,8 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
             if row.get("reason"):
                 evidence = f"reason: {row['reason']}" + (f"; {evidence}" if evidence else "")
             state = _STATE_MARK.get(row["state"], row["state"])
-            lines.append(f"| {_cell(text)} (`{row['qid']}`) | {state} "
+            label = f"{_cell(text)} (`{row['qid']}`)" if text else f"`{row['qid']}`"
+            lines.append(f"| {label} | {state} "
                          f"| {_cell(row['by'])} | {_cell(_when(row['at']))} | {_cell(evidence)} |")
     lines += ["", "### Gate overrides", ""]
     if log["gate_overrides"]:
