@@ -249,3 +249,19 @@ def test_restore_check_downloads_the_backup_when_the_local_copy_is_gone(
     assert code == 0, result.summary
     assert deployment.facts["restore_row_counts"] == pg_db.seeded_counts
     assert not list((deployment.session.dir / "backups").iterdir())  # the copy is removed
+
+
+def test_facts_of_a_run_are_recorded_once_even_when_collected_again(
+        deployment: Deployment) -> None:
+    from rsdeploy_tui.actions import record_facts
+
+    prepared, _ = deployment.start("pre.db-backup")
+    result, code = deployment.finish(prepared)  # records the facts
+    assert code == 0 and result.run_id == prepared.run_id
+    before = len(deployment.session.events)
+    again = collect_result(prepared.run_dir, prepared.run_id)  # e.g. on resume
+    assert again is not None and record_facts(deployment.session, again) == 0
+    assert len(deployment.session.events) == before
+    recorded = [e for e in deployment.session.events if e.kind == "fact"]
+    assert {e.data["run"] for e in recorded} == {prepared.run_id}
+    assert {e.item for e in recorded} == {"pre.db-backup"}

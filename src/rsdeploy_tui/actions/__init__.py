@@ -64,6 +64,8 @@ class ActionResult:
     """The process is gone without a result file (killed, machine rebooted)."""
     item: str | None = None
     """Qualified id of the item the action ran for."""
+    run_id: str = ""
+    """The run that produced it (fact events carry it, so facts are recorded once)."""
 
 
 def runs_dir(session: Session) -> Path:
@@ -251,6 +253,7 @@ def collect_result(run_dir: Path, run_id: str) -> ActionResult | None:
             interrupted=True,
             item=str(item) if item else None,
             files=[p for p in _planned_files(spec) if Path(p).exists()],
+            run_id=run_id,
         )
     return ActionResult(
         ok=bool(data.get("ok")),
@@ -260,16 +263,24 @@ def collect_result(run_dir: Path, run_id: str) -> ActionResult | None:
         files=[str(f) for f in data.get("files") or []],
         cancelled=bool(data.get("cancelled")),
         item=str(item) if item else None,
+        run_id=run_id,
     )
 
 
 def record_facts(session: Session, result: ActionResult) -> int:
     """Record every fact of ``result`` as a ``fact`` event (item = the action's item).
 
-    Returns the number of facts recorded. Facts are redacted by ``Session.record``.
+    Idempotent per run: facts already recorded for ``result.run_id`` (a resume after the app
+    recorded them) are not recorded again. Returns the number of facts recorded now. Facts are
+    redacted by ``Session.record``; each event carries ``run`` = the run id.
     """
+    if result.run_id and any(
+        event.kind == "fact" and event.data.get("run") == result.run_id
+        for event in session.events
+    ):
+        return 0
     for name, value in result.facts.items():
-        session.record("fact", item=result.item, name=name, value=value)
+        session.record("fact", item=result.item, name=name, value=value, run=result.run_id)
     return len(result.facts)
 
 
