@@ -265,3 +265,29 @@ def test_facts_of_a_run_are_recorded_once_even_when_collected_again(
     recorded = [e for e in deployment.session.events if e.kind == "fact"]
     assert {e.data["run"] for e in recorded} == {prepared.run_id}
     assert {e.item for e in recorded} == {"pre.db-backup"}
+
+
+def test_a_backup_outlives_the_app_that_started_it(deployment: Deployment) -> None:
+    """The app (here a stand-in process) is SIGKILLed right after starting the backup."""
+    import subprocess
+    import sys
+
+    from rsdeploy_tui.actions import prepare_action
+
+    item = deployment.checklist.item("pre.db-backup")
+    prepared = prepare_action(item, deployment.session, deployment.vars)
+    launcher = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from rsdeploy_tui.runner import start_run\n"
+        "start_run(Path(sys.argv[1]), sys.argv[2], run_id=sys.argv[3])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, **prepared.env}
+    app = subprocess.run([sys.executable, "-c", launcher, str(prepared.run_dir),
+                          prepared.command, prepared.run_id], env=env, timeout=60)
+    assert app.returncode == -signal.SIGKILL
+    status = wait_run(prepared.run_dir, prepared.run_id, timeout=60)
+    assert status.exit_code == 0
+    result = collect_result(prepared.run_dir, prepared.run_id)  # what the app does on resume
+    assert result is not None and result.ok and result.facts["backup_key"]
