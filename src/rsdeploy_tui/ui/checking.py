@@ -193,8 +193,7 @@ class CheckController:
             self._workers[item.qid] = self.screen.run_worker(
                 self._check(item, ctx, batch, done[item.qid], waits_for, warm),
                 name=item.qid, group="checks", exit_on_error=False)
-        self.screen._update_detail()
-        self.screen.refresh_bindings()
+        self._refresh_detail()
 
     async def _check(self, item: Item, ctx: CheckContext, batch: Batch, done: asyncio.Event,
                      waits_for: asyncio.Event | None, warm: asyncio.Future[None] | None) -> None:
@@ -221,6 +220,7 @@ class CheckController:
             self._workers.pop(item.qid, None)
             if result is None:
                 self._paint(item)
+                self._refresh_detail()
                 self._batch_progress(batch)
         ctx.results[item.qid] = result
         self._recorded(item, result)
@@ -253,7 +253,6 @@ class CheckController:
             self._passed(item)
         elif result.status == "fail" and item.rollback_trigger:
             self._triggered(item, result)
-        screen.refresh_bindings()
 
     def _passed(self, item: Item) -> None:
         if view.state_name(self.screen.state, item.qid) in ("done", "skipped"):
@@ -322,7 +321,6 @@ class CheckController:
         if blocked:
             message += f" Not ticked (gated): {', '.join(blocked)}."
         self.screen.notify(message, severity="warning" if blocked else "information")
-        self.screen.refresh_bindings()
 
     # ---------------------------------------------------------------- phases
     def phase_shown(self, phase: Phase | None) -> None:
@@ -412,6 +410,13 @@ class CheckController:
                 for note in step.notes:
                     text.append(f"  ! {note}\n", style="yellow")
         return text
+
+    def _refresh_detail(self) -> None:
+        """Redraw the detail panel (its ``Check running…`` line follows ``in_flight``)."""
+        try:
+            self.screen._update_detail()
+        except NoMatches:
+            return  # the screen is being torn down
 
     def _paint(self, item: Item) -> None:
         """Redraw one list line: ``checking…`` while in flight, else the normal line."""
