@@ -39,12 +39,14 @@ FACT_HINTS: dict[str, str] = {
         "or use 'Or restore from previous EB version' instead"
     ),
     "rollback_app": (
-        "pre-migration state not recorded (rollback_app) — set --set rollback_app=APP "
-        "--set rollback_migration=NNNN (from 'showmigrations' before migrating)"
+        "pre-migration state not recorded — run the check of 'No destructive migrations' in "
+        "Pre-Deployment before migrating (it records the plan), or set --set rollback_app=APP "
+        "--set rollback_migration=NNNN"
     ),
     "rollback_migration": (
-        "pre-migration state not recorded (rollback_migration) — set --set rollback_app=APP "
-        "--set rollback_migration=NNNN (from 'showmigrations' before migrating)"
+        "pre-migration state not recorded — run the check of 'No destructive migrations' in "
+        "Pre-Deployment before migrating (it records the plan), or set --set rollback_app=APP "
+        "--set rollback_migration=NNNN"
     ),
     "media_backup_prefix": (
         "no media backup in this session — run 'Backup current media files' in Deployment"
@@ -107,13 +109,42 @@ def _hint(name: str) -> str:
     return FACT_HINTS.get(name, f"{name} is empty — set it with --set {name}=VALUE")
 
 
+_PLANNED = re.compile(r"^(?P<app>[A-Za-z_]\w*)\.(?P<number>\d{4})_\w*$")
+
+
+def previous_migrations_from_plan(plan: Any) -> dict[str, str]:
+    """app -> migration to go back to, from the ``migration_plan`` fact (``migrate --plan``).
+
+    The target is the number before the app's first planned migration (Django accepts a unique
+    prefix such as ``0041``), or ``zero`` when the first planned one is ``0001``.
+    """
+    if not isinstance(plan, list):
+        return {}
+    first: dict[str, int] = {}
+    for line in plan:
+        match = _PLANNED.match(str(line).rstrip())
+        if match:
+            first.setdefault(match["app"], int(match["number"]))
+    return {app: (f"{number - 1:04d}" if number > 1 else "zero")
+            for app, number in first.items()}
+
+
+def recorded_migrations(facts: Mapping[str, Any]) -> dict[str, str]:
+    """``previous_migrations`` when recorded, else what ``migration_plan`` implies."""
+    recorded = facts.get("previous_migrations")
+    if isinstance(recorded, dict) and recorded:
+        return {str(k): str(v or "zero") for k, v in recorded.items()}
+    return previous_migrations_from_plan(facts.get("migration_plan"))
+
+
 def _per_app_migrations(command: str, facts: Mapping[str, Any], values: Mapping[str, str]) -> str:
     """Repeat the ``migrate ${rollback_app} ${rollback_migration}`` line for each recorded app.
 
-    Used when ``previous_migrations`` (app -> last applied migration before migrating) was
-    recorded and the operator did not name one app with --set.
+    Used when the state before migrating is known (``previous_migrations``, or the
+    ``migration_plan`` recorded by the migrations check) and the operator did not name one app
+    with --set.
     """
-    recorded = facts.get("previous_migrations")
+    recorded = recorded_migrations(facts)
     if not isinstance(recorded, dict) or not recorded or values.get("rollback_app"):
         return command
     out = []

@@ -142,3 +142,22 @@ def test_failed_checks_on_trigger_items_name_the_criterion(tmp_path: Any,
         fired = triggered_rollbacks(bundled, session.state(bundled))
         assert [(c.id, qid) for c, qid in fired] == [("login-failure", "post.customer-login")]
         assert fired[0][0].text == "Unable to login (any portal)"
+
+
+def test_migrations_go_back_to_before_the_recorded_plan(bundled: Checklist) -> None:
+    # the fact the migrations check records: `migrate --plan` output lines
+    plan = ["Planned operations:", "repairs.0042_manager_assignment",
+            "    Add field manager to repair", "repairs.0043_customer_approval",
+            "    Alter field status on repair", "accounts.0001_initial", "    Create model Profile"]
+    step = steps_by_id(bundled, {"migration_plan": plan})["migrate-back"]
+    assert step.ready
+    lines = step.shell.splitlines()
+    assert "python manage.py migrate repairs 0041" in lines
+    assert "python manage.py migrate accounts zero" in lines
+    # an operator's explicit --set wins over the recorded plan
+    values = resolve_vars(bundled, {"rollback_app": "repairs", "rollback_migration": "0040"},
+                          config={})
+    (step,) = [s for s in rollback_plan(bundled, SimpleNamespace(facts={"migration_plan": plan}),
+                                        values) if s.item.id == "migrate-back"]
+    assert "python manage.py migrate repairs 0040" in step.shell.splitlines()
+    assert "accounts" not in step.shell
