@@ -85,6 +85,8 @@ class Batch:
     qids: set[str]
     counts: dict[str, int] = field(default_factory=dict)
     cancelled: int = 0
+    criteria: list[str] = field(default_factory=list)
+    """Rollback criteria that fired in this batch (one notice at the end, not one per check)."""
 
     @property
     def finished(self) -> int:
@@ -223,7 +225,7 @@ class CheckController:
                 self._refresh_detail()
                 self._batch_progress(batch)
         ctx.results[item.qid] = result
-        self._recorded(item, result)
+        self._recorded(item, result, batch)
         batch.counts[result.status] = batch.counts.get(result.status, 0) + 1
         self._batch_progress(batch)
 
@@ -236,7 +238,7 @@ class CheckController:
             self.screen.notify(f"Cancelled {len(workers)} running check(s).", severity="warning")
 
     # ---------------------------------------------------------------- results
-    def _recorded(self, item: Item, result: CheckResult) -> None:
+    def _recorded(self, item: Item, result: CheckResult, batch: Batch) -> None:
         """Record a result, then tick, offer a tick, or raise the rollback banner."""
         screen = self.screen
         if not screen.record("check_result", item=item.qid, **result.as_dict()):
@@ -252,7 +254,7 @@ class CheckController:
         if result.status == "pass":
             self._passed(item)
         elif result.status == "fail" and item.rollback_trigger:
-            self._triggered(item, result)
+            self._triggered(item, result, batch)
 
     def _passed(self, item: Item) -> None:
         if view.state_name(self.screen.state, item.qid) in ("done", "skipped"):
@@ -262,7 +264,7 @@ class CheckController:
             return
         self.to_tick.append(item.qid)
 
-    def _triggered(self, item: Item, result: CheckResult) -> None:
+    def _triggered(self, item: Item, result: CheckResult, batch: Batch) -> None:
         """A failed check on an item naming a rollback criterion: banner + rollback_started."""
         assert item.rollback_trigger is not None
         criterion = self.checklist.trigger(item.rollback_trigger)
@@ -275,8 +277,8 @@ class CheckController:
             self.screen.record("rollback_started", reason=f"{sentence} {result.summary}",
                                trigger=criterion.id)
         self.banner().refresh_from(self.screen.state)
-        self.screen.notify(f"{criterion.text}\nPress R for the Rollback phase.",
-                           title="Rollback criterion met", severity="error", timeout=15)
+        if criterion.text not in batch.criteria:
+            batch.criteria.append(criterion.text)
 
     def _batch_progress(self, batch: Batch) -> None:
         if batch.finished < len(batch.qids):
@@ -295,6 +297,10 @@ class CheckController:
                         f"tick {'it' if len(offer) == 1 else 'them'}.")
         self.screen.notify(message, severity="error" if bad else "information",
                            timeout=10 if offer or bad else 5)
+        if batch.criteria:
+            self.screen.notify("\n".join(f"- {text}" for text in batch.criteria)
+                               + "\nPress R for the Rollback phase.",
+                               title="Rollback criteria met", severity="error", timeout=20)
 
     # ---------------------------------------------------------------- ticking
     def tick_passed(self) -> None:
