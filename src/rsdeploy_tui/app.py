@@ -87,7 +87,8 @@ class RunbookApp(App[str | None]):
     def on_mount(self) -> None:
         self._install_signal_handlers()
         # ASCII borders too when the terminal's locale is not UTF-8 (styles/runbook.tcss).
-        self.set_class(self.ctx.glyphs.ascii, "-ascii")
+        if self.ctx.glyphs.ascii:
+            self.add_class("-ascii")
         if self.session is None:
             self.push_screen(ResumeModal(self._offer), self._launch_choice)
         else:

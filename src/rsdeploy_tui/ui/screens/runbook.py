@@ -6,6 +6,7 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,8 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs, TextArea
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
@@ -25,7 +25,7 @@ from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
-from rsdeploy_tui.ui.widgets.progress import PhaseProgress
+from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
@@ -47,6 +47,13 @@ PENDING_LAYERS = {
     "check_all": ("checks", "Automated checks"),
     "logs": ("logs", "The eb logs pane"),
 }
+
+
+def _is_text_box(widget: object) -> bool:
+    """An Input or a TextArea (the latter without importing it: it is slow to import)."""
+    text_area = sys.modules.get("textual.widgets._text_area")
+    return isinstance(widget, Input) or (
+        text_area is not None and isinstance(widget, text_area.TextArea))
 
 
 def pane_id(phase: Phase) -> str:
@@ -95,15 +102,13 @@ class RunbookScreen(Screen[None]):
         yield RunbookHeader(id="header")
         yield Static("", id="banner")
         yield RollbackBanner(self.checklist, id="rollback-banner")
-        with TabbedContent(id="phases"):
+        # Only the tab where work resumes is built now; the others when first shown.
+        first = view.resume_phase(self.checklist, self.state)
+        with TabbedContent(id="phases", initial=pane_id(first)):
             for phase in self.checklist.phases:
-                with (TabPane(view.tab_label(phase, self.state), id=pane_id(phase)),
-                      Vertical(classes="phase")):
-                        yield PhaseProgress(self.ctx.glyphs, id=f"progress-{phase.id}")
-                        yield Static("", classes="gate-note")
-                        with Horizontal(classes="phase-body"):
-                            yield ItemList(phase, self.ctx.glyphs, self.ctx.display)
-                            yield ItemDetail()
+                with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
+                    if phase is first:
+                        yield PhasePane(phase, self.ctx)
             with TabPane("Deployment Log", id=LOG_TAB):
                 yield Static("Building the deployment log...", classes="placeholder")
             with TabPane("Messages", id=MESSAGES_TAB):
@@ -169,12 +174,12 @@ class RunbookScreen(Screen[None]):
         self._check_size()
         self.call_after_refresh(self._place_cursor)
 
-    def _place_cursor(self) -> None:
+    async def _place_cursor(self) -> None:
         """On launch and resume: the first pending item of the phase where work stopped."""
         phase = view.resume_phase(self.checklist, self.state)
         target = view.next_pending(phase.items, self.state, None)
         if target is not None:
-            self.focus_item(target)
+            await self._focus_item(target)
         else:
             tabbed = self.query_one("#phases", TabbedContent)
             tabbed.active = pane_id(phase)
@@ -184,7 +189,8 @@ class RunbookScreen(Screen[None]):
 
     def _check_size(self) -> None:
         too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
-        self.set_class(too_small, "-too-small")
+        if self.has_class("-too-small") != too_small:  # a class change restyles everything
+            self.set_class(too_small, "-too-small")
 
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
@@ -194,29 +200,11 @@ class RunbookScreen(Screen[None]):
         for phase in self.checklist.phases:
             pid = pane_id(phase)
             tabbed.get_tab(pid).label = view.tab_label(phase, state)
-            pane = tabbed.get_pane(pid)
-            pane.query_one(ItemList).update_state(state)
-            done, total = view.phase_counts(phase, state)
-            pane.query_one(PhaseProgress).set_progress(done, total)
-            note = pane.query_one(".gate-note", Static)
-            note.update(Text(self._gate_note(phase)))
-            note.display = bool(phase.gate)
+            for phase_pane in tabbed.get_pane(pid).query(PhasePane):
+                phase_pane.show_state(state)
         self._update_header()
         self._update_detail()
         self.refresh_bindings()
-
-    def _gate_note(self, phase: Phase) -> str:
-        if not phase.gate:
-            return ""
-        override = self.state.gate_overrides.get(phase.id)
-        if override is not None:
-            return f"Gate overridden by {override.by}: {override.reason}"
-        waiting = [
-            ref for ref in phase.gate if view.state_name(self.state, ref) != "done"
-        ]
-        if not waiting:
-            return "Gate open: " + ", ".join(phase.gate)
-        return "Gated until done: " + ", ".join(waiting)
 
     def _tick_clock(self) -> None:
         self._update_header()
@@ -249,7 +237,10 @@ class RunbookScreen(Screen[None]):
         if pane is None:
             return
         item = self.current_item
-        detail = pane.query_one(ItemDetail)
+        found = pane.query(ItemDetail)
+        if not found:
+            return
+        detail = found.first()
         if item is None:
             detail.show(view.detail_empty())
             return
@@ -264,17 +255,41 @@ class RunbookScreen(Screen[None]):
             return None
         return tabbed.get_pane(active)
 
+    def _phase_pane(self) -> PhasePane | None:
+        pane = self._active_pane()
+        if pane is None:
+            return None
+        found = pane.query(PhasePane)
+        return found.first() if found else None
+
     @property
     def current_phase(self) -> Phase | None:
-        """The phase of the active tab (None on the Deployment Log tab)."""
-        pane = self._active_pane()
-        return pane.query_one(ItemList).phase if pane is not None else None
+        """The phase of the active tab (None on the Deployment Log and Messages tabs)."""
+        active = self.query_one("#phases", TabbedContent).active
+        return next((p for p in self.checklist.phases if pane_id(p) == active), None)
 
     @property
     def current_list(self) -> ItemList | None:
         """The item list of the active tab."""
-        pane = self._active_pane()
-        return pane.query_one(ItemList) if pane is not None else None
+        phase_pane = self._phase_pane()
+        return phase_pane.item_list if phase_pane is not None else None
+
+    async def _ensure_phase_pane(self, pane: TabPane) -> PhasePane | None:
+        """Build a phase tab's content the first time it is shown."""
+        found = pane.query(PhasePane)
+        if found:
+            return found.first()
+        phase = next((p for p in self.checklist.phases if pane_id(p) == pane.id), None)
+        if phase is None:
+            return None
+        phase_pane = PhasePane(phase, self.ctx)
+        await pane.mount(phase_pane)
+        phase_pane.item_list.rebuild(self.state, self._filter_text())
+        phase_pane.show_state(self.state)
+        return phase_pane
+
+    def _filter_text(self) -> str:
+        return self.query_one("#filter", Input).value.strip()
 
     @property
     def current_item(self) -> Item | None:
@@ -286,13 +301,14 @@ class RunbookScreen(Screen[None]):
     # ---------------------------------------------------------------- events
     @on(TabbedContent.TabActivated)
     async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        # A focused widget in a pane switches TabbedContent back to that pane: let go of the
+        # focus before building the new tab (an await), then focus inside the new one.
+        self.set_focus(None)
+        await self._ensure_phase_pane(event.pane)
         item_list = self.current_list
         if item_list is not None:
             item_list.focus()
         else:
-            # The list of the tab we left keeps the focus otherwise, and a focused widget
-            # in a pane switches TabbedContent back to that pane.
-            self.set_focus(None)
             await self._mount_report_view(event.pane)
         self._update_detail()
         self.refresh_bindings()
@@ -342,7 +358,7 @@ class RunbookScreen(Screen[None]):
         if action == "clear_filter" and not self.query_one("#filter", Input).display:
             return None
         # False (not None) lets the key through to a text box that has the focus.
-        return not (action == "switch_phase" and isinstance(self.focused, Input | TextArea))
+        return not (action == "switch_phase" and _is_text_box(self.focused))
 
     # ---------------------------------------------------------------- recording
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
@@ -495,7 +511,7 @@ class RunbookScreen(Screen[None]):
         """Show or hide the eb logs pane (runner layer)."""
         self._service("logs")
 
-    def action_next_pending(self) -> None:
+    async def action_next_pending(self) -> None:
         """Go to the next pending item, across phases (wrapping round to the first phase)."""
         item = self.current_item
         target = view.next_pending(self.checklist.items, self.state,
@@ -503,14 +519,20 @@ class RunbookScreen(Screen[None]):
         if target is None:
             self.notify("Nothing pending: every item is done or skipped.")
             return
-        self.focus_item(target)
+        await self._focus_item(target)
 
     def focus_item(self, item: Item) -> None:
+        """Switch to the item's tab and put the cursor on it (done once the tab is built)."""
+        self.call_later(self._focus_item, item)
+
+    async def _focus_item(self, item: Item) -> None:
         """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
         tabbed = self.query_one("#phases", TabbedContent)
         phase = self.checklist.phase_of(item)
+        phase_pane = await self._ensure_phase_pane(tabbed.get_pane(pane_id(phase)))
+        assert phase_pane is not None
         tabbed.active = pane_id(phase)
-        item_list = tabbed.get_pane(pane_id(phase)).query_one(ItemList)
+        item_list = phase_pane.item_list
         if not item_list.highlight_qid(item.qid):
             self.action_clear_filter()
             item_list.highlight_qid(item.qid)

@@ -1,0 +1,114 @@
+"""Time to first frame: `rsdeploy-tui` on the bundled checklist beside a minimal Textual app.
+
+Both run as real processes on a pseudo-terminal (80x24, TERM=xterm-256color), interleaved, in the
+same run; the clock stops when the first frame's marker text reaches the terminal. Prints figures
+(median, min, max) and the ratio of medians (issue 4 target: <= 1.3). Not part of the test run.
+
+    PYTHONPATH=src python bench/startup.py [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import select
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ESCAPES = re.compile(rb"\x1b\[[0-9;?<>=]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]|\x1b\][^\x07]*\x07")
+
+MINIMAL_APP = """
+from textual.app import App
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App):
+    def compose(self):
+        yield Header()
+        yield Static("minimal-first-frame")
+        yield Footer()
+
+Minimal().run()
+"""
+
+
+def first_frame(argv: list[str], marker: bytes, env: dict[str, str], timeout: float = 30.0) -> float:
+    """Seconds from spawning ``argv`` on a new pty until ``marker`` is on its screen."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            cwd=REPO, start_new_session=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while time.perf_counter() - start < timeout:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            seen += chunk
+            if marker in ESCAPES.sub(b"", seen):
+                return time.perf_counter() - start
+        raise RuntimeError(f"no first frame from {argv[:3]}; got {ESCAPES.sub(b'', seen)[-300:]!r}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+
+
+def describe(name: str, times: list[float]) -> str:
+    ms = [t * 1000 for t in times]
+    return (f"{name:<28} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   "
+            f"max {max(ms):7.1f}   ({len(ms)} runs)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8",
+            "PYTHONPATH": str(REPO / "src"), "RSDEPLOY_STATE_DIR": f"{tmp}/state",
+            "RSDEPLOY_CONFIG_DIR": f"{tmp}/config",
+        }
+        ours_argv = [sys.executable, "-m", "rsdeploy_tui", "--operator", "bench"]
+        minimal_argv = [sys.executable, "-c", MINIMAL_APP]
+        # Warm the file cache (and create the session the later runs are offered to resume:
+        # each run then starts a fresh one via a fresh state dir).
+        first_frame(minimal_argv, b"minimal-first-frame", env)
+        ours: list[float] = []
+        minimal: list[float] = []
+        for run in range(args.runs):
+            env["RSDEPLOY_STATE_DIR"] = f"{tmp}/state-{run}"
+            ours.append(first_frame(ours_argv, b"Pre-Deployment", env))
+            minimal.append(first_frame(minimal_argv, b"minimal-first-frame", env))
+    print(describe("minimal Textual app", minimal))
+    print(describe("rsdeploy-tui (bundled)", ours))
+    ratio = statistics.median(ours) / statistics.median(minimal)
+    print(f"ratio rsdeploy-tui / minimal: {ratio:.2f}  (target <= 1.3)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""One phase tab's content: progress bar, gate note, the item list and the detail panel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.widgets.detail import ItemDetail
+from rsdeploy_tui.ui.widgets.item_list import ItemList
+from rsdeploy_tui.ui.widgets.progress import PhaseProgress
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Phase
+    from rsdeploy_tui.session import SessionState
+    from rsdeploy_tui.ui.context import RunbookContext
+
+
+def gate_note(phase: Phase, state: SessionState) -> str:
+    """One line about the phase's gate: open, overridden, or which items it waits for."""
+    if not phase.gate:
+        return ""
+    override = state.gate_overrides.get(phase.id)
+    if override is not None:
+        return f"Gate overridden by {override.by}: {override.reason}"
+    waiting = [ref for ref in phase.gate if view.state_name(state, ref) != "done"]
+    if not waiting:
+        return "Gate open: " + ", ".join(phase.gate)
+    return "Gated until done: " + ", ".join(waiting)
+
+
+class PhasePane(Vertical):
+    """Everything inside one phase tab; mounted when the tab is first shown (start-up time)."""
+
+    def __init__(self, phase: Phase, ctx: RunbookContext) -> None:
+        super().__init__(classes="phase")
+        self.phase = phase
+        self.ctx = ctx
+
+    def compose(self) -> ComposeResult:
+        yield PhaseProgress(self.ctx.glyphs)
+        note = Static("", classes="gate-note")
+        note.display = bool(self.phase.gate)
+        yield note
+        with Horizontal(classes="phase-body"):
+            yield ItemList(self.phase, self.ctx.glyphs, self.ctx.display)
+            yield ItemDetail()
+
+    @property
+    def item_list(self) -> ItemList:
+        """The phase's item list."""
+        return self.query_one(ItemList)
+
+    @property
+    def detail(self) -> ItemDetail:
+        """The phase's detail panel."""
+        return self.query_one(ItemDetail)
+
+    def show_state(self, state: SessionState) -> None:
+        """Re-render progress, gate note and changed item lines."""
+        self.item_list.update_state(state)
+        done, total = view.phase_counts(self.phase, state)
+        self.query_one(PhaseProgress).set_progress(done, total)
+        self.query_one(".gate-note", Static).update(Text(gate_note(self.phase, state)))
