@@ -291,3 +291,23 @@ def test_a_backup_outlives_the_app_that_started_it(deployment: Deployment) -> No
     assert status.exit_code == 0
     result = collect_result(prepared.run_dir, prepared.run_id)  # what the app does on resume
     assert result is not None and result.ok and result.facts["backup_key"]
+
+
+def test_two_backups_in_one_session_keep_both_files(deployment: Deployment) -> None:
+    from rsdeploy_tui.actions import prepare_action
+
+    item = deployment.checklist.item("pre.db-backup")
+    first = prepare_action(item, deployment.session, deployment.vars)
+    # the first one is still writing (its .part exists) when the second is prepared
+    import json
+
+    from rsdeploy_tui.actions.common import backups_dir, dump_name
+
+    spec = json.loads(first.spec_path.read_text())
+    backups_dir(spec).mkdir(parents=True, exist_ok=True)
+    (backups_dir(spec) / (dump_name(spec) + ".part")).write_bytes(b"partial")
+    second = prepare_action(item, deployment.session, deployment.vars)
+    name = dump_name(json.loads(second.spec_path.read_text()))
+    assert name != dump_name(spec)
+    assert not (backups_dir(spec) / name).exists()
+    assert not (backups_dir(spec) / f"{name}.part").exists()

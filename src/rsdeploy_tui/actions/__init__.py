@@ -187,6 +187,10 @@ def prepare_action(
         "secrets": list(secret_names),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if item.action.type == "db_backup":
+        from rsdeploy_tui.actions.common import unique_dump_name
+
+        spec["dump_name"] = unique_dump_name(spec)  # two backups never share a file
     path = spec_path(run_dir, run_id)
     write_json_atomic(path, session.redactor.value(spec) if hasattr(session, "redactor") else spec)
     shown = ", ".join(f"{k}={v}" for k, v in display_params.items())

@@ -164,11 +164,28 @@ def stamp(spec: Mapping[str, Any]) -> str:
 
 
 def dump_name(spec: Mapping[str, Any]) -> str:
-    """File name of the dump a ``db_backup`` spec writes (deterministic, so it can be found)."""
+    """File name of the dump a ``db_backup`` spec writes (deterministic, so it can be found).
+
+    ``prepare_action`` fixes it in the spec (``dump_name``), made unique in the session folder.
+    """
+    if spec.get("dump_name"):
+        return str(spec["dump_name"])
     params = spec.get("params") or {}
     base = str(params.get("name") or "db-backup")
     ext = ".sql" if str(params.get("format") or "custom") == "plain" else ".dump"
     return f"{base}-{stamp(spec)}{ext}"
+
+
+def unique_dump_name(spec: Mapping[str, Any]) -> str:
+    """``dump_name`` with ``-2``, ``-3``... added when a dump of that name is already there."""
+    folder = backups_dir(spec)
+    name = dump_name(spec)
+    stem, dot, ext = name.rpartition(".")
+    candidate, n = name, 1
+    while (folder / candidate).exists() or (folder / f"{candidate}.part").exists():
+        n += 1
+        candidate = f"{stem}-{n}{dot}{ext}"
+    return candidate
 
 
 def planned_files(spec: Mapping[str, Any]) -> list[str]:
