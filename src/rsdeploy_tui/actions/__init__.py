@@ -314,10 +314,16 @@ def describe_interrupted(run_dir: Path, run_id: str) -> str:
     what = f"Action {kind} for item {spec.get('item', '?')} was interrupted"
     parts = [f"{what}: its process is gone and it wrote no result, so nothing was recorded."]
     existing = [Path(p) for p in _planned_files(spec) if Path(p).exists()]
-    if existing:
-        listed = "; ".join(f"{p} ({_size(p)})" for p in existing)
+    partial = [p for p in existing if p.name.endswith(".part")]
+    whole = [p for p in existing if not p.name.endswith(".part")]
+    if partial:
+        listed = "; ".join(f"{p} ({_size(p)})" for p in partial)
         parts.append(f"Partial files kept: {listed}.")
-    else:
+    if whole:
+        listed = "; ".join(f"{p} ({_size(p)})" for p in whole)
+        parts.append(f"Finished dump kept (its upload did not complete or was not confirmed): "
+                     f"{listed}.")
+    if not existing:
         parts.append("It left no partial file.")
     progress = _last_progress(run_dir, run_id)
     if progress:
