@@ -7,7 +7,7 @@ import os
 import time
 from typing import Any
 
-from helpers import run
+from checkrun import run
 
 from rsdeploy_tui.checks.registry import CheckContext
 

@@ -142,6 +142,9 @@ def test_usage_and_checklist_errors_exit_2(checklist: Path, tmp_path: Path) -> N
     session = rsdeploy("check", "--checklist", str(checklist), "--session", "no-such",
                        state=tmp_path)
     assert session.returncode == 2
+    zero = rsdeploy("check", "--checklist", str(checklist), "--concurrency", "0",
+                    state=tmp_path)
+    assert zero.returncode == 2 and "--concurrency" in zero.stderr
 
 
 def test_session_records_results_and_baselines(web: WebServers, checklist: Path,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from helpers import run
+from checkrun import run
 
 from rsdeploy_tui.checks.registry import CheckContext
 

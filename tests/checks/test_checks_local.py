@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import item, run
+from checkrun import item, run
 
 from rsdeploy_tui.checks.registry import CheckContext, run_checks
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 import pytest
-from helpers import item, run
+from checkrun import item, run
 
 from rsdeploy_tui.checks import registry
 from rsdeploy_tui.checks.registry import CheckContext, CheckResult, passed, run_checks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import run
+from checkrun import run
 from web_servers import WebServers
 
 from rsdeploy_tui.checks.registry import CheckContext
