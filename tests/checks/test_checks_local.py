@@ -11,6 +11,7 @@ import pytest
 from checkrun import item, run
 
 from rsdeploy_tui.checks.registry import CheckContext, run_checks
+from support import skip_or_fail
 
 
 async def test_command_pass_fail_and_output() -> None:
@@ -94,7 +95,7 @@ async def test_env_vars_presence_only() -> None:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     if shutil.which("git") is None:
-        pytest.skip("git not installed")
+        skip_or_fail("git is not installed")
     root = tmp_path / "app"
     root.mkdir()
     subprocess.run(["git", "init", "-q", str(root)], check=True)

@@ -21,6 +21,7 @@ async def test_health_json_passes_with_status_and_headers(web: WebServers) -> No
     assert result.status == "pass", result.summary
     assert result.evidence["status"] == 200
     assert result.evidence["headers"]["content-type"] == "application/json"
+    assert result.evidence["json"] == '{"status": "healthy", "database": "ok"}'
     assert result.duration_s > 0
 
 
@@ -35,6 +36,7 @@ async def test_unexpected_status_fails(web: WebServers) -> None:
     result = await run("http", ctx(web), url="${base_url}/status/500")
     assert result.status == "fail"
     assert "status 500" in result.summary
+    assert result.evidence["body"] == "status page"
     ok = await run("http", ctx(web), url="${base_url}/status/503", expect_status=[200, 503])
     assert ok.status == "pass"
 

@@ -74,10 +74,10 @@ async def check_http(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
                 problems.append("response is not valid JSON")
                 evidence["body"] = excerpt(got.text())
             else:
+                evidence["json"] = excerpt(json.dumps(document))
                 problem = json_mismatch(params["expect_json"], document)
                 if problem:
                     problems.append(problem)
-                    evidence["json"] = excerpt(json.dumps(document))
     if "expect_text" in params and str(params["expect_text"]) not in got.text():
         note = " (first 1 MB searched)" if got.truncated else ""
         problems.append(f"text {params['expect_text']!r} not found{note}")
@@ -87,6 +87,7 @@ async def check_http(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
         if got.elapsed_s > float(max_seconds):
             problems.append(f"took {got.elapsed_s:.2f} s, limit {max_seconds} s")
     if problems:
+        evidence.setdefault("body", excerpt(got.text()))
         return failed(f"{url}: " + "; ".join(problems), **evidence)
     return passed(f"{url}: {got.status} in {got.elapsed_s:.2f} s", **evidence)
 
