@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from web_servers import WebServers
@@ -235,3 +236,22 @@ def test_bundled_checklist_checks_every_machine_verifiable_item(tmp_path: Path) 
     for item in checked:
         for value in map(str, item.check.params.values()):
             assert "rockstarwindshield" not in value and "rs-systems" not in value, item.qid
+
+
+def test_session_gets_the_migration_plan_fact(fake_manage: Any, tmp_path: Path) -> None:
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.session import SessionStore
+
+    store = SessionStore(root=tmp_path / "sessions")
+    checklist = load_checklist(None)
+    session = store.create(checklist, vars={}, operator="ana")
+    session_id = session.id
+    session.close()
+    done = rsdeploy("check", "--item", "pre.no-destructive-migrations", "--session", session_id,
+                    "--set", f"manage={fake_manage.command}", "--set", f"app_dir={tmp_path}",
+                    state=tmp_path, extra_env=fake_manage.env(migrations="pending"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 destructive: repairs.0013_technician_workshop: Alter field" in done.stdout
+    state = store.open(session_id, read_only=True).state(checklist)
+    assert "repairs.0012_repair_status" in state.facts["migration_plan"]
+    assert state.items["pre.no-destructive-migrations"].check.status == "fail"

@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         def on_result(item: Item, result: CheckResult) -> None:
             if session is not None:
                 session.record("check_result", item=item.qid, **result.as_dict())
+                plan = result.evidence.get("plan")
+                if item.check is not None and item.check.type == "migrations" and plan:
+                    # Same fact the TUI records: the deployment log and rollback read it.
+                    session.record("fact", name="migration_plan", value=plan)
             progress.update(item, result)
 
         results = asyncio.run(run_checks(items, ctx, args.concurrency, on_result))
