@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
     from rsdeploy_tui.session import Session
 
-STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss")
+STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss", "live.tcss")
 
 # (action, palette title, help) for the command palette; availability from check_action.
 PALETTE = [
@@ -45,6 +45,7 @@ PALETTE = [
     ("cancel_checks", "Cancel running checks", "Cancel every check that is running"),
     ("rollback", "Rollback", "Start a rollback with a reason / go to the Rollback phase"),
     ("logs", "Toggle eb logs pane", "Show or hide the eb logs pane"),
+    ("logs_full", "eb logs full screen", "The eb logs pane full screen, or back"),
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),

@@ -22,6 +22,7 @@ from rsdeploy_tui.ui import checking, view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.runs import RunController
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
@@ -74,6 +75,7 @@ class RunbookScreen(Screen[None]):
         Binding("c", "check", "Check", tooltip="Run the item's check"),
         Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
+        Binding("L", "logs_full", "Logs full screen", show=False, tooltip="eb logs full screen"),
         Binding("g", "next_pending", "Next", tooltip="Next pending item across phases"),
         Binding("slash", "filter", "Filter", tooltip="Filter items by text"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -96,6 +98,7 @@ class RunbookScreen(Screen[None]):
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
         self.checking = checking.CheckController(self)
+        self.runs = RunController(self)
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -156,6 +159,7 @@ class RunbookScreen(Screen[None]):
         for tabs in self.query(Tabs):
             tabs.can_focus = False
         self.query_one("#filter", Input).display = False
+        self.runs.start()
         banner = self.query_one("#banner", Static)
         if self.session.read_only:
             lock = getattr(self.session, "holder", None)
@@ -237,6 +241,7 @@ class RunbookScreen(Screen[None]):
         if pane is None:
             return
         item = self.current_item
+        self.runs.item_shown(item)
         found = pane.query(ItemDetail)
         if not found:
             return
@@ -476,12 +481,14 @@ class RunbookScreen(Screen[None]):
         return service
 
     def action_run(self) -> None:
-        """Run the item's command (runner layer)."""
-        self._service("run")
+        """Run the item's command or action (ui/runs.py)."""
+        if self.current_item is not None:
+            self.runs.run(self.current_item)
 
     def action_cancel_run(self) -> None:
-        """Cancel the item's running command (runner layer)."""
-        self._service("cancel_run")
+        """Cancel the item's running command (ui/runs.py)."""
+        if self.current_item is not None:
+            self.runs.cancel(self.current_item)
 
     def action_check(self) -> None:
         """Run the item's check (ui/checking.py)."""
@@ -508,8 +515,12 @@ class RunbookScreen(Screen[None]):
         self.checking.phase_shown(self.current_phase)
 
     def action_logs(self) -> None:
-        """Show or hide the eb logs pane (runner layer)."""
-        self._service("logs")
+        """Show or hide the eb logs pane (ui/runs.py)."""
+        self.runs.toggle_logs()
+
+    def action_logs_full(self) -> None:
+        """The eb logs pane full screen, or back."""
+        self.runs.toggle_logs(full=True)
 
     async def action_next_pending(self) -> None:
         """Go to the next pending item, across phases (wrapping round to the first phase)."""

@@ -1,0 +1,527 @@
+"""Runs on screen: the runbook's ``r``/``x``/``l``/``L`` and re-attaching runs on resume.
+
+``RunController`` is owned by the runbook screen, which delegates its run, cancel and log keys
+to it. It starts an item's command (or built-in action) detached through the runner, follows its
+log into the output view, and records ``command_started`` / ``command_finished`` /
+``run_cancelled`` / ``confirmation`` / ``fact`` events through ``RunbookScreen.record`` (durable,
+then re-render). It also mounts the environment banner and the log pane. Blocking runner calls
+(``start_run``, ``cancel_run``, boto3) run in thread workers; following a log is an async worker.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.screens.modals import ConfirmModal
+from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+from rsdeploy_tui.ui.widgets.run_output import RunOutput
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.actions import ActionResult
+    from rsdeploy_tui.checklist.model import Item
+    from rsdeploy_tui.session.state import RunRecord
+    from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+    from rsdeploy_tui.ui.widgets.log_pane import LogPane
+
+TAIL_LINES = 20
+"""Lines of output kept in ``command_finished.tail``."""
+_EB_DEPLOY = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+deploy\b", re.M)
+_TARGET = re.compile(r"--(?:version|label)[ =](\S+)")
+
+
+@dataclass(frozen=True)
+class Followed:
+    """A detached run the controller follows until it ends."""
+
+    qid: str
+    run_id: str
+    run_dir: Path
+    command: str
+    """As displayed and recorded (secrets masked)."""
+
+
+def is_eb_deploy(command: str) -> bool:
+    """Does the command run ``eb deploy`` (whose exit 4 needs the API's explanation)?"""
+    return bool(_EB_DEPLOY.search(command))
+
+
+class RunController:
+    """Runs, cancels and follows item commands for one runbook screen."""
+
+    def __init__(self, screen: RunbookScreen) -> None:
+        self.screen = screen
+        self.session = screen.session
+        self.checklist = screen.checklist
+        self.services = screen.ctx.services
+        self.output = RunOutput()
+        self.logs: LogPane | None = None
+        self.ready = False
+        self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
+        self._missing: dict[str, list[str]] = {}
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Resolved vars with the session's facts merged in (``${previous_version}`` ...)."""
+        from rsdeploy_tui.rollback import vars_with_facts
+
+        return vars_with_facts(self.screen.ctx.values, self.screen.state.facts)
+
+    @property
+    def run_dir(self) -> Path:
+        """Where this session's runs keep their files."""
+        return Path(self.session.dir) / "runs"
+
+    # ------------------------------------------------------------ start-up and resume
+    def start(self) -> None:
+        """Mount the banner and the output view, then re-attach runs (called from on_mount)."""
+        self.screen.run_worker(self._mount(), group="runs-start", exit_on_error=False)
+
+    async def _mount(self) -> None:
+        from rsdeploy_tui.ui.widgets.env_banner import EnvBanner
+
+        screen = self.screen
+        values = dict(screen.ctx.values)
+        if values.get("eb_env") and self.services.get("banner", True):
+            await screen.mount(
+                EnvBanner(values, fetch=self.services.get("env_status"),
+                          interval=self.services.get("banner_interval", 12.0)),
+                after=screen.query_one("#header"))
+        await screen.mount(self.output, after=screen.query_one("#phases"))
+        self.output.display = False
+        self.ready = True
+        self.resume()
+        self.item_shown(screen.current_item)
+
+    def resume(self) -> None:
+        """Re-attach every run recorded as started and not finished (output so far, then live)."""
+        from rsdeploy_tui.runner import run_status, tail_lines
+
+        attached = ended = 0
+        for qid, record in list(self.screen.state.items.items()):
+            for run in record.runs:
+                if run.finished is not None:
+                    continue
+                if not run.log:
+                    self._interactive_lost(qid, run)
+                    continue
+                followed = Followed(qid, run.run, Path(run.log).parent, run.command)
+                self.output.open_run(run.run, self._title(qid, run.command))
+                status = run_status(followed.run_dir, run.run)
+                if status.running:
+                    attached += 1
+                    self._follow(followed)
+                else:
+                    ended += 1
+                    self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
+                    self._ended(followed)
+        if attached or ended:
+            self.screen.notify(
+                f"Re-attached {attached} running command(s); {ended} ended while the app was "
+                "away (recorded).", title="Runs")
+
+    def _interactive_lost(self, qid: str, run: RunRecord) -> None:
+        if self.session.read_only:
+            return
+        self.screen.record("command_finished", item=qid, run=run.run, exit_code=None,
+                           duration_s=None, tail=[],
+                           lost="interactive: the app ended while it ran; exit code unknown")
+
+    # ------------------------------------------------------------ what the view shows
+    def item_shown(self, item: Item | None) -> None:
+        """The highlighted item changed: show its latest run (or hide the view)."""
+        if not self.ready:
+            return
+        if item is None:
+            self.output.show(None)
+            return
+        if item.qid in self._missing:
+            key = f"missing-{item.qid}"
+            self.output.show(key)
+            return
+        runs = self.screen.state.item(item.qid).runs
+        if not runs:
+            self.output.show(None)
+            return
+        run = runs[-1]
+        if run.run not in self.output.runs:
+            self._load_finished(item.qid, run)
+        self.output.show(run.run)
+
+    def _load_finished(self, qid: str, run: RunRecord) -> None:
+        from rsdeploy_tui.runner import tail_lines
+
+        status, state = self._status_words(run.exit_code, run.cancelled, run.finished is None)
+        self.output.open_run(run.run, self._title(qid, run.command), status=status, state=state)
+        if run.log:
+            self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
+        else:
+            self.output.feed(run.run, ["(interactive: the output went to the terminal)"])
+
+    def _title(self, qid: str, command: str) -> str:
+        return f"{qid}  $ {command.splitlines()[0] if command else ''}"
+
+    @staticmethod
+    def _status_words(code: int | None, cancelled: str | None, running: bool,
+                      duration: float | None = None) -> tuple[str, str]:
+        took = f" in {duration:.1f} s" if duration is not None else ""
+        if running:
+            return "running", "running"
+        if cancelled:
+            return f"cancelled ({cancelled}){took}", "cancelled"
+        if code is None:
+            return "ended, exit code unknown", "unknown"
+        return f"exit {code}{took}", "ok" if code == 0 else "failed"
+
+    # ------------------------------------------------------------ r: run
+    def open_run(self, qid: str) -> RunRecord | None:
+        """The item's run that has not finished, if any."""
+        runs = [r for r in self.screen.state.item(qid).runs if r.finished is None]
+        return runs[-1] if runs else None
+
+    def run(self, item: Item) -> None:
+        """Run the item's command or action (asking for the typed confirmation first)."""
+        from rsdeploy_tui.checklist.vars import expand
+        from rsdeploy_tui.rollback import prefill
+        from rsdeploy_tui.runner import needs_terminal
+
+        if self.session.read_only:
+            self.screen.notify("Read-only: nothing can be run here.", severity="warning")
+            return
+        if self.open_run(item.qid) is not None:
+            self.screen.notify("It is already running; x cancels it.", severity="warning")
+            return
+        values = self.values
+        secrets = self.checklist.secrets
+        shell: str | None = None
+        if item.action is not None:
+            display = f"action {item.action.type}"
+            confirm = expand(item.confirm, values, secrets=secrets) if item.confirm else None
+            interactive = False
+        elif item.command:
+            step = prefill(item, values, self.screen.state.facts, secrets)
+            if step.missing or step.shell is None:
+                self._refuse_missing(item, step.command or item.command, step.missing)
+                return
+            self._missing.pop(item.qid, None)
+            shell, display, confirm = step.shell, step.command or step.shell, step.confirm
+            interactive = item.interactive or needs_terminal(shell)
+        else:
+            return
+
+        def go(typed: str | None) -> None:
+            if interactive and shell is not None:
+                self._run_interactive(item, shell, display, typed)
+            else:
+                self._launch(item, shell, display, typed)
+
+        if not confirm:
+            go(None)
+            return
+
+        def answered(typed: str | None) -> None:
+            if typed is None:
+                self.screen.notify("Not run: the confirmation was cancelled.")
+                return
+            if self.screen.record("confirmation", item=item.qid, text=typed, command=display):
+                go(typed)
+
+        body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}"
+        self.screen.app.push_screen(
+            TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
+
+    def _refuse_missing(self, item: Item, command: str, missing: list[str]) -> None:
+        key = f"missing-{item.qid}"
+        self._missing[item.qid] = missing
+        self.output.open_run(key, self._title(item.qid, command), status="not run",
+                             state="failed")
+        self.output.feed(key, ["Not run: the command needs values this session does not have:",
+                               *(f"  - {line}" for line in missing)])
+        self.output.show(key)
+        self.screen.notify("Not run: " + "; ".join(missing), title="Missing values",
+                           severity="error", timeout=15)
+
+    def _launch(self, item: Item, shell: str | None, display: str, typed: str | None) -> None:
+        """Start detached in a thread (``start_run`` blocks ~50 ms), then follow on the UI."""
+
+        def job() -> None:
+            from rsdeploy_tui.actions import prepare_action
+            from rsdeploy_tui.runner import new_run_id, start_run
+
+            try:
+                if item.action is not None:
+                    prepared = prepare_action(item, self.session, self.screen.ctx.values,
+                                              facts=self.screen.state.facts,
+                                              run_dir=self.run_dir,
+                                              secrets=self.checklist.secrets)
+                    handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
+                                       run_id=prepared.run_id, display=prepared.display,
+                                       secret_names=self.checklist.secrets)
+                    shown = prepared.display
+                else:
+                    assert shell is not None
+                    handle = start_run(self.run_dir, shell, cwd=self._cwd(),
+                                       run_id=new_run_id(item.qid), display=display,
+                                       secret_names=self.checklist.secrets)
+                    shown = display
+            except (RsdeployError, OSError) as error:
+                self.screen.app.call_from_thread(self._failed_to_start, item, error)
+                return
+            self.screen.app.call_from_thread(self._started, item, handle, shown, typed)
+
+        self.screen.run_worker(job, thread=True, group="runs-start", exit_on_error=False)
+
+    def _cwd(self) -> Path | None:
+        folder = self.screen.ctx.values.get("app_dir") or ""
+        return Path(folder) if folder and Path(folder).is_dir() else None
+
+    def _failed_to_start(self, item: Item, error: Exception) -> None:
+        title = getattr(error, "title", "Could not start")
+        message = getattr(error, "message", str(error))
+        self.screen.notify(message, title=title, severity="error", timeout=15)
+
+    def _started(self, item: Item, handle: Any, display: str, typed: str | None) -> None:
+        self.output.open_run(handle.run_id, self._title(item.qid, display))
+        recorded = self.screen.record(
+            "command_started", item=item.qid, run=handle.run_id, command=display,
+            pid=handle.pid, log=str(handle.log_path), confirmed=typed)
+        if not recorded:
+            self.screen.notify("The command runs, but its start could not be recorded.",
+                               severity="error", timeout=15)
+        self._follow(Followed(item.qid, handle.run_id, handle.log_path.parent, display))
+        self.item_shown(self.screen.current_item)
+
+    def _run_interactive(self, item: Item, shell: str, display: str, typed: str | None) -> None:
+        """Run with the app suspended (``eb ssh``, an editor); record the exit code."""
+        from textual.app import SuspendNotSupported
+
+        from rsdeploy_tui.runner import new_run_id, run_interactive
+
+        run_id = new_run_id(item.qid)
+        if not self.screen.record("command_started", item=item.qid, run=run_id, command=display,
+                                  pid=None, log=None, confirmed=typed, mode="interactive"):
+            return
+        started = time.monotonic()
+        code: int | None
+        try:
+            with self.screen.app.suspend():
+                code = run_interactive(shell, cwd=self._cwd())
+        except SuspendNotSupported:
+            code = None
+            self.screen.notify("This terminal cannot hand over to an interactive command; run it "
+                               "in a shell.", severity="error", timeout=15)
+        self.output.open_run(run_id, self._title(item.qid, display))
+        self.output.feed(run_id, ["(interactive: the output went to the terminal)"])
+        data = {"run": run_id, "exit_code": code,
+                "duration_s": round(time.monotonic() - started, 3), "tail": []}
+        self._record_finish(Followed(item.qid, run_id, self.run_dir, display), data, None)
+
+    # ------------------------------------------------------------ following and finishing
+    def _follow(self, followed: Followed) -> None:
+        self.screen.run_worker(self._follow_log(followed), name=f"run:{followed.run_id}",
+                               group="runs", exit_on_error=False)
+
+    async def _follow_log(self, followed: Followed) -> None:
+        from rsdeploy_tui.runner import follow_log, run_status
+
+        checked = 0.0
+
+        def lost() -> bool:
+            # A wrapper killed with SIGKILL never writes its exit file: look once a second.
+            nonlocal checked
+            now = time.monotonic()
+            if now - checked < 1.0:
+                return False
+            checked = now
+            return run_status(followed.run_dir, followed.run_id).lost
+
+        log = followed.run_dir / f"{followed.run_id}.log"
+        try:
+            async for batch in follow_log(log, stop=lost, redact=self.session.redactor.text):
+                self.output.feed(followed.run_id, batch)
+        except OSError as error:
+            self.screen.notify(f"Stopped following {followed.run_id}: {error}",
+                               severity="error")
+            return
+        self._ended(followed)
+
+    def _ended(self, followed: Followed) -> None:
+        """The run is over: gather exit code, duration, tail and action result; record them."""
+        from rsdeploy_tui.actions import collect_result
+        from rsdeploy_tui.runner import run_status, tail_lines
+        from rsdeploy_tui.runner.detached import read_exit
+
+        status = run_status(followed.run_dir, followed.run_id)
+        ended = read_exit(followed.run_dir, followed.run_id) or {}
+        log = followed.run_dir / f"{followed.run_id}.log"
+        tail = [self.session.redactor.text(line) for line in tail_lines(log, TAIL_LINES)]
+        data: dict[str, Any] = {"run": followed.run_id, "exit_code": status.exit_code,
+                                "duration_s": ended.get("duration_s"), "tail": tail}
+        if status.lost:
+            data["lost"] = "the run's wrapper is gone without an exit file; exit code unknown"
+        result = collect_result(followed.run_dir, followed.run_id)
+        if followed.run_id in self._cancelling:
+            self._cancelling[followed.run_id] = (followed, data, result)
+            return
+        self._record_finish(followed, data, result)
+
+    def _record_finish(self, followed: Followed, data: dict[str, Any],
+                       result: ActionResult | None, cancelled: str | None = None) -> None:
+        code = data.get("exit_code")
+        words, state = self._status_words(code, cancelled, False, data.get("duration_s"))
+        self.output.set_status(followed.run_id, words, state)
+        if result is not None and result.summary:
+            self.output.feed(followed.run_id, ["", f"Result: {result.summary}"])
+        if self.session.read_only:
+            return
+        if result is not None:
+            for name, value in result.facts.items():
+                self.screen.record("fact", item=followed.qid, name=name, value=value)
+            if result.interrupted:
+                data["interrupted"] = result.summary
+                self.screen.record("note", item=followed.qid, text=result.summary)
+        self.screen.record("command_finished", item=followed.qid, **data)
+        item = self.checklist.find_item(followed.qid)
+        what = self.screen.ctx.display(item.text) if item else followed.qid
+        if cancelled:
+            self.screen.notify(f"Cancelled: {what}", title="Run cancelled")
+        elif code == 0:
+            if item is not None and item.tick_on_success and (result is None or result.ok):
+                self._tick_on_success(item)
+            else:
+                self.screen.notify(f"Done (exit 0): {what}", title="Command finished")
+        elif code is None:
+            reason = data.get("interrupted") or data.get("lost") or "exit code unknown"
+            self.screen.notify(f"{what}: {reason}", title="Run interrupted",
+                               severity="warning", timeout=15)
+        else:
+            last = "\n".join(data.get("tail", [])[-5:])
+            self.screen.notify(f"{what}: exit {code}\n{last}", title="Command failed",
+                               severity="error", timeout=15)
+            if is_eb_deploy(followed.command):
+                self._explain_deploy(followed)
+
+    def _tick_on_success(self, item: Item) -> None:
+        """Exit 0 of a ``tick_on_success`` item ticks it, unless a gate or requires blocks it."""
+        if view.state_name(self.screen.state, item.qid) == "done":
+            return
+        blocking = view.blockers(self.checklist, item, self.screen.state)
+        if blocking:
+            names = ", ".join(b.qid for b in blocking)
+            self.screen.notify(f"Exit 0, but not ticked: waiting for {names}.",
+                               title="Command finished", severity="warning", timeout=10)
+            return
+        if self.screen.record("tick", item=item.qid):
+            self.screen.notify(f"Exit 0: ticked {self.screen.ctx.display(item.text)}",
+                               title="Command finished")
+
+    def _explain_deploy(self, followed: Followed) -> None:
+        """After a failed ``eb deploy``: what Elastic Beanstalk says (in a thread)."""
+        values = self.values
+        found = _TARGET.search(followed.command)
+        target = found.group(1) if found else values.get("version") or None
+        env_name = values.get("eb_env", "")
+
+        def job() -> None:
+            explain = self.services.get("explain_deploy_exit")
+            if explain is None:
+                from rsdeploy_tui.runner import explain_deploy_exit as explain
+            try:
+                lines = list(explain(env_name, target, values))
+            except Exception as error:  # noqa: BLE001 - shown to the operator, never raised
+                lines = [f"Could not ask Elastic Beanstalk: {type(error).__name__}: {error}"]
+            self.screen.app.call_from_thread(self._explained, followed, lines)
+
+        self.screen.run_worker(job, thread=True, group="runs-explain", exit_on_error=False)
+
+    def _explained(self, followed: Followed, lines: list[str]) -> None:
+        self.output.feed(followed.run_id, ["", "What Elastic Beanstalk says:",
+                                           *(f"  {line}" for line in lines)])
+        self.screen.notify("\n".join(lines[:3]), title="eb deploy: what EB says",
+                           severity="warning", timeout=20)
+
+    # ------------------------------------------------------------ x: cancel
+    def cancel(self, item: Item) -> None:
+        """Cancel the item's running command after confirmation."""
+        run = self.open_run(item.qid)
+        if run is None or not run.log:
+            self.screen.notify("Nothing of this item is running in the background.")
+            return
+        grace = float(self.services.get("cancel_grace", 3.0))
+        question = (f"$ {run.command}\n\nIts whole process group gets SIGINT, then SIGTERM after "
+                    f"{grace:g} s, then SIGKILL.")
+        self.screen.app.push_screen(
+            ConfirmModal("Cancel the running command?", question, yes="Cancel it",
+                         no="Keep running"),
+            lambda yes: self._cancel(item, run, grace) if yes else None)
+
+    def _cancel(self, item: Item, run: RunRecord, grace: float) -> None:
+        from rsdeploy_tui.runner import cancel_run
+
+        run_dir = Path(str(run.log)).parent
+        self._cancelling[run.run] = None
+        self.output.set_status(run.run, "cancelling...", "running")
+
+        def job() -> None:
+            try:
+                outcome = cancel_run(run_dir, run.run, grace=grace)
+            except RsdeployError as error:
+                self.screen.app.call_from_thread(self._cancelled, item, run.run, None, error)
+                return
+            self.screen.app.call_from_thread(self._cancelled, item, run.run, outcome, None)
+
+        self.screen.run_worker(job, thread=True, group="runs-cancel", exit_on_error=False)
+
+    def _cancelled(self, item: Item, run_id: str, outcome: Any,
+                   error: RsdeployError | None) -> None:
+        deferred = self._cancelling.pop(run_id, None)
+        signal = None
+        if error is not None:
+            self.screen.notify(error.message, title=error.title, severity="error", timeout=15)
+        else:
+            signal = outcome.signal or "none (it had ended)"
+            self.screen.record("run_cancelled", item=item.qid, run=run_id, signal=signal,
+                               exit_code=outcome.exit_code)
+        if deferred is not None:
+            self._record_finish(*deferred, cancelled=signal)
+
+    # ------------------------------------------------------------ l / L: the log pane
+    def toggle_logs(self, full: bool = False) -> None:
+        """``l``: show/hide the docked pane; ``L``: full screen on/off."""
+        screen = self.screen
+        if self.logs is None:
+            screen.run_worker(self._mount_logs(full), group="runs-start", exit_on_error=False)
+            return
+        is_full = screen.has_class("-logs-full")
+        if full:
+            showing = not is_full
+            screen.set_class(showing, "-logs-full")
+            self.logs.display = True
+        else:
+            showing = not self.logs.display or is_full
+            screen.set_class(False, "-logs-full")
+            self.logs.display = showing
+        self._focus_logs(showing)
+
+    async def _mount_logs(self, full: bool) -> None:
+        from rsdeploy_tui.ui.widgets.log_pane import LogPane
+
+        archive = None if self.session.read_only else Path(self.session.dir) / "logs"
+        self.logs = LogPane(dict(self.screen.ctx.values), source=self.services.get("log_source"),
+                            archive_dir=archive, redact=self.session.redactor.text)
+        await self.screen.mount(self.logs, after=self.output)
+        self.screen.set_class(full, "-logs-full")
+        self._focus_logs(True)
+
+    def _focus_logs(self, showing: bool) -> None:
+        from rsdeploy_tui.ui.widgets.log_pane import PaneLog
+
+        if showing and self.logs is not None:
+            self.logs.query_one(PaneLog).focus()
+        elif self.screen.current_list is not None:
+            self.screen.current_list.focus()

@@ -1,0 +1,342 @@
+"""The log pane: ``eb logs --stream`` (or CloudWatch Logs) of ``${eb_env}``, never blocking input.
+
+An async worker (group ``logs``, exclusive) reads the runner's supervised source and only appends
+to buffers; a ~20 Hz timer writes new lines into a ``Log`` with one ``write_lines`` call, and
+appends the full stream to ``<session>/logs/<group>`` (the pane keeps the last 10,000 lines).
+Follow mode is the Log's own: it scrolls only when already at the bottom; otherwise a
+"+N new lines" hint counts what arrived below.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections import deque
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.highlighter import Highlighter
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Log, Static
+from textual.worker import Worker, WorkerState
+
+from rsdeploy_tui.errors import RsdeployError
+
+BUFFER_LINES = 10_000
+"""Lines kept in memory (and in the Log); the session's log file keeps the whole stream."""
+FLUSH_S = 0.05
+"""Flush period (20 Hz)."""
+GROUPS = ("eb-engine.log", "web.stdout.log")
+"""Log groups the pane cycles through with ``g`` (eb-engine.log is the EB CLI's default)."""
+
+SourceMaker = Callable[[Mapping[str, str], str], Any]
+"""``(vars, group) -> factory of an async generator of LogLine batches`` (``runner.log_source``)."""
+
+
+class LevelHighlighter(Highlighter):
+    """Colours ERROR / WARN lines and the instance tag, with the pane's component styles."""
+
+    _ERROR = re.compile(r"\b(?:ERROR|CRITICAL|FATAL|Traceback)\b.*")
+    _WARN = re.compile(r"\bWARN(?:ING)?\b.*")
+    _INSTANCE = re.compile(r"^\[[^\]]*\]")
+
+    def __init__(self, log: PaneLog) -> None:
+        self._log = log
+
+    def highlight(self, text: Text) -> None:
+        """Stylize one line in place."""
+        plain = text.plain
+        style = self._log.get_component_rich_style
+        found = self._INSTANCE.match(plain)
+        if found:
+            text.stylize(style("pane-log--instance"), 0, found.end())
+        for pattern, component in ((self._ERROR, "pane-log--error"), (self._WARN, "pane-log--warn")):
+            found = pattern.search(plain)
+            if found:
+                text.stylize(style(component), found.start(), found.end())
+                break
+
+
+class PaneLog(Log):
+    """The pane's ``Log``, with ERROR/WARN highlighting from component classes (styles/live.tcss)."""
+
+    COMPONENT_CLASSES = {"pane-log--error", "pane-log--warn", "pane-log--instance"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(highlight=True, max_lines=BUFFER_LINES, auto_scroll=True, **kwargs)
+        self.highlighter = LevelHighlighter(self)
+
+
+def line_text(instance: str | None, text: str) -> str:
+    """One pane line: ``[i-0abc...] text``."""
+    return f"[{instance}] {text}" if instance else text
+
+
+class LogPane(Vertical):
+    """Status line, optional filter box, and the streaming log."""
+
+    BINDINGS = [
+        Binding("p", "pause", "Pause/follow"),
+        Binding("f", "filter", "Filter"),
+        Binding("g", "next_group", "Log group"),
+        Binding("w", "save", "Save"),
+        Binding("y", "copy", "Copy"),
+        Binding("end", "follow", "Follow", show=False),
+        Binding("escape", "leave", "Back", show=False),
+    ]
+
+    def __init__(
+        self,
+        vars: Mapping[str, str],
+        *,
+        source: SourceMaker | None = None,
+        archive_dir: Path | None = None,
+        redact: Callable[[str], str] | None = None,
+        group: str = GROUPS[0],
+        id: str | None = "log-pane",
+    ) -> None:
+        super().__init__(id=id)
+        self.vars = dict(vars)
+        self._source = source
+        self.archive_dir = archive_dir
+        self._redact = redact
+        self.group = group
+        self.buffer: deque[str] = deque(maxlen=BUFFER_LINES)
+        self._pending: deque[str] = deque(maxlen=BUFFER_LINES)
+        self._to_archive: list[Any] = []
+        self.paused = False
+        self.unseen = 0
+        self.received = 0
+        self.state = "starting"
+        self.status_text = "Starting the log source..."
+        self._filter: re.Pattern[str] | None = None
+        self._filter_label = ""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="log-status")
+        yield Input(placeholder="filter: text, or /regex/ (enter keeps, escape clears)",
+                    id="log-filter")
+        yield PaneLog(id="log-lines")
+
+    def on_mount(self) -> None:
+        self.query_one("#log-filter", Input).display = False
+        self.set_interval(FLUSH_S, self.flush)
+        self.start()
+
+    # ------------------------------------------------------------ source
+    def start(self) -> None:
+        """(Re)start streaming the current group (cancels the previous stream)."""
+        self.state = "starting"
+        self.status_text = f"Starting {self._kind()} for {self.vars.get('eb_env', '?')}..."
+        self._render_status()
+        self._stream()
+
+    def _kind(self) -> str:
+        kind = (self.vars.get("log_source") or "eb").strip().lower()
+        return "eb logs --stream" if kind == "eb" else "CloudWatch Logs"
+
+    @work(group="logs", exclusive=True, exit_on_error=False)
+    async def _stream(self) -> None:
+        from rsdeploy_tui.runner import SourceStatus, log_source, supervise
+
+        make_source = self._source or log_source
+        try:
+            factory = make_source(self.vars, self.group)
+        except RsdeployError as error:
+            self._show_status("stopped", f"{error.title}: {error.message}", None)
+            return
+        async with contextlib.aclosing(supervise(factory)) as items:
+            async for item in items:
+                if isinstance(item, SourceStatus):
+                    self._source_status(item)
+                else:
+                    self.ingest(item)
+
+    def _source_status(self, status: Any) -> None:
+        text = f"{status.title}: {status.message}"
+        if status.state == "retrying":
+            text += f" Restarting in {status.retry_in:g} s."
+        elif status.state == "streaming":
+            text = f"Streaming {self.group} of {self.vars.get('eb_env', '?')} ({self._kind()})"
+        self._show_status(status.state, text, status.fix)
+
+    def _show_status(self, state: str, text: str, fix: str | None) -> None:
+        self.state = state
+        self.status_text = text + (f"  Fix: {fix}" if fix else "")
+        self._render_status()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        # A bug in a source must not kill the app: it becomes the pane's status.
+        if event.worker.group == "logs" and event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self._show_status("stopped", f"The log stream stopped: {type(error).__name__}: "
+                              f"{error}", None)
+
+    # ------------------------------------------------------------ buffers
+    def ingest(self, batch: list[Any]) -> None:
+        """Take a batch of ``LogLine`` (producer side: only appends, never draws)."""
+        lines = [line_text(line.instance, line.text) for line in batch]
+        if self._redact is not None and lines:
+            # One pass over the joined batch: far cheaper than per line under a flood.
+            lines = self._redact("\n".join(lines)).split("\n")
+        self.received += len(lines)
+        self.buffer.extend(lines)
+        if self._filter is not None:
+            lines = [line for line in lines if self._filter.search(line)]
+        self._pending.extend(lines)
+        if self.archive_dir is not None:
+            self._to_archive.extend(batch)
+
+    def flush(self) -> None:
+        """Timer: archive the new lines, then draw them with one ``write_lines``."""
+        if self._to_archive:
+            self._archive()
+        log = self.query_one(PaneLog)
+        if self._pending and not self.paused:
+            at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+            lines = list(self._pending)
+            self._pending.clear()
+            log.write_lines(lines)
+            if not at_end:
+                self.unseen += len(lines)
+                self._render_status()
+        elif self.unseen and log.is_vertical_scroll_end:
+            self.unseen = 0
+            self._render_status()
+
+    def _archive(self) -> None:
+        from rsdeploy_tui.runner import archive_lines
+
+        batch, self._to_archive = self._to_archive, []
+        assert self.archive_dir is not None
+        try:
+            self.archive_dir.mkdir(parents=True, exist_ok=True)
+            archive_lines(self.archive_file(), batch, redact=self._redact)
+        except OSError as error:
+            self.archive_dir = None  # say it once, keep streaming to the screen
+            self.notify(f"The log stream is no longer saved to disk: {error}",
+                        title="Log pane", severity="warning")
+
+    def archive_file(self) -> Path:
+        """Where the full stream of the current group is appended."""
+        assert self.archive_dir is not None
+        return self.archive_dir / self.group.replace("/", "_")
+
+    # ------------------------------------------------------------ status line
+    def _render_status(self) -> None:
+        parts = [self.status_text]
+        if self._filter_label:
+            parts.append(f"filter {self._filter_label}")
+        if self.paused:
+            parts.append(f"PAUSED ({len(self._pending)} waiting; p resumes)")
+        elif self.unseen:
+            parts.append(f"+{self.unseen} new lines (end follows)")
+        status = self.query_one("#log-status", Static)
+        status.update(Text("  |  ".join(parts)))
+        for state in ("starting", "streaming", "retrying", "stopped"):
+            status.set_class(self.state == state, f"-{state}")
+
+    # ------------------------------------------------------------ keys
+    def action_pause(self) -> None:
+        """Stop drawing new lines (they keep arriving and are kept); again to follow."""
+        self.paused = not self.paused
+        self._render_status()
+
+    def action_follow(self) -> None:
+        """Jump to the newest line and follow."""
+        self.paused = False
+        self.unseen = 0
+        self.query_one(PaneLog).scroll_end(animate=False)
+        self._render_status()
+
+    def action_filter(self) -> None:
+        """Show the filter box."""
+        box = self.query_one("#log-filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#log-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.set_filter(event.value)
+        self.query_one(PaneLog).focus()
+
+    def set_filter(self, text: str) -> None:
+        """Show only lines matching ``text`` (case-insensitive substring, or ``/regex/``)."""
+        text = text.strip()
+        if not text:
+            self._filter, self._filter_label = None, ""
+        else:
+            pattern = text[1:-1] if len(text) > 2 and text[0] == text[-1] == "/" else re.escape(text)
+            try:
+                self._filter = re.compile(pattern, re.IGNORECASE)
+            except re.error as error:
+                self.notify(f"Not a valid regular expression: {error}", severity="error")
+                return
+            self._filter_label = text
+        log = self.query_one(PaneLog)
+        log.clear()
+        self._pending.clear()
+        shown = list(self.buffer)
+        if self._filter is not None:
+            shown = [line for line in shown if self._filter.search(line)]
+        log.write_lines(shown)
+        log.scroll_end(animate=False)
+        self.unseen = 0
+        self._render_status()
+
+    def action_next_group(self) -> None:
+        """Switch between eb-engine.log and web.stdout.log (restarts the stream)."""
+        index = GROUPS.index(self.group) if self.group in GROUPS else -1
+        self.group = GROUPS[(index + 1) % len(GROUPS)]
+        self.buffer.clear()
+        self._pending.clear()
+        self.query_one(PaneLog).clear()
+        self.start()
+
+    def action_save(self) -> None:
+        """Write the lines in memory (filtered as shown) to a file in the session directory."""
+        folder = self.archive_dir or Path.cwd()
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"saved-{self.group.replace('/', '_')}-{stamp}.log"
+        lines = self.visible_lines()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(Text.from_ansi(line).plain + "\n" for line in lines),
+                            encoding="utf-8")
+        except OSError as error:
+            self.notify(f"Could not save: {error}", title="Log pane", severity="error")
+            return
+        full = f" The whole stream is in {self.archive_file()}." if self.archive_dir else ""
+        self.notify(f"Saved {len(lines)} lines to {path}.{full}", title="Log pane")
+
+    def action_copy(self) -> None:
+        """Copy the last 1,000 shown lines to the clipboard (OSC 52)."""
+        lines = self.visible_lines()[-1000:]
+        self.app.copy_to_clipboard("\n".join(Text.from_ansi(line).plain for line in lines))
+        self.notify(f"Copied {len(lines)} lines.", title="Log pane")
+
+    def action_leave(self) -> None:
+        """Escape: close the filter box, or give the focus back to the runbook."""
+        box = self.query_one("#log-filter", Input)
+        if box.has_focus:
+            box.value = ""
+            box.display = False
+            self.set_filter("")
+            self.query_one(PaneLog).focus()
+            return
+        if box.display is False:
+            self.screen.focus_next()
+
+    def visible_lines(self) -> list[str]:
+        """The lines in memory that pass the filter."""
+        if self._filter is None:
+            return list(self.buffer)
+        return [line for line in self.buffer if self._filter.search(line)]
