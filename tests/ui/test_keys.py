@@ -228,7 +228,7 @@ async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None
 async def test_pending_layers_say_so(mini: Checklist, session: Session, stored: Stored) -> None:
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
+        await pilot.press("down", "down", "c")  # r runs now (tests/live); checks are pending
         await pilot.pause()
         assert any("not available yet" in str(n.message) for n in app._notifications)
     assert stored(session.id).item("pre.db-backup").state == "pending"
@@ -244,15 +244,23 @@ async def test_quit_returns_session_id(mini: Checklist, session: Session) -> Non
 async def test_quit_asks_when_an_item_is_running(
     mini: Checklist, session: Session
 ) -> None:
-    session.record("command_started", item="pre.db-backup", run="r1", command="pg_dump",
-                   pid=1, log="run.log", confirmed=None)
+    from rsdeploy_tui.runner import cancel_run, start_run
+
+    # A real detached run: on start-up the app re-attaches it (a made-up one would be "lost").
+    run_dir = session.dir / "runs"
+    handle = start_run(run_dir, "sleep 30", run_id="r1")
+    session.record("command_started", item="pre.db-backup", run="r1", command="sleep 30",
+                   pid=handle.pid, log=str(handle.log_path), confirmed=None)
     app = make_app(mini, session, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("ctrl+q")
-        assert isinstance(app.screen, ConfirmModal)
-        await pilot.press("n")
-        assert isinstance(app.screen, RunbookScreen)
-        await pilot.press("q", "y")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("ctrl+q")
+            assert isinstance(app.screen, ConfirmModal)
+            await pilot.press("n")
+            assert isinstance(app.screen, RunbookScreen)
+            await pilot.press("q", "y")
+    finally:
+        cancel_run(run_dir, "r1", grace=0.5)
     assert app.return_value == session.id
 
 

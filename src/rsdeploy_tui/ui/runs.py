@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,8 @@ from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
     from rsdeploy_tui.actions import ActionResult
+    from textual.widget import Widget
+
     from rsdeploy_tui.checklist.model import Item
     from rsdeploy_tui.session.state import RunRecord
     from rsdeploy_tui.ui.screens.runbook import RunbookScreen
@@ -78,25 +81,24 @@ class RunController:
         return Path(self.session.dir) / "runs"
 
     # ------------------------------------------------------------ start-up and resume
-    def start(self) -> None:
-        """Mount the banner and the output view, then re-attach runs (called from on_mount)."""
-        self.screen.run_worker(self._mount(), group="runs-start", exit_on_error=False)
-
-    async def _mount(self) -> None:
+    def compose_banner(self) -> Iterator[Widget]:
+        """The environment banner (when ``eb_env`` is set), composed under the header."""
         from rsdeploy_tui.ui.widgets.env_banner import EnvBanner
 
-        screen = self.screen
-        values = dict(screen.ctx.values)
+        values = dict(self.screen.ctx.values)
         if values.get("eb_env") and self.services.get("banner", True):
-            await screen.mount(
-                EnvBanner(values, fetch=self.services.get("env_status"),
-                          interval=self.services.get("banner_interval", 12.0)),
-                after=screen.query_one("#header"))
-        await screen.mount(self.output, after=screen.query_one("#phases"))
+            yield EnvBanner(values, fetch=self.services.get("env_status"),
+                            interval=self.services.get("banner_interval", 12.0))
+
+    def start(self) -> None:
+        """Re-attach runs once the first frame is drawn (called from the runbook's on_mount)."""
         self.output.display = False
+        self.screen.call_after_refresh(self._start)
+
+    def _start(self) -> None:
         self.ready = True
         self.resume()
-        self.item_shown(screen.current_item)
+        self.item_shown(self.screen.current_item)
 
     def resume(self) -> None:
         """Re-attach every run recorded as started and not finished (output so far, then live)."""

@@ -103,6 +103,7 @@ class RunbookScreen(Screen[None]):
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         yield RunbookHeader(id="header")
+        yield from self.runs.compose_banner()
         yield Static("", id="banner")
         yield RollbackBanner(self.checklist, id="rollback-banner")
         # Only the tab where work resumes is built now; the others when first shown.
@@ -117,6 +118,7 @@ class RunbookScreen(Screen[None]):
             with TabPane("Messages", id=MESSAGES_TAB):
                 yield Static("Filling the messages...", classes="placeholder")
         yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
+        yield self.runs.output
         yield Static(
             f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
             "Enlarge the window; nothing is lost.",
@@ -159,7 +161,6 @@ class RunbookScreen(Screen[None]):
         for tabs in self.query(Tabs):
             tabs.can_focus = False
         self.query_one("#filter", Input).display = False
-        self.runs.start()
         banner = self.query_one("#banner", Static)
         if self.session.read_only:
             lock = getattr(self.session, "holder", None)
@@ -177,6 +178,7 @@ class RunbookScreen(Screen[None]):
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
         self.call_after_refresh(self._place_cursor)
+        self.runs.start()
 
     async def _place_cursor(self) -> None:
         """On launch and resume: the first pending item of the phase where work stopped."""
