@@ -225,15 +225,6 @@ async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None
         assert isinstance(app.screen, RunbookScreen)
 
 
-async def test_pending_layers_say_so(mini: Checklist, session: Session, stored: Stored) -> None:
-    app = make_app(mini, session, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("down", "down", "c")  # r runs now (tests/live); checks are pending
-        await pilot.pause()
-        assert any("not available yet" in str(n.message) for n in app._notifications)
-    assert stored(session.id).item("pre.db-backup").state == "pending"
-
-
 async def test_quit_returns_session_id(mini: Checklist, session: Session) -> None:
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -31,7 +31,13 @@ def worked(session: Session) -> Session:
     return session
 
 
+# The runs layer's banner asks AWS and its resume would end the made-up run r1: both off here
+# (tests/live has their own snapshots).
+QUIET_RUNS = {"banner": False, "reattach": False}
+
+
 def app_for(checklist: Checklist, session: Session, clock: Any, **kwargs: Any) -> Any:
+    kwargs.setdefault("services", QUIET_RUNS)
     return make_app(checklist, session, clock=clock, ascii_only=False, use_git=False, **kwargs)
 
 
@@ -75,7 +81,8 @@ def test_resume_modal(snap_compare: Any, mini: Checklist, session: Session,
 
 def test_ascii_marks_at_80x24(snap_compare: Any, mini: Checklist, session: Session,
                               clock: Any) -> None:
-    app = make_app(mini, worked(session), clock=clock, ascii_only=True, use_git=False)
+    app = make_app(mini, worked(session), clock=clock, ascii_only=True, use_git=False,
+                   services=QUIET_RUNS)
     assert snap_compare(app, terminal_size=(80, 24))
 
 

@@ -97,7 +97,8 @@ class RunController:
 
     def _start(self) -> None:
         self.ready = True
-        self.resume()
+        if self.services.get("reattach", True):
+            self.resume()
         self.item_shown(self.screen.current_item)
 
     def resume(self) -> None:
