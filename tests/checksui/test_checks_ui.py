@@ -25,7 +25,7 @@ async def test_c_records_result_with_evidence_and_T_ticks(
         await settle(pilot, screen)
         shown = detail_text(screen)
         assert "PASS" in shown and "status: 200" in shown
-        assert "✓ check" in line_of(screen, "pre.health")
+        assert line_of(screen, "pre.health").startswith("[ ] ✓ ")  # check passed, not ticked
         # Passing, not auto_tick: offered, not ticked, until T.
         assert stored(session.id).item("pre.health").state == "pending"
         await pilot.press("T")

@@ -7,6 +7,7 @@ about an item's state is kept anywhere else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -125,18 +126,34 @@ def short_time(at: str | None) -> str:
     return moment.strftime("%H:%M:%S UTC")
 
 
-def check_badge(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
-    """A short check status for the list: ``✓ check``, ``✗ check``, ``· check``."""
+def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
+    """One cell for the list: no check (blank), not run, passed, failed/errored, skipped."""
     if item.check is None:
-        return Text()
+        return Text(" ")
     record = found.check if found is not None else None
-    if record is None:
-        return Text(f"{glyphs.check_none} check", style="dim")
+    if record is None or record.status == "skipped":
+        return Text(glyphs.check_none, style="dim")
     if record.status == "pass":
-        return Text(f"{glyphs.check_pass} check", style="green")
-    if record.status == "skipped":
-        return Text(f"{glyphs.check_none} check skipped", style="dim")
-    return Text(f"{glyphs.check_fail} check {record.status}", style="bold red")
+        return Text(glyphs.check_pass, style="bold green")
+    return Text(glyphs.check_fail, style="bold red")
+
+
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+
+
+def inline(text: str, style: str = "") -> Text:
+    """Checklist text with its inline Markdown shown, not printed: `code` and **bold**."""
+    out = Text(style=style)
+    position = 0
+    for match in _INLINE.finditer(text):
+        out.append(text[position:match.start()])
+        if match.group(1) is not None:
+            out.append(match.group(1), style="bold cyan")
+        else:
+            out.append(match.group(2), style="bold")
+        position = match.end()
+    out.append(text[position:])
+    return out
 
 
 MARK_STYLES = {
@@ -149,20 +166,17 @@ MARK_STYLES = {
 
 
 def item_prompt(item: Item, found: ItemState | None, text: str, glyphs: Glyphs) -> Text:
-    """One list line: mark, text, CRITICAL badge, check status."""
+    """One list line: state mark, check status cell, text, CRITICAL badge."""
     name = found.state if found is not None else "pending"
     line = Text()
     line.append(glyphs.mark(name), style=MARK_STYLES.get(name, ""))
     line.append(" ")
-    line.append(text, style="dim" if name == "skipped" else "")
+    line.append_text(check_glyph(found, item, glyphs))
+    line.append(" ")
+    line.append_text(inline(text, style="dim" if name == "skipped" else ""))
     if item.critical:
         line.append(" ")
         line.append("CRITICAL", style="bold reverse red" if name != "done" else "red")
-    badge = check_badge(found, item, glyphs)
-    if badge:
-        line.append("  ")
-        line.append_text(badge)
-    line.no_wrap = False
     return line
 
 
@@ -208,7 +222,7 @@ def detail_text(
     name = found.state if found is not None else "pending"
     out = Text()
     out.append(f"{glyphs.mark(name)} ", style=MARK_STYLES.get(name, ""))
-    out.append(expand_display(item.text), style="bold")
+    out.append_text(inline(expand_display(item.text), style="bold"))
     if item.critical:
         out.append("  CRITICAL", style="bold red")
     out.append(f"\n{item.qid}", style="dim")

@@ -9,6 +9,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from rsdeploy_tui.ui.glyphs import UNICODE, Glyphs
+
 # (keys, what they do) in the order an operator learns them.
 KEYS: list[tuple[str, str]] = [
     ("up/down, k/j", "move between items"),
@@ -27,7 +29,7 @@ KEYS: list[tuple[str, str]] = [
     ("/", "filter items by text (enter keeps, escape clears)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
-    ("q, ctrl+q", "quit (asks when work is running); prints how to resume"),
+    ("q, ctrl+q", "quit (asks if work runs); prints how to resume"),
 ]
 
 
@@ -35,6 +37,10 @@ class HelpScreen(ModalScreen[None]):
     """Lists every key; any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, glyphs: Glyphs = UNICODE) -> None:
+        super().__init__()
+        self._glyphs = glyphs
 
     def compose(self) -> ComposeResult:
         from rich.table import Table  # only when help is asked for: start-up time
@@ -49,6 +55,10 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(table)
             yield Label(Text("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running"),
+                        classes="dialog-hint")
+            yield Label(Text(f"Check: {self._glyphs.check_none} not run  "
+                             f"{self._glyphs.check_pass} passed  "
+                             f"{self._glyphs.check_fail} failed or error"),
                         classes="dialog-hint")
 
     def action_close(self) -> None:

@@ -594,7 +594,7 @@ class RunbookScreen(Screen[None]):
 
     def action_help(self) -> None:
         """Every key."""
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.ctx.glyphs))
 
     def running_work(self) -> list[str]:
         """What would be interrupted by quitting: running items and check workers."""
