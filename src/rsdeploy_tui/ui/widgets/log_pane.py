@@ -113,6 +113,7 @@ class LogPane(Vertical):
         self.paused = False
         self.unseen = 0
         self.received = 0
+        self._waiting_shown = 0
         self.state = "starting"
         self.status_text = "Starting the log source..."
         self._filter: re.Pattern[str] | None = None
@@ -207,6 +208,8 @@ class LogPane(Vertical):
             if not at_end:
                 self.unseen += len(lines)
                 self._render_status()
+        elif self.paused and len(self._pending) != self._waiting_shown:
+            self._render_status()
         elif self.unseen and log.is_vertical_scroll_end:
             self.unseen = 0
             self._render_status()
@@ -234,8 +237,9 @@ class LogPane(Vertical):
         parts = [self.status_text]
         if self._filter_label:
             parts.append(f"filter {self._filter_label}")
+        self._waiting_shown = len(self._pending)
         if self.paused:
-            parts.append(f"PAUSED ({len(self._pending)} waiting; p resumes)")
+            parts.append(f"PAUSED ({self._waiting_shown} waiting; p resumes)")
         elif self.unseen:
             parts.append(f"+{self.unseen} new lines (end follows)")
         status = self.query_one("#log-status", Static)

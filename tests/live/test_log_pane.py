@@ -1,0 +1,179 @@
+"""The log pane (`l`, `L`): the fake eb streams into it, dies and restarts, explains known failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import runbook, wait_for
+from textual.widgets import TabbedContent
+
+from rsdeploy_tui.app import make_app
+from rsdeploy_tui.checklist import Checklist
+from rsdeploy_tui.runner import LogLine
+from rsdeploy_tui.session import Session
+from rsdeploy_tui.ui.widgets.log_pane import LogPane, PaneLog
+
+from conftest import SIZE
+
+
+def pane_of(app: Any) -> LogPane:
+    pane = runbook(app).runs.logs
+    assert pane is not None
+    return pane
+
+
+def shown(app: Any) -> list[str]:
+    return list(pane_of(app).query_one(PaneLog).lines)
+
+
+async def open_pane(pilot: Any, app: Any, key: str = "l") -> LogPane:
+    await wait_for(pilot, lambda: runbook(app).runs.ready)
+    await pilot.press(key)
+    await wait_for(pilot, lambda: runbook(app).runs.logs is not None
+                   and runbook(app).runs.logs.is_mounted)
+    return pane_of(app)
+
+
+async def test_fake_eb_lines_appear_tagged_and_are_archived(
+    live: Checklist, session: Session, services: dict[str, Any], fake_eb: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "fast")
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "12")
+    app = make_app(live, session, use_git=False, services=services)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) >= 12, what="12 lines")
+        lines = shown(app)
+        assert lines[0].startswith("[i-0a1b2c3d4e5f6000")
+        assert any("café" in line for line in lines)
+        assert "Streaming eb-engine.log of live-prod" in pane.status_text
+        assert pane.query_one(PaneLog).has_focus
+        await pilot.press("l")  # hide: focus back on the list
+        assert not pane.display
+        await pilot.pause(0.1)
+        archive = Path(session.dir) / "logs" / "eb-engine.log"
+        assert archive.exists()
+        assert "i-0a1b2c3d4e5f6000" in archive.read_text(encoding="utf-8")
+
+
+async def test_source_death_restarts_with_the_reason_shown(
+    live: Checklist, session: Session, services: dict[str, Any], fake_eb: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "die")
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "3")
+    app = make_app(live, session, use_git=False, services=services)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: pane.state == "retrying", what="a restart")
+        assert "Restarting in 1 s" in pane.status_text
+        assert len(shown(app)) >= 3
+        # the restart streams again (3 more lines)
+        await wait_for(pilot, lambda: len(shown(app)) >= 6, what="lines after the restart")
+
+
+async def test_disabled_streaming_suggests_the_fix(
+    live: Checklist, session: Session, services: dict[str, Any], fake_eb: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
+    app = make_app(live, session, use_git=False, services=services)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: "Fix:" in pane.status_text, what="the fix")
+        assert "eb logs --cloudwatch-logs enable" in pane.status_text
+
+
+async def test_missing_eb_is_a_clear_message(
+    live: Checklist, session: Session, services: dict[str, Any], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    app = make_app(live, session, use_git=False, services=services)
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: pane.state == "stopped", what="the stop")
+        assert "eb" in pane.status_text and "not" in pane.status_text.lower()
+        await pilot.press("escape")  # the app is alive and takes keys
+        await pilot.press("l")
+        assert not pane.display
+
+
+def canned(lines: list[tuple[str, str]]) -> Any:
+    """A log source yielding one batch, then idling (like a quiet environment)."""
+
+    def make(vars: Any, group: str) -> Any:
+        async def source() -> AsyncGenerator[list[LogLine], None]:
+            yield [LogLine(instance, group, text, None) for instance, text in lines]
+            await asyncio.Event().wait()
+
+        return source
+
+    return make
+
+
+CANNED = [
+    ("i-0aaa", "2026/11/26 02:30:00 [INFO] Executing instruction: StageApplication"),
+    ("i-0aaa", "2026/11/26 02:30:01 [WARN] pip: a newer version is available"),
+    ("i-0bbb", "2026/11/26 02:30:02 [ERROR] An error occurred during execution of command"),
+    ("i-0bbb", "GET /health/ 200 password=hunter2-secret"),
+]
+
+
+async def test_filter_pause_full_screen_and_secrets(
+    live: Checklist, session: Session, services: dict[str, Any],
+) -> None:
+    app = make_app(live, session, use_git=False, services={**services, "log_source": canned(CANNED)})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == 4)
+        assert "hunter2-secret" not in " ".join(shown(app))
+        await pilot.press("f", *"error", "enter")
+        assert shown(app) == ["[i-0bbb] 2026/11/26 02:30:02 [ERROR] An error occurred during "
+                              "execution of command"]
+        pane.set_filter(r"/\[(WARN|ERROR)\]/")
+        await pilot.pause()
+        assert len(shown(app)) == 2
+        pane.set_filter("")
+        await pilot.pause()
+        await pilot.press("p")
+        pane.ingest([LogLine("i-0ccc", None, "while paused", None)])
+        await pilot.pause(0.15)
+        assert "while paused" not in " ".join(shown(app))
+        assert "PAUSED (1 waiting" in str(pane.query_one("#log-status").render())
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "[i-0ccc] while paused" in shown(app))
+        tabs = runbook(app).query_one(TabbedContent)
+        await pilot.press("L")
+        assert not tabs.display and pane.display
+        await pilot.press("L")
+        assert tabs.display and pane.display
+
+
+async def test_new_lines_hint_when_scrolled_up(
+    live: Checklist, session: Session, services: dict[str, Any],
+) -> None:
+    many = [("i-0aaa", f"line {n}") for n in range(200)]
+    app = make_app(live, session, use_git=False, services={**services, "log_source": canned(many)})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == 200)
+        log = pane.query_one(PaneLog)
+        await pilot.pause(0.1)
+        assert log.is_vertical_scroll_end  # follows while at the bottom
+        log.scroll_home(animate=False)
+        await pilot.pause(0.1)
+        pane.ingest([LogLine("i-0aaa", None, f"new {n}", None) for n in range(7)])
+        await wait_for(pilot, lambda: pane.unseen == 7)
+        assert "+7 new lines" in str(pane.query_one("#log-status").render())
+        assert log.scroll_y == 0  # not dragged down
+        await pilot.press("end")
+        await pilot.pause(0.1)
+        assert log.is_vertical_scroll_end and pane.unseen == 0
