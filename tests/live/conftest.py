@@ -20,7 +20,7 @@ from rsdeploy_tui.session import Session, SessionState, SessionStore
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 FAKE_EB_DIR = REPO / "tests" / "fake_eb"
-SIZE = (100, 34)
+
 
 
 def _reap_children() -> None:

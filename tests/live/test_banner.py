@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from helpers import runbook, wait_for
+from live_helpers import SIZE, runbook, wait_for
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import Session
 from rsdeploy_tui.ui.widgets.env_banner import EnvBanner
-
-from conftest import SIZE
 
 REAL_AWS = {"banner_interval": 0.3, "cancel_grace": 1.0}  # fetch_env_status itself
 

@@ -1,4 +1,4 @@
-"""The log pane (`l`, `L`): the fake eb streams into it, dies and restarts, explains known failures."""
+"""The log pane (`l`, `L`): the fake eb streams into it, dies, restarts, explains known failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import runbook, wait_for
+from live_helpers import SIZE, runbook, wait_for
 from textual.widgets import TabbedContent
 
 from rsdeploy_tui.app import make_app
@@ -16,8 +16,6 @@ from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.runner import LogLine
 from rsdeploy_tui.session import Session
 from rsdeploy_tui.ui.widgets.log_pane import LogPane, PaneLog
-
-from conftest import SIZE
 
 
 def pane_of(app: Any) -> LogPane:
@@ -130,7 +128,8 @@ CANNED = [
 async def test_filter_pause_full_screen_and_secrets(
     live: Checklist, session: Session, services: dict[str, Any],
 ) -> None:
-    app = make_app(live, session, use_git=False, services={**services, "log_source": canned(CANNED)})
+    app = make_app(live, session, use_git=False,
+                   services={**services, "log_source": canned(CANNED)})
     async with app.run_test(size=SIZE) as pilot:
         pane = await open_pane(pilot, app)
         await wait_for(pilot, lambda: len(shown(app)) == 4)

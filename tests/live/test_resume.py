@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers import goto, kinds, runbook, wait_for
+from live_helpers import SIZE, goto, kinds, runbook, wait_for
 
 from rsdeploy_tui.actions import prepare_action
 from rsdeploy_tui.app import make_app
@@ -16,8 +16,6 @@ from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.runner import start_run, wait_run
 from rsdeploy_tui.runner.detached import group_members
 from rsdeploy_tui.session import Session, SessionState
-
-from conftest import SIZE
 
 Stored = Callable[[str], SessionState]
 

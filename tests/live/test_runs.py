@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from helpers import goto, kinds, runbook, wait_for
+from live_helpers import SIZE, goto, kinds, runbook, wait_for
 from textual.widgets import RichLog
 
 from rsdeploy_tui.app import make_app
@@ -16,8 +16,6 @@ from rsdeploy_tui.runner.detached import group_members
 from rsdeploy_tui.session import Session, SessionState
 from rsdeploy_tui.ui.screens.modals import ConfirmModal
 from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
-
-from conftest import SIZE
 
 Stored = Callable[[str], SessionState]
 

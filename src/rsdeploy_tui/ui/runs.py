@@ -24,9 +24,9 @@ from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
 from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
-    from rsdeploy_tui.actions import ActionResult
     from textual.widget import Widget
 
+    from rsdeploy_tui.actions import ActionResult
     from rsdeploy_tui.checklist.model import Item
     from rsdeploy_tui.session.state import RunRecord
     from rsdeploy_tui.ui.screens.runbook import RunbookScreen
@@ -320,7 +320,7 @@ class RunController:
                                "in a shell.", severity="error", timeout=15)
         self.output.open_run(run_id, self._title(item.qid, display))
         self.output.feed(run_id, ["(interactive: the output went to the terminal)"])
-        data = {"run": run_id, "exit_code": code,
+        data: dict[str, Any] = {"run": run_id, "exit_code": code,
                 "duration_s": round(time.monotonic() - started, 3), "tail": []}
         self._record_finish(Followed(item.qid, run_id, self.run_dir, display), data, None)
 
@@ -431,12 +431,12 @@ class RunController:
         env_name = values.get("eb_env", "")
 
         def job() -> None:
-            explain = self.services.get("explain_deploy_exit")
-            if explain is None:
-                from rsdeploy_tui.runner import explain_deploy_exit as explain
+            from rsdeploy_tui.runner import explain_deploy_exit
+
+            explain = self.services.get("explain_deploy_exit") or explain_deploy_exit
             try:
                 lines = list(explain(env_name, target, values))
-            except Exception as error:  # noqa: BLE001 - shown to the operator, never raised
+            except Exception as error:
                 lines = [f"Could not ask Elastic Beanstalk: {type(error).__name__}: {error}"]
             self.screen.app.call_from_thread(self._explained, followed, lines)
 

@@ -20,9 +20,9 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
+from rsdeploy_tui.ui.runs import RunController
 from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
-from rsdeploy_tui.ui.runs import RunController
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList

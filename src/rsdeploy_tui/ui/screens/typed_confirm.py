@@ -20,7 +20,9 @@ class TypedConfirmModal(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, body: Text | str, expected: str, *, ok_label: str = "Run") -> None:
+    def __init__(
+        self, title: str, body: Text | str, expected: str, *, ok_label: str = "Run"
+    ) -> None:
         super().__init__(classes="modal")
         self._title = title
         self._body = body

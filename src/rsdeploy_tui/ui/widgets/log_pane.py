@@ -12,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.highlighter import Highlighter
 from rich.text import Text
@@ -56,7 +56,8 @@ class LevelHighlighter(Highlighter):
         found = self._INSTANCE.match(plain)
         if found:
             text.stylize(style("pane-log--instance"), 0, found.end())
-        for pattern, component in ((self._ERROR, "pane-log--error"), (self._WARN, "pane-log--warn")):
+        levels = ((self._ERROR, "pane-log--error"), (self._WARN, "pane-log--warn"))
+        for pattern, component in levels:
             found = pattern.search(plain)
             if found:
                 text.stylize(style(component), found.start(), found.end())
@@ -64,7 +65,7 @@ class LevelHighlighter(Highlighter):
 
 
 class PaneLog(Log):
-    """The pane's ``Log``, with ERROR/WARN highlighting from component classes (styles/live.tcss)."""
+    """The pane's ``Log``: ERROR/WARN highlighted with component classes (styles/live.tcss)."""
 
     COMPONENT_CLASSES = {"pane-log--error", "pane-log--warn", "pane-log--instance"}
 
@@ -152,7 +153,8 @@ class LogPane(Vertical):
         except RsdeployError as error:
             self._show_status("stopped", f"{error.title}: {error.message}", None)
             return
-        async with contextlib.aclosing(supervise(factory)) as items:
+        stream = cast(AsyncGenerator[Any, None], supervise(factory))
+        async with contextlib.aclosing(stream) as items:
             async for item in items:
                 if isinstance(item, SourceStatus):
                     self._source_status(item)
@@ -278,7 +280,8 @@ class LogPane(Vertical):
         if not text:
             self._filter, self._filter_label = None, ""
         else:
-            pattern = text[1:-1] if len(text) > 2 and text[0] == text[-1] == "/" else re.escape(text)
+            is_regex = len(text) > 2 and text[0] == text[-1] == "/"
+            pattern = text[1:-1] if is_regex else re.escape(text)
             try:
                 self._filter = re.compile(pattern, re.IGNORECASE)
             except re.error as error:

@@ -50,3 +50,5 @@ async def goto(pilot: Any, app: Any, qid: str) -> None:
 def kinds(session: Any, item: str | None = None) -> list[str]:
     """Event kinds recorded (optionally for one item), in order."""
     return [e.kind for e in session.events if item is None or e.item == item]
+SIZE = (100, 34)
+"""Terminal size of the live-output Pilot tests."""
