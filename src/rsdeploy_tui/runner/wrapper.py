@@ -1,7 +1,9 @@
 """The small process that owns one detached run (stdlib only; started by file path).
 
-``detached.start_run`` executes this file with ``python -I``: it must not import rsdeploy_tui, so
-it works whatever the app's import path was and keeps working after the app is gone.
+``detached.start_run`` executes this file with ``python -I``: it must not import the rsdeploy_tui
+package, so it works whatever the app's import path was and keeps working after the app is gone.
+It loads one sibling file by path, ``session/redact.py`` (stdlib only), so the log gets the same
+secret-shaped-text masking as everything else the app writes.
 
 Usage: ``wrapper.py RUN_DIR RUN_ID CWD -- COMMAND`` (CWD may be empty). Settings that must not show
 in ``ps`` come through the environment and are removed before the command starts:
@@ -23,6 +25,7 @@ What it does:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -33,6 +36,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 MASK = b"****"
 # Secrets shorter than this are not masked: masking "ab" would shred ordinary output.
@@ -74,6 +78,18 @@ def proc_start_time(pid: int) -> str | None:
     # The command name (field 2) may hold spaces and parentheses: split after the last ")".
     rest = stat[stat.rfind(")") + 2 :].split()
     return rest[19] if len(rest) > 19 else None
+
+
+def _load_redactor(names: list[str]) -> Any:
+    """The session layer's Redactor, loaded by file path (the package is not importable here)."""
+    path = Path(__file__).resolve().parent.parent / "session" / "redact.py"
+    spec = importlib.util.spec_from_file_location("_rsdeploy_run_redact", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
+    spec.loader.exec_module(module)
+    return module.Redactor(names)
 
 
 class SecretMask:
@@ -142,6 +158,10 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     """The wrapper proper (already in its own session). Returns the command's exit code."""
     display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
     names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
+    # Values of secret variables are masked byte-exactly by SecretMask (even split across reads);
+    # the Redactor then masks secret-shaped text (password=..., AWS keys, DSN passwords).
+    redactor = _load_redactor(names)
+    display = redactor.text(display)
     # environb: values that are not valid UTF-8 are masked byte for byte too.
     mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())])
     log_path = run_dir / f"{run_id}.log"
@@ -149,6 +169,9 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def log(data: bytes) -> None:
+        if data:
+            text = data.decode("utf-8", "surrogateescape")
+            data = redactor.text(text).encode("utf-8", "surrogateescape")
         while data:
             written = os.write(log_fd, data)
             data = data[written:]
