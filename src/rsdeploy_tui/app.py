@@ -34,7 +34,7 @@ STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss", "live.t
 
 # (action, palette title, help) for the command palette; availability from check_action.
 PALETTE = [
-    ("toggle", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
+    ("tick", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
     ("skip", "Skip item", "Skip the highlighted item with a reason"),
     ("note", "Add note", "Add a note to the highlighted item"),
     ("run", "Run command", "Run the highlighted item's command"),

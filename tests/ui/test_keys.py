@@ -209,7 +209,7 @@ async def test_read_only_changes_nothing(
         assert "READ-ONLY" in banner and "ana" in banner
         await pilot.press("space", "s", "n", "2", "space")
         assert isinstance(app.screen, RunbookScreen)  # no modal opened
-        for action in ("toggle", "skip", "note"):
+        for action in ("tick", "skip", "note"):
             assert not runbook(app).check_action(action, ())
     state = stored(session.id)
     assert all(s.state == "pending" and not s.notes for s in state.items.values())

@@ -21,8 +21,13 @@ from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.runs import RunController
-from rsdeploy_tui.ui.screens.help import HelpScreen
-from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.screens.runbook_keys import (
+    EXTRA_TABS,
+    LOG_TAB,
+    MESSAGES_TAB,
+    RunbookKeys,
+    pane_id,
+)
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
@@ -34,20 +39,9 @@ if TYPE_CHECKING:
     from rsdeploy_tui.ui.context import RunbookContext
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
-LOG_TAB = "tab-deployment-log"
-MESSAGES_TAB = "tab-messages"
-EXTRA_TABS = (LOG_TAB, MESSAGES_TAB)
 # Actions that change the session: disabled in read-only mode.
-WRITE_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check", "check_all"})
-ITEM_ACTIONS = frozenset({"toggle", "skip", "note", "run", "cancel_run", "check"})
-# Layers built by other issues; the key says so until the layer is wired in.
-PENDING_LAYERS = {
-    "run": ("runner", "Running commands"),
-    "cancel_run": ("runner", "Cancelling commands"),
-    "check": ("checks", "Automated checks"),
-    "check_all": ("checks", "Automated checks"),
-    "logs": ("logs", "The eb logs pane"),
-}
+WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all"})
+ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check"})
 
 
 def _is_text_box(widget: object) -> bool:
@@ -57,17 +51,11 @@ def _is_text_box(widget: object) -> bool:
         text_area is not None and isinstance(widget, text_area.TextArea))
 
 
-def pane_id(phase: Phase) -> str:
-    """TabPane id of a phase (Textual ids allow letters, digits, - and _)."""
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in phase.id)
-    return f"phase-{safe}"
-
-
-class RunbookScreen(Screen[None]):
+class RunbookScreen(RunbookKeys, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
     BINDINGS = [
-        Binding("space", "toggle", "Tick", tooltip="Tick the item / untick a done one"),
+        Binding("space", "tick", "Tick", tooltip="Tick the item / untick a done one"),
         Binding("s", "skip", "Skip", tooltip="Skip the item with a reason"),
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
@@ -136,11 +124,12 @@ class RunbookScreen(Screen[None]):
         from rsdeploy_tui.ui.widgets.communication import CommunicationPanel
         from rsdeploy_tui.ui.widgets.deploy_log import DeploymentLogView
 
-        kind = DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel
+        kind: type[DeploymentLogView | CommunicationPanel] = (
+            DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel)
         found = pane.query(kind)
         if found:
-            if isinstance(found.first(), DeploymentLogView):
-                found.first().refresh_report()
+            for log_view in pane.query(DeploymentLogView):
+                log_view.refresh_report()
             self._focus_inside(pane)
             return
         pane.query(".placeholder").remove()
@@ -387,101 +376,6 @@ class RunbookScreen(Screen[None]):
         self.render_state()
         return True
 
-    def _enter_phase(self, phase: Phase) -> None:
-        """Record where work happens, so a resume lands in the right tab."""
-        if self.state.current_phase != phase.id:
-            self.record("phase_entered", phase=phase.id)
-
-    def _move_to_next_pending(self, after: str) -> None:
-        item_list = self.current_list
-        if item_list is None:
-            return
-        target = view.next_pending(item_list.visible_items, self.state, after)
-        if target is not None:
-            item_list.highlight_qid(target.qid)
-
-    # ---------------------------------------------------------------- actions
-    def action_toggle(self) -> None:
-        """Space: tick and move on; on a done item untick (asking first when critical)."""
-        item = self.current_item
-        if item is None:
-            return
-        if view.state_name(self.state, item.qid) == "done":
-            if item.critical:
-                self.app.push_screen(
-                    ConfirmModal("Untick a CRITICAL item?",
-                                 f"{self.ctx.display(item.text)}\n\nIt goes back to pending."),
-                    lambda yes: self._untick(item) if yes else None,
-                )
-            else:
-                self._untick(item)
-            return
-        blocking = view.blockers(self.checklist, item, self.state)
-        if blocking:
-            self._offer_gate_override(item, blocking)
-            return
-        self._tick(item)
-
-    def _tick(self, item: Item) -> None:
-        self._enter_phase(self.checklist.phase_of(item))
-        if self.record("tick", item=item.qid):
-            self._move_to_next_pending(item.qid)
-
-    def _untick(self, item: Item) -> None:
-        self.record("untick", item=item.qid)
-
-    def _offer_gate_override(self, item: Item, blocking: list[Item]) -> None:
-        phase = self.checklist.phase_of(item)
-        body = view.gate_message(phase, blocking, self.state, self.ctx.display, self.ctx.glyphs)
-
-        def done(reason: str | None) -> None:
-            if reason and self.record("gate_override", phase=phase.id, reason=reason):
-                self._tick(item)
-
-        self.app.push_screen(
-            ReasonModal(f"{phase.title} is gated", "Override reason (recorded in the log)",
-                        body=body, ok_label="Override and tick"),
-            done,
-        )
-
-    def action_skip(self) -> None:
-        """Skip the item; a reason is required."""
-        item = self.current_item
-        if item is None:
-            return
-
-        def done(reason: str | None) -> None:
-            if reason and self.record("skip", item=item.qid, reason=reason):
-                self._move_to_next_pending(item.qid)
-
-        self.app.push_screen(
-            ReasonModal("Skip item", "Why is it skipped? (required)",
-                        body=self.ctx.display(item.text), ok_label="Skip"),
-            done,
-        )
-
-    def action_note(self) -> None:
-        """Add a note to the item."""
-        item = self.current_item
-        if item is None:
-            return
-
-        def done(text: str | None) -> None:
-            if text:
-                self.record("note", item=item.qid, text=text)
-
-        self.app.push_screen(
-            ReasonModal("Add a note", "Note (enter saves)", body=self.ctx.display(item.text)),
-            done,
-        )
-
-    def _service(self, action: str) -> Any:
-        layer, what = PENDING_LAYERS[action]
-        service = self.ctx.services.get(layer)
-        if service is None:
-            self.notify(f"{what}: not available yet in this build.", severity="warning")
-        return service
-
     def action_run(self) -> None:
         """Run the item's command or action (ui/runs.py)."""
         if self.current_item is not None:
@@ -523,97 +417,3 @@ class RunbookScreen(Screen[None]):
     def action_logs_full(self) -> None:
         """The eb logs pane full screen, or back."""
         self.runs.toggle_logs(full=True)
-
-    async def action_next_pending(self) -> None:
-        """Go to the next pending item, across phases (wrapping round to the first phase)."""
-        item = self.current_item
-        target = view.next_pending(self.checklist.items, self.state,
-                                   item.qid if item is not None else None)
-        if target is None:
-            self.notify("Nothing pending: every item is done or skipped.")
-            return
-        await self._focus_item(target)
-
-    def focus_item(self, item: Item) -> None:
-        """Switch to the item's tab and put the cursor on it (done once the tab is built)."""
-        self.call_later(self._focus_item, item)
-
-    async def _focus_item(self, item: Item) -> None:
-        """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
-        tabbed = self.query_one("#phases", TabbedContent)
-        phase = self.checklist.phase_of(item)
-        phase_pane = await self._ensure_phase_pane(tabbed.get_pane(pane_id(phase)))
-        assert phase_pane is not None
-        tabbed.active = pane_id(phase)
-        item_list = phase_pane.item_list
-        if not item_list.highlight_qid(item.qid):
-            self.action_clear_filter()
-            item_list.highlight_qid(item.qid)
-        item_list.focus()
-        self._update_detail()
-
-    def action_filter(self) -> None:
-        """Show the filter box."""
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
-        self.refresh_bindings()
-
-    def action_clear_filter(self) -> None:
-        """Clear and hide the filter."""
-        box = self.query_one("#filter", Input)
-        if box.value:
-            box.value = ""
-            for item_list in self.query(ItemList):
-                item_list.rebuild(self.state, "")
-        box.display = False
-        if self.current_list is not None:
-            self.current_list.focus()
-        self._update_detail()
-        self.refresh_bindings()
-
-    def action_cursor(self, step: int) -> None:
-        """j/k move like down/up."""
-        item_list = self.current_list
-        if item_list is not None:
-            item_list.focus()
-            item_list.action_cursor_down() if step > 0 else item_list.action_cursor_up()
-
-    def action_switch_phase(self, step: int) -> None:
-        """left/right: previous/next tab (the Deployment Log tab included)."""
-        tabbed = self.query_one("#phases", TabbedContent)
-        ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
-        current = ids.index(tabbed.active) if tabbed.active in ids else 0
-        tabbed.active = ids[(current + step) % len(ids)]
-
-    def action_goto_phase(self, number: int) -> None:
-        """1-9: the n-th phase."""
-        if 1 <= number <= len(self.checklist.phases):
-            tabbed = self.query_one("#phases", TabbedContent)
-            tabbed.active = pane_id(self.checklist.phases[number - 1])
-
-    def action_help(self) -> None:
-        """Every key."""
-        self.app.push_screen(HelpScreen(self.ctx.glyphs))
-
-    def running_work(self) -> list[str]:
-        """What would be interrupted by quitting: running items and check workers."""
-        running = [qid for qid, s in self.state.items.items() if s.state == "running"]
-        busy = [w.name for w in self.app.workers if w.group == "checks" and w.is_running]
-        return running + busy
-
-    def action_request_quit(self) -> None:
-        """Quit; ask first when commands or checks are running."""
-        running = self.running_work()
-        if not running:
-            self.app.exit(self.session.id)
-            return
-        self.app.push_screen(
-            ConfirmModal(
-                "Work is running",
-                f"{len(running)} command(s) or check(s) are running. Detached commands keep "
-                "running and are re-attached on resume; checks in progress are lost. Quit?",
-                yes="Quit", no="Stay",
-            ),
-            lambda yes: self.app.exit(self.session.id) if yes else None,
-        )

@@ -1,0 +1,244 @@
+"""The runbook's own keys: tick, untick, skip, note, gates, moving around, filter, quit.
+
+A mixin of ``RunbookScreen`` (kept apart so each file stays small). Everything here changes the
+session only through ``self.record`` and reads item state only from ``self.state``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual.widgets import Input, TabbedContent
+
+from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.screens.help import HelpScreen
+from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.widgets.item_list import ItemList
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.checklist.model import Item, Phase
+
+LOG_TAB = "tab-deployment-log"
+MESSAGES_TAB = "tab-messages"
+EXTRA_TABS = (LOG_TAB, MESSAGES_TAB)
+
+
+def pane_id(phase: Phase) -> str:
+    """TabPane id of a phase (Textual ids allow letters, digits, - and _)."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in phase.id)
+    return f"phase-{safe}"
+
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session import Session, SessionState
+    from rsdeploy_tui.ui.context import RunbookContext
+
+    _Base = Screen[None]
+else:
+    _Base = object
+
+
+class RunbookKeys(_Base):
+    """Actions bound to the runbook's keys (see ``RunbookScreen.BINDINGS``)."""
+
+    if TYPE_CHECKING:  # provided by RunbookScreen
+        ctx: RunbookContext
+        checklist: Checklist
+        session: Session
+        state: SessionState
+
+        @property
+        def current_item(self) -> Item | None: ...
+        @property
+        def current_list(self) -> ItemList | None: ...
+        def record(self, kind: str, item: str | None = None, **data: Any) -> bool: ...
+        def _update_detail(self) -> None: ...
+        async def _ensure_phase_pane(self, pane: Any) -> Any: ...
+
+    # ---------------------------------------------------------------- ticking
+    def _enter_phase(self, phase: Phase) -> None:
+        """Record where work happens, so a resume lands in the right tab."""
+        if self.state.current_phase != phase.id:
+            self.record("phase_entered", phase=phase.id)
+
+    def _move_to_next_pending(self, after: str) -> None:
+        item_list = self.current_list
+        if item_list is None:
+            return
+        target = view.next_pending(item_list.visible_items, self.state, after)
+        if target is not None:
+            item_list.highlight_qid(target.qid)
+
+    # ---------------------------------------------------------------- actions
+    def action_tick(self) -> None:
+        """Space: tick and move on; on a done item untick (asking first when critical)."""
+        item = self.current_item
+        if item is None:
+            return
+        if view.state_name(self.state, item.qid) == "done":
+            if item.critical:
+                self.app.push_screen(
+                    ConfirmModal("Untick a CRITICAL item?",
+                                 f"{self.ctx.display(item.text)}\n\nIt goes back to pending."),
+                    lambda yes: self._untick(item) if yes else None,
+                )
+            else:
+                self._untick(item)
+            return
+        blocking = view.blockers(self.checklist, item, self.state)
+        if blocking:
+            self._offer_gate_override(item, blocking)
+            return
+        self._tick(item)
+
+    def _tick(self, item: Item) -> None:
+        self._enter_phase(self.checklist.phase_of(item))
+        if self.record("tick", item=item.qid):
+            self._move_to_next_pending(item.qid)
+
+    def _untick(self, item: Item) -> None:
+        self.record("untick", item=item.qid)
+
+    def _offer_gate_override(self, item: Item, blocking: list[Item]) -> None:
+        phase = self.checklist.phase_of(item)
+        body = view.gate_message(phase, blocking, self.state, self.ctx.display, self.ctx.glyphs)
+
+        def done(reason: str | None) -> None:
+            if reason and self.record("gate_override", phase=phase.id, reason=reason):
+                self._tick(item)
+
+        self.app.push_screen(
+            ReasonModal(f"{phase.title} is gated", "Override reason (recorded in the log)",
+                        body=body, ok_label="Override and tick"),
+            done,
+        )
+
+    def action_skip(self) -> None:
+        """Skip the item; a reason is required."""
+        item = self.current_item
+        if item is None:
+            return
+
+        def done(reason: str | None) -> None:
+            if reason and self.record("skip", item=item.qid, reason=reason):
+                self._move_to_next_pending(item.qid)
+
+        self.app.push_screen(
+            ReasonModal("Skip item", "Why is it skipped? (required)",
+                        body=self.ctx.display(item.text), ok_label="Skip"),
+            done,
+        )
+
+    def action_note(self) -> None:
+        """Add a note to the item."""
+        item = self.current_item
+        if item is None:
+            return
+
+        def done(text: str | None) -> None:
+            if text:
+                self.record("note", item=item.qid, text=text)
+
+        self.app.push_screen(
+            ReasonModal("Add a note", "Note (enter saves)", body=self.ctx.display(item.text)),
+            done,
+        )
+
+
+    # ---------------------------------------------------------------- moving around
+    async def action_next_pending(self) -> None:
+        """Go to the next pending item, across phases (wrapping round to the first phase)."""
+        item = self.current_item
+        target = view.next_pending(self.checklist.items, self.state,
+                                   item.qid if item is not None else None)
+        if target is None:
+            self.notify("Nothing pending: every item is done or skipped.")
+            return
+        await self._focus_item(target)
+
+    def focus_item(self, item: Item) -> None:
+        """Switch to the item's tab and put the cursor on it (done once the tab is built)."""
+        self.call_later(self._focus_item, item)
+
+    async def _focus_item(self, item: Item) -> None:
+        """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
+        tabbed = self.query_one("#phases", TabbedContent)
+        phase = self.checklist.phase_of(item)
+        phase_pane = await self._ensure_phase_pane(tabbed.get_pane(pane_id(phase)))
+        assert phase_pane is not None
+        tabbed.active = pane_id(phase)
+        item_list = phase_pane.item_list
+        if not item_list.highlight_qid(item.qid):
+            self.action_clear_filter()
+            item_list.highlight_qid(item.qid)
+        item_list.focus()
+        self._update_detail()
+
+    def action_filter(self) -> None:
+        """Show the filter box."""
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        """Clear and hide the filter."""
+        box = self.query_one("#filter", Input)
+        if box.value:
+            box.value = ""
+            for item_list in self.query(ItemList):
+                item_list.rebuild(self.state, "")
+        box.display = False
+        if self.current_list is not None:
+            self.current_list.focus()
+        self._update_detail()
+        self.refresh_bindings()
+
+    def action_cursor(self, step: int) -> None:
+        """j/k move like down/up."""
+        item_list = self.current_list
+        if item_list is not None:
+            item_list.focus()
+            item_list.action_cursor_down() if step > 0 else item_list.action_cursor_up()
+
+    def action_switch_phase(self, step: int) -> None:
+        """left/right: previous/next tab (the Deployment Log tab included)."""
+        tabbed = self.query_one("#phases", TabbedContent)
+        ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
+        current = ids.index(tabbed.active) if tabbed.active in ids else 0
+        tabbed.active = ids[(current + step) % len(ids)]
+
+    def action_goto_phase(self, number: int) -> None:
+        """1-9: the n-th phase."""
+        if 1 <= number <= len(self.checklist.phases):
+            tabbed = self.query_one("#phases", TabbedContent)
+            tabbed.active = pane_id(self.checklist.phases[number - 1])
+
+    def action_help(self) -> None:
+        """Every key."""
+        self.app.push_screen(HelpScreen(self.ctx.glyphs))
+
+    def running_work(self) -> list[str]:
+        """What would be interrupted by quitting: running items and check workers."""
+        running = [qid for qid, s in self.state.items.items() if s.state == "running"]
+        busy = [w.name for w in self.app.workers if w.group == "checks" and w.is_running]
+        return running + busy
+
+    def action_request_quit(self) -> None:
+        """Quit; ask first when commands or checks are running."""
+        running = self.running_work()
+        if not running:
+            self.app.exit(self.session.id)
+            return
+        self.app.push_screen(
+            ConfirmModal(
+                "Work is running",
+                f"{len(running)} command(s) or check(s) are running. Detached commands keep "
+                "running and are re-attached on resume; checks in progress are lost. Quit?",
+                yes="Quit", no="Stay",
+            ),
+            lambda yes: self.app.exit(self.session.id) if yes else None,
+        )
