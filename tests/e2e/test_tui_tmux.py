@@ -152,3 +152,25 @@ def test_sighup_exits_cleanly(screen: TmuxScreen, env: dict[str, str], tmp_path:
     assert not lock.exists() or lock.read_text().strip() == ""
     shown = cli("show", str(sessions[0]["id"]), "--json", env=env)
     assert shown.returncode == 0, shown.stderr
+
+
+def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
+    """LANG=C over SSH with TERM=xterm: ASCII marks and borders, no crash, keys work."""
+    if not have_tmux():
+        from support.net import skip_or_fail
+
+        skip_or_fail("tmux is not installed")
+    screen = TmuxScreen(80, 24)
+    try:
+        screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"],
+                     {**env, "LANG": "C", "TERM": "xterm"})
+        screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
+        screen.keys("Escape")
+        text = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t, what="the runbook")
+        assert "+----" in text  # ASCII borders
+        assert "░" not in text and "█" not in text.split("\n", 4)[4]
+        screen.keys("Space")
+        text = screen.wait_for(lambda t: done_count(t) == 1, what="one item ticked")
+        assert "[x]" in text and "#" in text  # the ASCII progress bar moved
+    finally:
+        screen.close()

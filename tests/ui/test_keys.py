@@ -281,3 +281,27 @@ async def test_gate_items_of_their_own_phase_can_be_ticked(
         await pilot.press("down", "space")
         assert isinstance(app.screen, ReasonModal)
     assert stored(session.id).item("deploy.eb-deploy").state == "pending"
+
+
+async def test_enter_tab_and_escape_move_focus(mini: Checklist, session: Session) -> None:
+    from rsdeploy_tui.ui.widgets.detail import ItemDetail
+
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.focused, ItemList)
+        await pilot.press("enter")
+        assert isinstance(app.focused, ItemDetail)
+        await pilot.press("escape")
+        assert isinstance(app.focused, ItemList)
+        await pilot.press("tab")
+        assert isinstance(app.focused, ItemDetail)
+        await pilot.press("shift+tab")
+        assert isinstance(app.focused, ItemList)
+
+
+async def test_mouse_click_switches_tab(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#--content-tab-phase-post")
+        assert app.screen.query_one(TabbedContent).active == "phase-post"
+        assert runbook(app).current_item.qid == "post.health"
