@@ -129,6 +129,9 @@ async def test_cancel_kills_the_whole_process_group(
         await pilot.press("y")
         await wait_for(pilot, lambda: finished(session, "pre.slow"), what="the cancel")
         assert group_members(pgid) == []
+        view = output.runs[output.shown]
+        assert view.state == "cancelled" and view.status.startswith("cancelled (SIGTERM)")
+        assert not any(n.title == "Command failed" for n in app._notifications)
     state = stored(session.id)
     record = state.item("pre.slow")
     # Background jobs of a non-interactive shell ignore SIGINT: SIGTERM was needed.

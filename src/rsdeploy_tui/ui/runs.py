@@ -67,6 +67,7 @@ class RunController:
         self.ready = False
         self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
         self._missing: dict[str, list[str]] = {}
+        self._cancelled: dict[str, str] = {}
 
     @property
     def values(self) -> dict[str, str]:
@@ -92,7 +93,6 @@ class RunController:
 
     def start(self) -> None:
         """Re-attach runs once the first frame is drawn (called from the runbook's on_mount)."""
-        self.output.display = False
         self.screen.call_after_refresh(self._start)
 
     def _start(self) -> None:
@@ -371,7 +371,8 @@ class RunController:
         if followed.run_id in self._cancelling:
             self._cancelling[followed.run_id] = (followed, data, result)
             return
-        self._record_finish(followed, data, result)
+        self._record_finish(followed, data, result,
+                            cancelled=self._cancelled.pop(followed.run_id, None))
 
     def _record_finish(self, followed: Followed, data: dict[str, Any],
                        result: ActionResult | None, cancelled: str | None = None) -> None:
@@ -474,14 +475,14 @@ class RunController:
             try:
                 outcome = cancel_run(run_dir, run.run, grace=grace)
             except RsdeployError as error:
-                self.screen.app.call_from_thread(self._cancelled, item, run.run, None, error)
+                self.screen.app.call_from_thread(self._cancel_done, item, run.run, None, error)
                 return
-            self.screen.app.call_from_thread(self._cancelled, item, run.run, outcome, None)
+            self.screen.app.call_from_thread(self._cancel_done, item, run.run, outcome, None)
 
         self.screen.run_worker(job, thread=True, group="runs-cancel", exit_on_error=False)
 
-    def _cancelled(self, item: Item, run_id: str, outcome: Any,
-                   error: RsdeployError | None) -> None:
+    def _cancel_done(self, item: Item, run_id: str, outcome: Any,
+                     error: RsdeployError | None) -> None:
         deferred = self._cancelling.pop(run_id, None)
         signal = None
         if error is not None:
@@ -492,6 +493,8 @@ class RunController:
                                exit_code=outcome.exit_code)
         if deferred is not None:
             self._record_finish(*deferred, cancelled=signal)
+        elif signal is not None:
+            self._cancelled[run_id] = signal  # the follower records the end with this
 
     # ------------------------------------------------------------ l / L: the log pane
     def toggle_logs(self, full: bool = False) -> None:
@@ -504,12 +507,11 @@ class RunController:
         if full:
             showing = not is_full
             screen.set_class(showing, "-logs-full")
-            self.logs.display = True
         else:
-            showing = not self.logs.display or is_full
+            showing = not screen.has_class("-logs") or is_full
             screen.set_class(False, "-logs-full")
-            self.logs.display = showing
-        self._focus_logs(showing)
+        screen.set_class(showing or full, "-logs")
+        self._focus_logs(showing or full)
 
     async def _mount_logs(self, full: bool) -> None:
         from rsdeploy_tui.ui.widgets.log_pane import LogPane
@@ -518,6 +520,7 @@ class RunController:
         self.logs = LogPane(dict(self.screen.ctx.values), source=self.services.get("log_source"),
                             archive_dir=archive, redact=self.session.redactor.text)
         await self.screen.mount(self.logs, after=self.output)
+        self.screen.set_class(True, "-logs")
         self.screen.set_class(full, "-logs-full")
         self._focus_logs(True)
 

@@ -91,7 +91,8 @@ class RunOutput(Vertical, can_focus=False):
     # ------------------------------------------------------------ what is shown
     def show(self, run_id: str | None) -> None:
         """Show one run's output (None hides the view)."""
-        self.display = run_id is not None and run_id in self.runs
+        # A class, not ``display``: the screen's CSS may still hide it (logs full screen).
+        self.set_class(run_id is not None and run_id in self.runs, "-shown")
         if run_id == self.shown:
             return
         self.shown = run_id
