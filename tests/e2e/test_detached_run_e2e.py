@@ -33,7 +33,9 @@ phases:
         items:
           - id: slow
             text: A slow command
-            command: echo waiting-for-flag; while [ ! -e {flag} ]; do sleep 0.1; done; echo flag-seen; exit 3
+            command: >-
+              echo waiting-for-flag; while [ ! -e {flag} ]; do sleep 0.1; done;
+              echo flag-seen; exit 3
 """
 
 
@@ -117,7 +119,7 @@ def test_run_survives_kill_and_is_reattached_on_resume(
     run = slow_runs(show(session_id, env))[-1]
     assert run["exit_code"] == 3 and run["finished"], run
     doc = show(session_id, env)
-    row = [r for r in doc["items"] if r["id"] == "work.slow"][0]  # type: ignore[index,union-attr]
+    row = next(r for r in doc["items"] if r["id"] == "work.slow")  # type: ignore[union-attr]
     assert row["state"] == "failed"
     assert "flag-seen" in text
     screen.keys("q")
