@@ -332,6 +332,20 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.current_list.focus()
 
     # ---------------------------------------------------------------- bindings state
+    def refresh_bindings(self) -> None:
+        """Tell the footer only when what it shows changed: each update rebuilds every key
+        widget (tens of ms), and the list asks on every cursor move."""
+        names = {b.action.split("(", 1)[0] for b in self._bindings_to_watch()}
+        signature = (self.focused, tuple(sorted(
+            (name, self.check_action(name, ())) for name in names)))
+        if signature == getattr(self, "_bindings_signature", None):
+            return
+        self._bindings_signature = signature
+        super().refresh_bindings()
+
+    def _bindings_to_watch(self) -> list[Binding]:
+        return [b for b in self.BINDINGS if isinstance(b, Binding)]
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot be done now (read-only, no item, nothing to run or check)."""
         if action in checking.ACTIONS:
