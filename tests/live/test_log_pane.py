@@ -49,6 +49,8 @@ async def test_fake_eb_lines_appear_tagged_and_are_archived(
         lines = shown(app)
         assert lines[0].startswith("[i-0a1b2c3d4e5f6000")
         assert any("café" in line for line in lines)
+        assert any("red text from a coloured logger" in line for line in lines)
+        assert not any("\x1b" in line or "[31m" in line or "[2J" in line for line in lines)
         assert "Streaming eb-engine.log of live-prod" in pane.status_text
         assert pane.query_one(PaneLog).has_focus
         await pilot.press("l")  # hide: focus back on the list

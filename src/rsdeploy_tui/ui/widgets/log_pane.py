@@ -74,8 +74,14 @@ class PaneLog(Log):
         self.highlighter = LevelHighlighter(self)
 
 
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+
+
 def line_text(instance: str | None, text: str) -> str:
-    """One pane line: ``[i-0abc...] text``."""
+    """One pane line: ``[i-0abc...] text`` (colour codes dropped: ``Log`` draws plain text and
+    the pane colours ERROR/WARN itself)."""
+    if "\x1b" in text:
+        text = _SGR.sub("", text)
     return f"[{instance}] {text}" if instance else text
 
 
