@@ -116,3 +116,16 @@ def test_locked_session_opens_read_only_naming_the_holder(
                                   take_over=False)
     assert viewer.read_only
     assert "in use by ana" in notice and "read-only" in notice
+
+
+async def test_header_names_who_drives_now(
+    mini: Checklist, session: Session, store: SessionStore
+) -> None:
+    session.close()
+    resumed, notice = open_session(store, session.id, mini, operator="bob", read_only=False,
+                                   take_over=False)
+    app = make_app(mini, resumed, notice=notice, use_git=False)
+    async with app.run_test(size=SIZE):
+        header = str(app.screen.query_one("#header").render())
+        assert "operator bob (started by ana)" in header
+    resumed.close()

@@ -218,7 +218,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             glyphs=self.ctx.glyphs,
             checklist=self.checklist.name,
             eb_env=self.ctx.values.get("eb_env", ""),
-            operator=getattr(getattr(self.session, "meta", None), "operator", ""),
+            operator=self._operator_text(),
             session_id=self.session.id,
             elapsed_s=elapsed,
             done=done,
@@ -226,6 +226,14 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             critical_pending=critical,
             version=version,
         )
+
+    def _operator_text(self) -> str:
+        """Who drives the session now (and who started it, when someone else did)."""
+        started_by = getattr(getattr(self.session, "meta", None), "operator", "")
+        now = getattr(self.session, "operator", "") or started_by
+        if self.session.read_only:
+            return f"{now} (viewing)"
+        return now if now == started_by or not started_by else f"{now} (started by {started_by})"
 
     def _update_detail(self) -> None:
         pane = self._active_pane()
