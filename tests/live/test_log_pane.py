@@ -178,3 +178,28 @@ async def test_new_lines_hint_when_scrolled_up(
         await pilot.press("end")
         await pilot.pause(0.1)
         assert log.is_vertical_scroll_end and pane.unseen == 0
+
+
+async def test_secrets_in_the_stream_are_masked_on_screen_and_on_disk(
+    live: Checklist, session: Session, services: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    canary = "Zq-canary-9183"
+    monkeypatch.setenv("DB_PASSWORD", canary)
+    lines = [("i-0aaa", f"connecting with {canary} to the db"),
+             ("i-0aaa", "DATABASE_URL=postgres://app:hunter2pw@db:5432/app"),
+             ("i-0aaa", "AKIAABCDEFGHIJKLMNOP used"),
+             *(("i-0aaa", f"plain line {n}") for n in range(50))]
+    app = make_app(live, session, use_git=False,
+                   services={**services, "log_source": canned(lines)})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == len(lines))
+        await pilot.pause(0.1)
+        text = "\n".join(shown(app))
+        assert shown(app)[0] == "[i-0aaa] connecting with **** to the db"
+        assert "plain line 49" in text
+        archived = pane.archive_file().read_text(encoding="utf-8")
+    for where in (text, archived):
+        assert canary not in where and "hunter2pw" not in where
+        assert "AKIAABCDEFGHIJKLMNOP" not in where

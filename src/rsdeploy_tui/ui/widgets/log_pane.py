@@ -9,6 +9,7 @@ Follow mode is the Log's own: it scrolls only when already at the bottom; otherw
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections import deque
@@ -75,6 +76,52 @@ class PaneLog(Log):
 
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
+# Everything ``session.redact`` masks contains one of these (its key words, a URL, an AWS key
+# id prefix, a private key block) or a secret value: plain substring tests (C speed) screen a
+# batch before the full, regex-heavy pass.
+_LOWER_MARKS = ("passw", "pwd", "secret", "token", "api_key", "api-key", "apikey", "private",
+                "://")
+_UPPER_MARKS = ("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA")
+
+
+class BatchRedaction:
+    """The session's redaction for a flood: the full (slow) pass only on lines that may need it.
+
+    ``Redactor.text`` costs ~30 µs a line (several regexes); a log flood is mostly lines with no
+    secret shape and no secret value, which one screening regex over the batch proves.
+    """
+
+    def __init__(self, redactor: Any, environ: Mapping[str, str] | None = None) -> None:
+        import os
+
+        self._redactor = redactor
+        self._env = os.environ if environ is None else environ
+        self._seen: tuple[str | None, ...] | None = None
+        self._values: tuple[str, ...] = ()
+
+    def _secret_values(self) -> tuple[str, ...]:
+        from rsdeploy_tui.session.redact import MIN_VALUE_LENGTH
+
+        current = tuple(self._env.get(name) for name in self._redactor.secret_names)
+        if current != self._seen:
+            self._values = tuple(v for v in current if v and len(v) >= MIN_VALUE_LENGTH)
+            self._seen = current
+        return self._values
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        """``lines`` with secrets masked (the same list when nothing can be secret)."""
+        values = self._secret_values()
+
+        def suspect(text: str) -> bool:
+            lower = text.lower()
+            return (any(mark in lower for mark in _LOWER_MARKS)
+                    or any(mark in text for mark in _UPPER_MARKS)
+                    or any(value in text for value in values))
+
+        if not lines or not suspect("\n".join(lines)):
+            return lines
+        text = self._redactor.text
+        return [text(line) if suspect(line) else line for line in lines]
 
 
 def line_text(instance: str | None, text: str) -> str:
@@ -104,7 +151,7 @@ class LogPane(Vertical):
         *,
         source: SourceMaker | None = None,
         archive_dir: Path | None = None,
-        redact: Callable[[str], str] | None = None,
+        redactor: Any = None,
         group: str = GROUPS[0],
         id: str | None = "log-pane",
     ) -> None:
@@ -112,11 +159,11 @@ class LogPane(Vertical):
         self.vars = dict(vars)
         self._source = source
         self.archive_dir = archive_dir
-        self._redact = redact
+        self._redact = BatchRedaction(redactor) if redactor is not None else None
         self.group = group
         self.buffer: deque[str] = deque(maxlen=BUFFER_LINES)
         self._pending: deque[str] = deque(maxlen=BUFFER_LINES)
-        self._to_archive: list[Any] = []
+        self._to_archive: list[str] = []
         self.paused = False
         self.unseen = 0
         self.received = 0
@@ -166,6 +213,8 @@ class LogPane(Vertical):
                     self._source_status(item)
                 else:
                     self.ingest(item)
+                    # Let keys and the flush timer in between chunks of a flood.
+                    await asyncio.sleep(0)
 
     def _source_status(self, status: Any) -> None:
         text = f"{status.title}: {status.message}"
@@ -192,16 +241,15 @@ class LogPane(Vertical):
     def ingest(self, batch: list[Any]) -> None:
         """Take a batch of ``LogLine`` (producer side: only appends, never draws)."""
         lines = [line_text(line.instance, line.text) for line in batch]
-        if self._redact is not None and lines:
-            # One pass over the joined batch: far cheaper than per line under a flood.
-            lines = self._redact("\n".join(lines)).split("\n")
+        if self._redact is not None:
+            lines = self._redact(lines)
         self.received += len(lines)
         self.buffer.extend(lines)
         if self._filter is not None:
             lines = [line for line in lines if self._filter.search(line)]
         self._pending.extend(lines)
         if self.archive_dir is not None:
-            self._to_archive.extend(batch)
+            self._to_archive.extend(lines)
 
     def flush(self) -> None:
         """Timer: archive the new lines, then draw them with one ``write_lines``."""
@@ -223,13 +271,13 @@ class LogPane(Vertical):
             self._render_status()
 
     def _archive(self) -> None:
-        from rsdeploy_tui.runner import archive_lines
-
-        batch, self._to_archive = self._to_archive, []
+        # The pane's lines: already decoded, sanitized, colour-free and redacted.
+        lines, self._to_archive = self._to_archive, []
         assert self.archive_dir is not None
         try:
             self.archive_dir.mkdir(parents=True, exist_ok=True)
-            archive_lines(self.archive_file(), batch, redact=self._redact)
+            with open(self.archive_file(), "a", encoding="utf-8") as fh:
+                fh.write("\n".join(lines) + "\n")
         except OSError as error:
             self.archive_dir = None  # say it once, keep streaming to the screen
             self.notify(f"The log stream is no longer saved to disk: {error}",
