@@ -9,7 +9,10 @@ them import them inside their functions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,6 +32,9 @@ from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
     from rsdeploy_tui.session import Session
+
+SIGNAL_EXIT_GRACE_S = 3.0
+"""Seconds a SIGHUP/SIGTERM exit may take before the process leaves without Textual's cleanup."""
 
 STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss", "live.tcss")
 
@@ -147,6 +153,21 @@ class RunbookApp(App[str | None]):
 
     def _on_signal(self, signum: int) -> None:
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
+        # After SIGHUP the terminal is gone and Textual's shutdown can block for good writing to
+        # it (its writer thread, seen in the tmux tests). Everything is already durable: if the
+        # normal exit has not happened within a few seconds, release the lock and leave.
+        watchdog = threading.Timer(SIGNAL_EXIT_GRACE_S, self._force_exit, (signum,))
+        watchdog.daemon = True
+        watchdog.start()
+
+    def _force_exit(self, signum: int) -> None:
+        """Last resort after a signal: close the session (lock released) and exit at once."""
+        if self.session is not None:
+            # Exiting anyway on failure: the journal is fsync'd per event, and a stale lock of
+            # a dead process is taken over on the next open.
+            with contextlib.suppress(OSError, RsdeployError):
+                self.session.close()
+        os._exit(128 + signum)
 
     def action_quit(self) -> None:  # type: ignore[override]
         """ctrl+q behaves like q on the runbook (asks when work is running)."""

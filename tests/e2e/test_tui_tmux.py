@@ -28,7 +28,7 @@ def screen() -> Iterator[TmuxScreen]:
         skip_or_fail("tmux is not installed")
     term = TmuxScreen(100, 32)
     yield term
-    term.close()
+    assert term.close() == [], "the app outlived its terminal (killed now)"
 
 
 @pytest.fixture
@@ -172,5 +172,11 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
         screen.keys("Space")
         text = screen.wait_for(lambda t: done_count(t) == 1, what="one item ticked")
         assert "[x]" in text and "#" in text  # the ASCII progress bar moved
+        pid = screen.pid()
     finally:
         screen.close()
+    # The terminal vanished while the app was drawing on it (SSH drop): it still exits, and
+    # releases its lock (Textual's own shutdown can block on the dead terminal).
+    assert wait_gone(pid, timeout=20), f"the app (pid {pid}) outlived its terminal"
+    session_dir = next((Path(env["RSDEPLOY_STATE_DIR"]) / "sessions").iterdir())
+    assert (session_dir / "lock").read_text().strip() == ""

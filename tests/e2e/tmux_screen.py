@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ class TmuxScreen:
         self.width = width
         self.height = height
         self.session = "app"
+        self.pids: list[int] = []
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a tmux command against this test's own server."""
@@ -37,6 +40,7 @@ class TmuxScreen:
             command += f" 2>{shlex.quote(str(stderr))}"
         self.tmux("new-session", "-d", "-s", self.session, "-x", str(self.width),
                   "-y", str(self.height), command)
+        self.pids.append(self.pid())
 
     def pid(self) -> int:
         """Process id of the program in the pane."""
@@ -67,9 +71,30 @@ class TmuxScreen:
         """Close the terminal: the program gets SIGHUP like an SSH link that drops."""
         self.tmux("kill-session", "-t", self.session, check=False)
 
-    def close(self) -> None:
-        """Stop this test's tmux server."""
+    def close(self, grace: float = 20.0) -> list[int]:
+        """Stop this test's tmux server; return the app processes that outlived it.
+
+        Survivors are SIGKILLed so a failing run leaves no orphans behind (the caller fails).
+        """
         self.tmux("kill-server", check=False)
+        deadline = time.monotonic() + grace
+        survivors = [p for p in self.pids if _alive(p)]
+        while survivors and time.monotonic() < deadline:
+            time.sleep(0.1)
+            survivors = [p for p in survivors if _alive(p)]
+        for pid in survivors:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return survivors
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def app_env(state_dir: Path, config_dir: Path) -> dict[str, str]:
