@@ -41,7 +41,9 @@ Minimal().run()
 """
 
 
-def first_frame(argv: list[str], marker: bytes, env: dict[str, str], timeout: float = 30.0) -> float:
+def first_frame(
+    argv: list[str], marker: bytes, env: dict[str, str], timeout: float = 30.0
+) -> float:
     """Seconds from spawning ``argv`` on a new pty until ``marker`` is on its screen."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
