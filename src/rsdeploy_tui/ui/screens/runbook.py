@@ -375,6 +375,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 return None
         if action == "clear_filter" and not self.query_one("#filter", Input).display:
             return None
+        if action == "filter" and self.current_phase is None:
+            return None  # the Deployment Log and Messages tabs have no items to filter
         # False (not None) lets the key through to a text box that has the focus.
         return not (action == "switch_phase" and _is_text_box(self.focused))
 
