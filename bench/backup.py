@@ -111,11 +111,21 @@ def main() -> None:
         host, port = moto.get_host_and_port()
         env = dict(os.environ)
         env.update(
-            DB_HOST="127.0.0.1", DB_PORT=str(cluster.port), DB_USER=PG_USER, DB_NAME="postgres",
-            DB_PASSWORD=PG_PASSWORD, PGHOST="127.0.0.1", PGPORT=str(cluster.port), PGUSER=PG_USER,
-            PGPASSWORD=PG_PASSWORD, PGDATABASE="postgres", RSDEPLOY_PG_BINDIR=str(bindir),
-            AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench-secret",
-            AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://{host}:{port}",
+            DB_HOST="127.0.0.1",
+            DB_PORT=str(cluster.port),
+            DB_USER=PG_USER,
+            DB_NAME="postgres",
+            DB_PASSWORD=PG_PASSWORD,
+            PGHOST="127.0.0.1",
+            PGPORT=str(cluster.port),
+            PGUSER=PG_USER,
+            PGPASSWORD=PG_PASSWORD,
+            PGDATABASE="postgres",
+            RSDEPLOY_PG_BINDIR=str(bindir),
+            AWS_ACCESS_KEY_ID="bench",
+            AWS_SECRET_ACCESS_KEY="bench-secret",
+            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ENDPOINT_URL=f"http://{host}:{port}",
             PYTHONPATH=str(ROOT / "src"),
         )
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
@@ -126,7 +136,11 @@ def main() -> None:
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         size = subprocess.run(
             [str(bindir / "psql"), "-Atc", "SELECT pg_database_size('postgres')"],
-            env=env, capture_output=True, text=True, check=True).stdout.strip()
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         print(f"database size: {int(size) / 2**20:.0f} MiB; format {args.format}")
 
         checklist = load_checklist()
@@ -138,25 +152,30 @@ def main() -> None:
             item = checklist.item("deploy.db-backup-now")
 
         fmt_flag = "--format=" + args.format
-        print(f"{'round':>5} {'plain dump':>11} {'plain upload':>13} {'plain total':>12} "
-              f"{'db_backup':>10} {'ratio':>6} {'action RSS':>11} {'dump MiB':>9}")
+        print(
+            f"{'round':>5} {'plain dump':>11} {'plain upload':>13} {'plain total':>12} "
+            f"{'db_backup':>10} {'ratio':>6} {'action RSS':>11} {'dump MiB':>9}"
+        )
         for n in range(1, args.rounds + 1):
             dump_file = work / f"plain-{n}.dump"
 
             def plain_way(n: int = n, dump_file: Path = dump_file) -> tuple[float, ...]:
                 t_dump, code, pg_rss, _ = run_measured(
-                    [str(bindir / "pg_dump"), fmt_flag, "-f", str(dump_file)], env)
+                    [str(bindir / "pg_dump"), fmt_flag, "-f", str(dump_file)], env
+                )
                 assert code == 0, "pg_dump failed"
                 t_up, code, up_rss, _ = run_measured(
-                    [sys.executable, "-c", PLAIN_UPLOAD, str(dump_file), BUCKET,
-                     f"plain/{n}.dump"], env)
+                    [sys.executable, "-c", PLAIN_UPLOAD, str(dump_file), BUCKET, f"plain/{n}.dump"],
+                    env,
+                )
                 assert code == 0, "plain upload failed"
                 return t_dump, t_up, pg_rss, up_rss
 
             def action_way(n: int = n) -> tuple[float, ...]:
                 prepared = prepare_action(item, session, values, run_id=f"bench-{n}")
                 t_action, code, rss, child_rss = run_measured(
-                    [sys.executable, "-m", "rsdeploy_tui.actions", str(prepared.spec_path)], env)
+                    [sys.executable, "-m", "rsdeploy_tui.actions", str(prepared.spec_path)], env
+                )
                 assert code == 0, f"db_backup failed; see {prepared.spec_path}"
                 return t_action, rss, child_rss
 
@@ -169,10 +188,14 @@ def main() -> None:
                 t_dump, t_up, pg_rss, up_rss = plain_way()
             plain = t_dump + t_up
             dump_mb = dump_file.stat().st_size / 2**20
-            print(f"{n:>5} {t_dump:>10.2f}s {t_up:>12.2f}s {plain:>11.2f}s {t_action:>9.2f}s "
-                  f"{t_action / plain:>6.2f} {rss:>8.0f} MiB {dump_mb:>9.1f}")
-            print(f"      peak RSS: plain pg_dump {pg_rss:.0f} MiB, plain upload {up_rss:.0f} MiB, "
-                  f"the action's pg_dump {child_rss:.0f} MiB")
+            print(
+                f"{n:>5} {t_dump:>10.2f}s {t_up:>12.2f}s {plain:>11.2f}s {t_action:>9.2f}s "
+                f"{t_action / plain:>6.2f} {rss:>8.0f} MiB {dump_mb:>9.1f}"
+            )
+            print(
+                f"      peak RSS: plain pg_dump {pg_rss:.0f} MiB, plain upload {up_rss:.0f} MiB, "
+                f"the action's pg_dump {child_rss:.0f} MiB"
+            )
             dump_file.unlink()
         session.close()
         print("targets: ratio <= 1.2; action RSS < 150 MiB and flat across sizes")

@@ -26,9 +26,16 @@ COUNT = 30
 
 
 async def one_run(base_url: str, ca_file: str, concurrency: int) -> tuple[float, float, int]:
-    items = [Item(id=f"slow-{i}", phase_id="post", section_id="bench", text="slow page",
-                  check=Check("http", {"url": "${base_url}/slow", "max_seconds": 5}))
-             for i in range(COUNT)]
+    items = [
+        Item(
+            id=f"slow-{i}",
+            phase_id="post",
+            section_id="bench",
+            text="slow page",
+            check=Check("http", {"url": "${base_url}/slow", "max_seconds": 5}),
+        )
+        for i in range(COUNT)
+    ]
     ctx = CheckContext(vars={"base_url": base_url, "tls_ca_file": ca_file})
     start = time.monotonic()
     results = await run_checks(items, ctx, concurrency=concurrency)
@@ -41,14 +48,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, web_servers(Path(tmp)) as web:
         asyncio.run(one_run(web.https.url, str(web.ca_file), 4))  # warm-up: imports, TLS
         print(f"{COUNT} http checks over HTTPS, each endpoint sleeps {SLOW_SECONDS} s")
-        print(f"{'concurrency':>11}  {'wall s':>7}  {'slowest s':>9}  {'wall/slowest':>12}  "
-              f"{'wall/endpoint':>13}  {'serial would be':>15}  passed")
+        print(
+            f"{'concurrency':>11}  {'wall s':>7}  {'slowest s':>9}  {'wall/slowest':>12}  "
+            f"{'wall/endpoint':>13}  {'serial would be':>15}  passed"
+        )
         for concurrency in (COUNT, 8):
-            wall, slowest, passed = asyncio.run(one_run(web.https.url, str(web.ca_file),
-                                                        concurrency))
-            print(f"{concurrency:>11}  {wall:>7.2f}  {slowest:>9.2f}  {wall / slowest:>11.2f}x  "
-                  f"{wall / SLOW_SECONDS:>12.2f}x  {COUNT * SLOW_SECONDS:>14.1f}s  "
-                  f"{passed}/{COUNT}")
+            wall, slowest, passed = asyncio.run(
+                one_run(web.https.url, str(web.ca_file), concurrency)
+            )
+            print(
+                f"{concurrency:>11}  {wall:>7.2f}  {slowest:>9.2f}  {wall / slowest:>11.2f}x  "
+                f"{wall / SLOW_SECONDS:>12.2f}x  {COUNT * SLOW_SECONDS:>14.1f}s  "
+                f"{passed}/{COUNT}"
+            )
 
 
 if __name__ == "__main__":

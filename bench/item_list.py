@@ -61,9 +61,11 @@ async def main() -> None:
     for make in (OptionList, ListView, OptionList, ListView):  # twice: the second is warm
         mounted, lat = await measure(make, args.items, args.moves)
         ms = sorted(x * 1000 for x in lat)
-        print(f"{make.__name__:<11} {args.items} items: first frame {mounted * 1000:6.1f} ms; "
-              f"down key p50 {statistics.median(ms):5.1f} ms  "
-              f"p99 {ms[int(len(ms) * 0.99) - 1]:5.1f} ms")
+        print(
+            f"{make.__name__:<11} {args.items} items: first frame {mounted * 1000:6.1f} ms; "
+            f"down key p50 {statistics.median(ms):5.1f} ms  "
+            f"p99 {ms[int(len(ms) * 0.99) - 1]:5.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,11 @@ from rsdeploy_tui.session.journal import JournalWriter
 
 def checklist(items: int = 133) -> Checklist:
     """A checklist the size of the bundled one."""
-    section = Section("s", "Section", tuple(
-        Item(f"i{n}", "p", "s", f"Item {n}", critical=n % 10 == 0) for n in range(items)))
+    section = Section(
+        "s",
+        "Section",
+        tuple(Item(f"i{n}", "p", "s", f"Item {n}", critical=n % 10 == 0) for n in range(items)),
+    )
     return Checklist(name="bench", phases=(Phase("p", "Phase", (section,)),), sha256="0" * 64)
 
 
@@ -38,13 +41,17 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def line(name: str, samples: list[float]) -> str:
-    return (f"  {name:<34} p50 {pct(samples, 0.50):7.3f} ms   p99 {pct(samples, 0.99):7.3f} ms"
-            f"   mean {statistics.fmean(samples) * 1000:7.3f} ms")
+    return (
+        f"  {name:<34} p50 {pct(samples, 0.50):7.3f} ms   p99 {pct(samples, 0.99):7.3f} ms"
+        f"   mean {statistics.fmean(samples) * 1000:7.3f} ms"
+    )
 
 
 def bench_append(root: Path, count: int) -> None:
-    events = [Event(n, "tick", "2026-11-26T02:30:00.000Z", "ana", "bastion", f"p.i{n % 133}", {})
-              for n in range(1, count + 1)]
+    events = [
+        Event(n, "tick", "2026-11-26T02:30:00.000Z", "ana", "bastion", f"p.i{n % 133}", {})
+        for n in range(1, count + 1)
+    ]
     writer = JournalWriter(root / "events.jsonl", 0)
     bare_fd = os.open(root / "bare.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     ours: list[float] = []
@@ -87,11 +94,25 @@ def bench_load(root: Path, count: int) -> None:
     with journal.open("ab") as handle:  # fast fill: same bytes as record() would write
         for n in range(2, count + 1):
             kind = ("tick", "note", "check_result")[n % 3]
-            data = {"text": f"note {n}"} if kind == "note" else (
-                {"status": "pass", "summary": "HTTP 200 in 41 ms", "duration_s": 0.04,
-                 "evidence": {"status": 200}} if kind == "check_result" else {})
-            handle.write(Event(n, kind, "2026-11-26T02:30:00.000Z", "ana", "bastion",
-                               f"p.i{n % 133}", data).to_line())
+            data = (
+                {"text": f"note {n}"}
+                if kind == "note"
+                else (
+                    {
+                        "status": "pass",
+                        "summary": "HTTP 200 in 41 ms",
+                        "duration_s": 0.04,
+                        "evidence": {"status": 200},
+                    }
+                    if kind == "check_result"
+                    else {}
+                )
+            )
+            handle.write(
+                Event(
+                    n, kind, "2026-11-26T02:30:00.000Z", "ana", "bastion", f"p.i{n % 133}", data
+                ).to_line()
+            )
     raw = journal.read_bytes()
     loads, opens = [], []
     for _ in range(5):

@@ -109,8 +109,11 @@ async def through_pane(lines: int, keys: bool) -> tuple[int, float, list[float]]
             self.archive = archive
 
         def compose(self) -> ComposeResult:
-            pane = LogPane({"eb_env": "bench-env"}, archive_dir=self.archive,
-                           redactor=Redactor(["DB_PASSWORD"]))
+            pane = LogPane(
+                {"eb_env": "bench-env"},
+                archive_dir=self.archive,
+                redactor=Redactor(["DB_PASSWORD"]),
+            )
             pane.styles.height = "1fr"
             pane.styles.display = "block"
             yield pane
@@ -159,8 +162,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=300_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--rss-lines", type=int, default=1_000_000,
-                        help="lines streamed through the pane for the RSS figure (0: skip)")
+    parser.add_argument(
+        "--rss-lines",
+        type=int,
+        default=1_000_000,
+        help="lines streamed through the pane for the RSS figure (0: skip)",
+    )
     parser.add_argument("--no-pane", action="store_true", help="only raw and parsed")
     args = parser.parse_args()
     print(f"log flood: {args.lines:,} lines of ~100 chars from the fake eb, best of {args.repeat}")
@@ -184,15 +191,19 @@ async def main() -> None:
         return
     ratio = best["pane"] / best["raw"]
     print(f"best pane   {best['pane']:>12,.0f} lines/s  ({ratio:.0%} of raw; target >= 40%)")
-    print(f"key latency during the flood: {len(latencies)} keys, "
-          f"p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-          f"p99 {percentile(latencies, 99) * 1000:.1f} ms (target p99 < 50 ms)")
+    print(
+        f"key latency during the flood: {len(latencies)} keys, "
+        f"p50 {percentile(latencies, 50) * 1000:.1f} ms, "
+        f"p99 {percentile(latencies, 99) * 1000:.1f} ms (target p99 < 50 ms)"
+    )
     if args.rss_lines:
         before = rss_mb()
         count, seconds, _ = await through_pane(args.rss_lines, keys=False)
         after = rss_mb()
-        print(f"RSS: {before:.0f} MB before, {after:.0f} MB after {count:,} lines through the "
-              f"pane in {seconds:.1f} s: growth {after - before:+.0f} MB (target < 100 MB)")
+        print(
+            f"RSS: {before:.0f} MB before, {after:.0f} MB after {count:,} lines through the "
+            f"pane in {seconds:.1f} s: growth {after - before:+.0f} MB (target < 100 MB)"
+        )
 
 
 if __name__ == "__main__":

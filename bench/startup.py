@@ -48,8 +48,9 @@ def first_frame(
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            cwd=REPO, start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=REPO, start_new_session=True
+    )
     os.close(slave)
     seen = b""
     try:
@@ -80,8 +81,10 @@ def first_frame(
 
 def describe(name: str, times: list[float]) -> str:
     ms = [t * 1000 for t in times]
-    return (f"{name:<28} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   "
-            f"max {max(ms):7.1f}   ({len(ms)} runs)")
+    return (
+        f"{name:<28} median {statistics.median(ms):7.1f} ms   min {min(ms):7.1f}   "
+        f"max {max(ms):7.1f}   ({len(ms)} runs)"
+    )
 
 
 def main() -> int:
@@ -90,8 +93,11 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         env = {
-            **os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8",
-            "PYTHONPATH": str(REPO / "src"), "RSDEPLOY_STATE_DIR": f"{tmp}/state",
+            **os.environ,
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(REPO / "src"),
+            "RSDEPLOY_STATE_DIR": f"{tmp}/state",
             "RSDEPLOY_CONFIG_DIR": f"{tmp}/config",
         }
         ours_argv = [sys.executable, "-m", "rsdeploy_tui", "--operator", "bench"]

@@ -72,16 +72,16 @@ def slow_runs(doc: dict[str, object]) -> list[dict[str, object]]:
     return rows[0]["runs"]  # type: ignore[index,no-any-return]
 
 
-def test_run_survives_kill_and_is_reattached_on_resume(
-    screen: TmuxScreen, tmp_path: Path
-) -> None:
+def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_path: Path) -> None:
     flag = tmp_path / "flag"
     checklist = tmp_path / "e2e.yaml"
     checklist.write_text(CHECKLIST.format(flag=flag), encoding="utf-8")
     env = app_env(tmp_path / "state", tmp_path / "config")
     env["AWS_EC2_METADATA_DISABLED"] = "true"  # the banner must never ask a real network
-    screen.start([sys.executable, "-m", "rsdeploy_tui", "--checklist", str(checklist),
-                  "--operator", "ana"], env)
+    screen.start(
+        [sys.executable, "-m", "rsdeploy_tui", "--checklist", str(checklist), "--operator", "ana"],
+        env,
+    )
     screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
     screen.keys("Escape")
     screen.wait_for(lambda t: "A slow command" in t and "[ ]" in t, what="the runbook")
@@ -108,14 +108,18 @@ def test_run_survives_kill_and_is_reattached_on_resume(
     assert not (run_dir / f"{run['run']}.exit").exists()
 
     screen.start([sys.executable, "-m", "rsdeploy_tui", "resume"], env)
-    text = screen.wait_for(lambda t: "Re-attached 1" in t or "waiting-for-flag" in t,
-                           what="the re-attached run")
-    screen.wait_for(lambda t: "waiting-for-flag" in t and "running" in t,
-                    what="the output so far, still running")
+    text = screen.wait_for(
+        lambda t: "Re-attached 1" in t or "waiting-for-flag" in t, what="the re-attached run"
+    )
+    screen.wait_for(
+        lambda t: "waiting-for-flag" in t and "running" in t,
+        what="the output so far, still running",
+    )
     assert slow_runs(show(session_id, env))[-1]["finished"] is None
     flag.touch()
-    text = screen.wait_for(lambda t: "flag-seen" in t and "exit 3" in t,
-                           what="the live output and the end")
+    text = screen.wait_for(
+        lambda t: "flag-seen" in t and "exit 3" in t, what="the live output and the end"
+    )
     run = slow_runs(show(session_id, env))[-1]
     assert run["exit_code"] == 3 and run["finished"], run
     doc = show(session_id, env)

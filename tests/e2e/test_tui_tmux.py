@@ -69,8 +69,9 @@ def descendants(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                parents[int(entry.name)] = int((entry / "stat").read_text().split(")")[-1]
-                                               .split()[1])
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().split(")")[-1].split()[1]
+                )
             except (OSError, ValueError, IndexError):
                 continue
     found: list[int] = []
@@ -116,8 +117,11 @@ def test_tick_kill_resume(screen: TmuxScreen, env: dict[str, str]) -> None:
     assert ticked == first_three
 
     screen.keys("q")
-    screen.wait_for(lambda t: f"rsdeploy-tui resume {session_id}" in t or not t.strip(),
-                    timeout=15, what="the resume hint")
+    screen.wait_for(
+        lambda t: f"rsdeploy-tui resume {session_id}" in t or not t.strip(),
+        timeout=15,
+        what="the resume hint",
+    )
 
 
 def test_sighup_exits_cleanly(screen: TmuxScreen, env: dict[str, str], tmp_path: Path) -> None:
@@ -162,8 +166,10 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
         skip_or_fail("tmux is not installed")
     screen = TmuxScreen(80, 24)
     try:
-        screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"],
-                     {**env, "LANG": "C", "TERM": "xterm"})
+        screen.start(
+            [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"],
+            {**env, "LANG": "C", "TERM": "xterm"},
+        )
         screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
         screen.keys("Escape")
         text = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t, what="the runbook")

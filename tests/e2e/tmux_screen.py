@@ -29,8 +29,13 @@ class TmuxScreen:
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a tmux command against this test's own server."""
-        return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, check=check, timeout=20)
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=20,
+        )
 
     def start(self, argv: list[str], env: Mapping[str, str], *, stderr: Path | None = None) -> None:
         """Start ``argv`` (exec'd, so the pane's pid is the app's) in a new tmux session."""
@@ -38,8 +43,17 @@ class TmuxScreen:
         command = f"cd {shlex.quote(str(REPO))} && exec env {exports} " + shlex.join(argv)
         if stderr is not None:
             command += f" 2>{shlex.quote(str(stderr))}"
-        self.tmux("new-session", "-d", "-s", self.session, "-x", str(self.width),
-                  "-y", str(self.height), command)
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.session,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            command,
+        )
         self.pids.append(self.pid())
 
     def pid(self) -> int:
@@ -55,8 +69,9 @@ class TmuxScreen:
         """Send keys (tmux key names: Space, Escape, Enter...)."""
         self.tmux("send-keys", "-t", self.session, *keys)
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 30.0,
-                 what: str = "") -> str:
+    def wait_for(
+        self, predicate: Callable[[str], bool], timeout: float = 30.0, what: str = ""
+    ) -> str:
         """Poll the screen until ``predicate(text)`` holds; the screen is in the error."""
         deadline = time.monotonic() + timeout
         screen = ""
@@ -113,8 +128,14 @@ def app_env(state_dir: Path, config_dir: Path) -> dict[str, str]:
 
 def cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     """``python -m rsdeploy_tui ARGS`` outside the terminal (show, sessions)."""
-    return subprocess.run([sys.executable, "-m", "rsdeploy_tui", *args], env={**env},
-                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "rsdeploy_tui", *args],
+        env={**env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def have_tmux() -> bool:

@@ -37,8 +37,9 @@ async def test_space_ticks_and_moves_to_next_pending(
         await pilot.press("space", "space", "space")
         assert runbook(app).current_item.qid == "pre.tests-pass"
     state = stored(session.id)
-    assert states(state, "pre.db-backup", "pre.db-restore-test", "pre.migrations-reviewed",
-                  "pre.tests-pass") == ["done", "done", "done", "pending"]
+    assert states(
+        state, "pre.db-backup", "pre.db-restore-test", "pre.migrations-reviewed", "pre.tests-pass"
+    ) == ["done", "done", "done", "pending"]
     assert state.item("pre.db-backup").by == "ana"
     assert state.current_phase == "pre"
 
@@ -163,11 +164,14 @@ async def test_phase_switching_keys(mini: Checklist, session: Session) -> None:
         assert runbook(app).current_item.qid == "pre.db-restore-test"
 
 
-async def test_g_goes_to_next_pending_across_phases(
-    mini: Checklist, session: Session
-) -> None:
-    for qid in ("pre.db-restore-test", "pre.migrations-reviewed", "pre.tests-pass",
-                "pre.no-debug", "pre.env-vars"):
+async def test_g_goes_to_next_pending_across_phases(mini: Checklist, session: Session) -> None:
+    for qid in (
+        "pre.db-restore-test",
+        "pre.migrations-reviewed",
+        "pre.tests-pass",
+        "pre.no-debug",
+        "pre.env-vars",
+    ):
         session.record("tick", item=qid)
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -232,16 +236,21 @@ async def test_quit_returns_session_id(mini: Checklist, session: Session) -> Non
     assert app.return_value == session.id
 
 
-async def test_quit_asks_when_an_item_is_running(
-    mini: Checklist, session: Session
-) -> None:
+async def test_quit_asks_when_an_item_is_running(mini: Checklist, session: Session) -> None:
     from rsdeploy_tui.runner import cancel_run, start_run
 
     # A real detached run: on start-up the app re-attaches it (a made-up one would be "lost").
     run_dir = session.dir / "runs"
     handle = start_run(run_dir, "sleep 30", run_id="r1")
-    session.record("command_started", item="pre.db-backup", run="r1", command="sleep 30",
-                   pid=handle.pid, log=str(handle.log_path), confirmed=None)
+    session.record(
+        "command_started",
+        item="pre.db-backup",
+        run="r1",
+        command="sleep 30",
+        pid=handle.pid,
+        log=str(handle.log_path),
+        confirmed=None,
+    )
     app = make_app(mini, session, use_git=False)
     try:
         async with app.run_test(size=SIZE) as pilot:
@@ -270,8 +279,12 @@ async def test_gate_items_of_their_own_phase_can_be_ticked(
 
     # Deployment gated on its own first item: that item is tickable, the next is not.
     deploy = mini.phase("deploy")
-    gated = replace(mini, phases=tuple(
-        replace(p, gate=("deploy.eb-deploy",)) if p is deploy else p for p in mini.phases))
+    gated = replace(
+        mini,
+        phases=tuple(
+            replace(p, gate=("deploy.eb-deploy",)) if p is deploy else p for p in mini.phases
+        ),
+    )
     app = make_app(gated, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2", "space")

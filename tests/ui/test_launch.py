@@ -26,24 +26,25 @@ def chooser(store: SessionStore, mini: Checklist, offer_id: str, chosen: list[st
     def choose(choice: str) -> tuple[Session, str | None]:
         chosen.append(choice)
         if choice == "new":
-            return store.create(mini, vars=resolve_vars(mini, {}, config={}),
-                                operator="bob"), None
-        return open_session(store, offer_id, mini, operator="bob",
-                            read_only=choice == "read_only", take_over=False)
+            return store.create(mini, vars=resolve_vars(mini, {}, config={}), operator="bob"), None
+        return open_session(
+            store, offer_id, mini, operator="bob", read_only=choice == "read_only", take_over=False
+        )
 
     return choose
 
 
-@pytest.mark.parametrize(("key", "choice"), [("enter", "resume"), ("n", "new"),
-                                             ("o", "read_only")])
-async def test_resume_modal_choices(mini: Checklist, session: Session, store: SessionStore,
-                                    key: str, choice: str) -> None:
+@pytest.mark.parametrize(("key", "choice"), [("enter", "resume"), ("n", "new"), ("o", "read_only")])
+async def test_resume_modal_choices(
+    mini: Checklist, session: Session, store: SessionStore, key: str, choice: str
+) -> None:
     session.record("tick", item="pre.db-backup")
     session.close()
     offer = store.latest(active_only=True, checklist_name=mini.name)
     chosen: list[str] = []
-    app = make_app(mini, None, offer=offer, use_git=False,
-                   open_choice=chooser(store, mini, session.id, chosen))
+    app = make_app(
+        mini, None, offer=offer, use_git=False, open_choice=chooser(store, mini, session.id, chosen)
+    )
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, ResumeModal)
         await pilot.press(key)
@@ -95,8 +96,9 @@ async def test_resume_lands_where_work_stopped_with_a_notice(
     session.record("phase_entered", phase="deploy")
     session.record("tick", item="deploy.eb-deploy")
     session.close()
-    resumed, notice = open_session(store, session.id, mini, operator="bob", read_only=False,
-                                   take_over=False)
+    resumed, notice = open_session(
+        store, session.id, mini, operator="bob", read_only=False, take_over=False
+    )
     assert "3/10 done" in notice and "ana" in notice
     app = make_app(mini, resumed, notice=notice, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -112,8 +114,9 @@ def test_locked_session_opens_read_only_naming_the_holder(
     mini: Checklist, session: Session, store: SessionStore
 ) -> None:
     # `session` holds the lock in this (live) process.
-    viewer, notice = open_session(store, session.id, mini, operator="bob", read_only=False,
-                                  take_over=False)
+    viewer, notice = open_session(
+        store, session.id, mini, operator="bob", read_only=False, take_over=False
+    )
     assert viewer.read_only
     assert "in use by ana" in notice and "read-only" in notice
 
@@ -122,8 +125,9 @@ async def test_header_names_who_drives_now(
     mini: Checklist, session: Session, store: SessionStore
 ) -> None:
     session.close()
-    resumed, notice = open_session(store, session.id, mini, operator="bob", read_only=False,
-                                   take_over=False)
+    resumed, notice = open_session(
+        store, session.id, mini, operator="bob", read_only=False, take_over=False
+    )
     app = make_app(mini, resumed, notice=notice, use_git=False)
     async with app.run_test(size=SIZE):
         header = str(app.screen.query_one("#header").render())

@@ -19,11 +19,22 @@ def test_app_and_cli_imports_stay_light() -> None:
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(out.stdout) == []
     # The test can fail: importing boto3 the same way is seen.
-    probe = subprocess.run([sys.executable, "-c", code.replace("import json, sys\n",
-                                                              "import json, sys, botocore\n")],
-                           env=env, capture_output=True, text=True, check=True, timeout=60)
+    probe = subprocess.run(
+        [sys.executable, "-c", code.replace("import json, sys\n", "import json, sys, botocore\n")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     assert json.loads(probe.stdout) == ["botocore"]

@@ -42,31 +42,42 @@ def restored_notice(session: Session, checklist: Checklist) -> str:
     earlier = [e for e in session.events if e.kind not in ("session_resumed", "lock_taken_over")]
     if earlier:
         last = earlier[-1]
-        text += (f" Last activity: {last.kind} by {last.operator}@{last.host} "
-                 f"at {last.at[11:19]} UTC.")
+        text += (
+            f" Last activity: {last.kind} by {last.operator}@{last.host} at {last.at[11:19]} UTC."
+        )
     taken = [e for e in session.events[-1:] if e.kind == "lock_taken_over"]
     if taken:
         data = taken[0].data
-        text += (f" The lock of {data.get('from_user')} on {data.get('from_host')} "
-                 f"(pid {data.get('from_pid')}) was taken over.")
+        text += (
+            f" The lock of {data.get('from_user')} on {data.get('from_host')} "
+            f"(pid {data.get('from_pid')}) was taken over."
+        )
     for warning in session.warnings:
         text += f" {warning}"
     return text
 
 
 def open_session(
-    store: SessionStore, session_id: str, checklist: Checklist, *, operator: str | None,
-    read_only: bool, take_over: bool,
+    store: SessionStore,
+    session_id: str,
+    checklist: Checklist,
+    *,
+    operator: str | None,
+    read_only: bool,
+    take_over: bool,
 ) -> tuple[Session, str]:
     """Open a session for the TUI: locked if possible, else read-only naming the holder."""
     try:
-        session = store.open(session_id, operator=operator, read_only=read_only,
-                             take_over=take_over)
+        session = store.open(
+            session_id, operator=operator, read_only=read_only, take_over=take_over
+        )
     except SessionLocked as locked:
         session = store.open(session_id, operator=operator, read_only=True)
         who = locked.holder.describe() if locked.holder else "another process"
-        return session, (f"Session {session_id} is in use by {who}: opened read-only. "
-                         "Use --take-over if that process is gone.")
+        return session, (
+            f"Session {session_id} is in use by {who}: opened read-only. "
+            "Use --take-over if that process is gone."
+        )
     if session.read_only:
         return session, f"Session {session_id} opened read-only."
     notice = restored_notice(session, checklist)
@@ -116,23 +127,37 @@ def run(args: argparse.Namespace) -> int:
                     "Start one with `rsdeploy-tui`.",
                 )
             session_id = latest.id
-        session, notice = open_session(store, session_id, checklist, operator=operator,
-                                       read_only=args.read_only, take_over=args.take_over)
+        session, notice = open_session(
+            store,
+            session_id,
+            checklist,
+            operator=operator,
+            read_only=args.read_only,
+            take_over=args.take_over,
+        )
         app_kwargs["notice"] = notice
     else:
         offer = store.latest(active_only=True, checklist_name=checklist.name)
         if offer is None:
-            session = store.create(checklist, vars=resolve_vars(checklist, overrides),
-                                   operator=operator)
+            session = store.create(
+                checklist, vars=resolve_vars(checklist, overrides), operator=operator
+            )
             app_kwargs["ask_deployment_info"] = True
         else:
+
             def choose(choice: str) -> tuple[Session, str | None]:
                 if choice == "new":
-                    return store.create(checklist, vars=resolve_vars(checklist, overrides),
-                                        operator=operator), None
-                return open_session(store, offer.id, checklist, operator=operator,
-                                    read_only=choice == "read_only" or args.read_only,
-                                    take_over=args.take_over)
+                    return store.create(
+                        checklist, vars=resolve_vars(checklist, overrides), operator=operator
+                    ), None
+                return open_session(
+                    store,
+                    offer.id,
+                    checklist,
+                    operator=operator,
+                    read_only=choice == "read_only" or args.read_only,
+                    take_over=args.take_over,
+                )
 
             app_kwargs.update(offer=offer, open_choice=choose)
 

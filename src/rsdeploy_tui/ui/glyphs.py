@@ -53,8 +53,15 @@ _STATES = frozenset({"pending", "done", "skipped", "failed", "running"})
 
 UNICODE = Glyphs()
 ASCII = Glyphs(
-    check_pass="+", check_fail="X", check_none=".", bar_full="#", bar_empty="-",
-    rule="-", sep="|", ellipsis="...", ascii=True,
+    check_pass="+",
+    check_fail="X",
+    check_none=".",
+    bar_full="#",
+    bar_empty="-",
+    rule="-",
+    sep="|",
+    ellipsis="...",
+    ascii=True,
 )
 
 

@@ -146,7 +146,7 @@ def inline(text: str, style: str = "") -> Text:
     out = Text(style=style)
     position = 0
     for match in _INLINE.finditer(text):
-        out.append(text[position:match.start()])
+        out.append(text[position : match.start()])
         if match.group(1) is not None:
             out.append(match.group(1), style="bold cyan")
         else:
@@ -308,7 +308,10 @@ def detail_empty() -> Text:
 
 
 def gate_message(
-    phase: Phase, blocking: Sequence[Item], state: SessionState, expand_display: Any,
+    phase: Phase,
+    blocking: Sequence[Item],
+    state: SessionState,
+    expand_display: Any,
     glyphs: Glyphs,
 ) -> Text:
     """Why an item of a gated phase cannot be ticked, naming each blocking item."""
@@ -321,6 +324,8 @@ def gate_message(
         if other.critical:
             out.append("  CRITICAL", style="bold red")
         out.append("\n")
-    out.append("\nDo them first (escape), or override the gate with a reason that goes into "
-               "the deployment log.")
+    out.append(
+        "\nDo them first (escape), or override the gate with a reason that goes into "
+        "the deployment log."
+    )
     return out

@@ -53,12 +53,18 @@ class HelpScreen(ModalScreen[None]):
             yield Label("Keys  (escape closes)", classes="dialog-title")
             with VerticalScroll():
                 yield Static(table)
-            yield Label(Text("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running"),
-                        classes="dialog-hint")
-            yield Label(Text(f"Check: {self._glyphs.check_none} not run  "
-                             f"{self._glyphs.check_pass} passed  "
-                             f"{self._glyphs.check_fail} failed or error"),
-                        classes="dialog-hint")
+            yield Label(
+                Text("Marks: [ ] pending  [x] done  [-] skipped  [!] failed  [~] running"),
+                classes="dialog-hint",
+            )
+            yield Label(
+                Text(
+                    f"Check: {self._glyphs.check_none} not run  "
+                    f"{self._glyphs.check_pass} passed  "
+                    f"{self._glyphs.check_fail} failed or error"
+                ),
+                classes="dialog-hint",
+            )
 
     def action_close(self) -> None:
         """Back to the runbook."""

@@ -42,8 +42,10 @@ class ReasonModal(ModalScreen[str | None]):
         with Vertical(classes="dialog"):
             yield Label(Text(self._title), classes="dialog-title")
             if self._body:
-                yield Static(Text(self._body) if isinstance(self._body, str) else self._body,
-                             classes="dialog-body")
+                yield Static(
+                    Text(self._body) if isinstance(self._body, str) else self._body,
+                    classes="dialog-body",
+                )
             yield Label(Text(self._prompt))
             yield Input(placeholder=self._placeholder, id="reason")
             yield Label("", id="reason-error", classes="dialog-error")
@@ -116,8 +118,10 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("New deployment", classes="dialog-title")
-            yield Static("Version tag and sprint go into the deployment log and the messages. "
-                         "Escape skips.", classes="dialog-body")
+            yield Static(
+                "Version tag and sprint go into the deployment log and the messages. Escape skips.",
+                classes="dialog-body",
+            )
             yield Label("Version (e.g. v2.4.0)")
             yield Input(id="version")
             yield Label("Sprint")
@@ -133,10 +137,12 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
     @on(Input.Submitted, "#sprint")
     @on(Button.Pressed, "#ok")
     def _submit(self) -> None:
-        self.dismiss({
-            "version": self.query_one("#version", Input).value.strip(),
-            "sprint": self.query_one("#sprint", Input).value.strip(),
-        })
+        self.dismiss(
+            {
+                "version": self.query_one("#version", Input).value.strip(),
+                "sprint": self.query_one("#sprint", Input).value.strip(),
+            }
+        )
 
     @on(Button.Pressed, "#skip")
     def action_skip(self) -> None:

@@ -81,8 +81,10 @@ class RunbookKeys(_Base):
         if view.state_name(self.state, item.qid) == "done":
             if item.critical:
                 self.app.push_screen(
-                    ConfirmModal("Untick a CRITICAL item?",
-                                 f"{self.ctx.display(item.text)}\n\nIt goes back to pending."),
+                    ConfirmModal(
+                        "Untick a CRITICAL item?",
+                        f"{self.ctx.display(item.text)}\n\nIt goes back to pending.",
+                    ),
                     lambda yes: self._untick(item) if yes else None,
                 )
             else:
@@ -111,8 +113,12 @@ class RunbookKeys(_Base):
                 self._tick(item)
 
         self.app.push_screen(
-            ReasonModal(f"{phase.title} is gated", "Override reason (recorded in the log)",
-                        body=body, ok_label="Override and tick"),
+            ReasonModal(
+                f"{phase.title} is gated",
+                "Override reason (recorded in the log)",
+                body=body,
+                ok_label="Override and tick",
+            ),
             done,
         )
 
@@ -127,8 +133,12 @@ class RunbookKeys(_Base):
                 self._move_to_next_pending(item.qid)
 
         self.app.push_screen(
-            ReasonModal("Skip item", "Why is it skipped? (required)",
-                        body=self.ctx.display(item.text), ok_label="Skip"),
+            ReasonModal(
+                "Skip item",
+                "Why is it skipped? (required)",
+                body=self.ctx.display(item.text),
+                ok_label="Skip",
+            ),
             done,
         )
 
@@ -147,13 +157,13 @@ class RunbookKeys(_Base):
             done,
         )
 
-
     # ---------------------------------------------------------------- moving around
     async def action_next_pending(self) -> None:
         """Go to the next pending item, across phases (wrapping round to the first phase)."""
         item = self.current_item
-        target = view.next_pending(self.checklist.items, self.state,
-                                   item.qid if item is not None else None)
+        target = view.next_pending(
+            self.checklist.items, self.state, item.qid if item is not None else None
+        )
         if target is None:
             self.notify("Nothing pending: every item is done or skipped.")
             return
@@ -238,7 +248,8 @@ class RunbookKeys(_Base):
                 "Work is running",
                 f"{len(running)} command(s) or check(s) are running. Detached commands keep "
                 "running and are re-attached on resume; checks in progress are lost. Quit?",
-                yes="Quit", no="Stay",
+                yes="Quit",
+                no="Stay",
             ),
             lambda yes: self.app.exit(self.session.id) if yes else None,
         )

@@ -54,14 +54,13 @@ class ItemList(OptionList):
         self._shown = {}
         for section in self.phase.sections:
             items = [
-                i for i in section.items
+                i
+                for i in section.items
                 if not filter_text or view.matches(i, self._texts[i.qid], filter_text)
             ]
             if not items:
                 continue
-            options.append(
-                Option(view.section_prompt(section.title, self.glyphs), disabled=True)
-            )
+            options.append(Option(view.section_prompt(section.title, self.glyphs), disabled=True))
             for item in items:
                 found = state.items.get(item.qid)
                 options.append(Option(self._prompt(item, state), id=item.qid))
