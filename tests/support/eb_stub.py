@@ -236,7 +236,10 @@ class EbApiStub:
             and (end is None or ev.event_date < end)
             and severity_at_least(ev.severity, params.get("Severity", "TRACE"))
         ]
-        selected.sort(key=lambda d: d["EventDate"], reverse=True)  # newest first, like EB
+        # Newest first, like EB; events recorded in the same instant keep their recording order
+        # reversed too (sorted() is stable, so reverse the list before sorting by date).
+        selected.reverse()
+        selected.sort(key=lambda d: d["EventDate"], reverse=True)
         offset = int(params.get("NextToken") or 0)
         limit = int(params.get("MaxRecords") or 1000)
         page = selected[offset : offset + limit]
