@@ -53,7 +53,7 @@ class TypedConfirmModal(ModalScreen[str | None]):
             return
         self.refused += 1
         self.query_one("#typed-error", Label).update(
-            f"That is not {self.expected!r}: nothing was run. Type it exactly, or Escape.")
+            f"Not {self.expected!r}: nothing was run. Type it exactly, or Escape.")
         self.query_one("#typed", Input).focus()
 
     @on(Button.Pressed, "#cancel")
