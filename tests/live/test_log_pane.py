@@ -203,3 +203,27 @@ async def test_secrets_in_the_stream_are_masked_on_screen_and_on_disk(
     for where in (text, archived):
         assert canary not in where and "hunter2pw" not in where
         assert "AKIAABCDEFGHIJKLMNOP" not in where
+
+
+async def test_save_copy_and_log_group(
+    live: Checklist, session: Session, services: dict[str, Any],
+) -> None:
+    groups: list[str] = []
+
+    def recording(vars: Any, group: str) -> Any:
+        groups.append(group)
+        return canned(CANNED)(vars, group)
+
+    app = make_app(live, session, use_git=False, services={**services, "log_source": recording})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == 4)
+        await pilot.press("w")
+        saved = list((Path(session.dir) / "logs").glob("saved-eb-engine.log-*.log"))
+        assert len(saved) == 1
+        assert "[i-0bbb] 2026/11/26 02:30:02 [ERROR]" in saved[0].read_text(encoding="utf-8")
+        await pilot.press("y")
+        assert app.clipboard.splitlines()[0].startswith("[i-0aaa] 2026/11/26 02:30:00 [INFO]")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: groups == ["eb-engine.log", "web.stdout.log"])
+        assert "web.stdout.log" in pane.status_text or pane.group == "web.stdout.log"
