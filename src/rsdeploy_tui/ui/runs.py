@@ -347,9 +347,11 @@ class RunController:
         try:
             async for batch in follow_log(log, stop=lost, redact=self.session.redactor.text):
                 self.output.feed(followed.run_id, batch)
-        except OSError as error:
-            self.screen.notify(f"Stopped following {followed.run_id}: {error}",
-                               severity="error")
+        except Exception as error:
+            self.screen.notify(
+                f"Stopped following {followed.run_id} ({type(error).__name__}: {error}). The "
+                "command itself runs on; quitting and resuming re-attaches it.",
+                title="Run output", severity="error", timeout=15)
             return
         self._ended(followed)
 
