@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
+from rich.cells import cell_len
 from rich.highlighter import Highlighter
 from rich.text import Text
 from textual import on, work
@@ -73,6 +74,18 @@ class PaneLog(Log):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(highlight=True, max_lines=BUFFER_LINES, auto_scroll=True, **kwargs)
         self.highlighter = LevelHighlighter(self)
+
+    def _update_size(self, updates: int, lines: list[str]) -> None:  # type: ignore[override]
+        """Widest new line, measured at once: ``Log`` starts a thread per write to measure every
+        line's cell width, which under a flood fights the event loop for the GIL. Lines here are
+        sanitized; only non-ASCII or tabbed ones can be wider than ``len``."""
+        if not lines:
+            return
+        width = len(max(lines, key=len))
+        odd = [line for line in lines if "\t" in line or not line.isascii()]
+        if odd:
+            width = max(width, *(cell_len(line.expandtabs()) for line in odd))
+        self._update_maximum_width(updates, width)
 
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
