@@ -227,3 +227,27 @@ async def test_save_copy_and_log_group(
         await pilot.press("g")
         await wait_for(pilot, lambda: groups == ["eb-engine.log", "web.stdout.log"])
         assert "web.stdout.log" in pane.status_text or pane.group == "web.stdout.log"
+
+
+async def test_error_and_warn_lines_are_highlighted(
+    live: Checklist, session: Session, services: dict[str, Any],
+) -> None:
+    from rich.style import Style
+
+    app = make_app(live, session, use_git=False,
+                   services={**services, "log_source": canned(CANNED)})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == 4)
+        log = pane.query_one(PaneLog)
+
+        def colours(y: int, word: str) -> set[Any]:
+            strip = log._render_line_strip(y, Style())
+            return {seg.style.color for seg in strip if word in seg.text and seg.style}
+
+        info_colour = colours(0, "Executing")
+        warn_colour = colours(1, "pip")
+        error_colour = colours(2, "An error")
+        assert info_colour != warn_colour and info_colour != error_colour
+        assert warn_colour != error_colour
+        assert log.get_component_rich_style("pane-log--error").color in error_colour
