@@ -99,7 +99,18 @@ class RunbookApp(App[str | None]):
         if self.session is None:
             self.push_screen(ResumeModal(self._offer), self._launch_choice)
         else:
-            self._show_runbook()
+            self._after_runbook_shown()
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The runbook itself when the session is known at start (no blank screen first)."""
+        if self.session is None:
+            return super().get_default_screen()
+        return self._runbook_screen()
+
+    def _runbook_screen(self) -> RunbookScreen:
+        assert self.session is not None
+        self.ctx.values = {**self.session_vars(), **self.ctx.values}
+        return RunbookScreen(self.ctx, self.session)
 
     def _launch_choice(self, choice: str | None) -> None:
         assert self._open_choice is not None
@@ -112,12 +123,12 @@ class RunbookApp(App[str | None]):
         self.session = session
         self._notice = notice
         self._ask_info = choice == "new"
-        self._show_runbook()
+        self.push_screen(self._runbook_screen())
+        self._after_runbook_shown()
 
-    def _show_runbook(self) -> None:
+    def _after_runbook_shown(self) -> None:
+        """The restore notice, and the version/sprint question for a new session."""
         assert self.session is not None
-        self.ctx.values = {**self.session_vars(), **self.ctx.values}
-        self.push_screen(RunbookScreen(self.ctx, self.session))
         if self._notice:
             self.notify(self._notice, title="Session", timeout=8)
         if self._ask_info and not self.session.read_only:

@@ -149,6 +149,7 @@ async def test_phase_switching_keys(mini: Checklist, session: Session) -> None:
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         tabs = app.screen.query_one(TabbedContent)
+        await pilot.pause()  # TabbedContent applies its initial tab once mounted
         await pilot.press("right")
         assert tabs.active == "phase-deploy"
         await pilot.press("3")

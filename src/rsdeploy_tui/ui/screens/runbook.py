@@ -54,6 +54,9 @@ def _is_text_box(widget: object) -> bool:
 class RunbookScreen(RunbookKeys, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
+    # The list of the tab built at start gets the focus when the screen shows (keys work at once).
+    AUTO_FOCUS = "ItemList"
+
     BINDINGS = [
         Binding("space", "tick", "Tick", tooltip="Tick the item / untick a done one"),
         Binding("s", "skip", "Skip", tooltip="Skip the item with a reason"),
@@ -166,18 +169,21 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
-        self.call_after_refresh(self._place_cursor)
+        self._place_cursor()
         self.runs.start()
 
-    async def _place_cursor(self) -> None:
-        """On launch and resume: the first pending item of the phase where work stopped."""
+    def _place_cursor(self) -> None:
+        """On launch and resume: the first pending item of the phase where work stopped.
+
+        That phase's tab is the one built in ``compose``, so this needs no await.
+        """
         phase = view.resume_phase(self.checklist, self.state)
         target = view.next_pending(phase.items, self.state, None)
+        item_list = self.current_list
+        if item_list is None:
+            return
         if target is not None:
-            await self._focus_item(target)
-        else:
-            tabbed = self.query_one("#phases", TabbedContent)
-            tabbed.active = pane_id(phase)
+            item_list.highlight_qid(target.qid)
 
     def on_resize(self) -> None:
         self._check_size()
