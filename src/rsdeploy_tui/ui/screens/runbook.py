@@ -6,6 +6,7 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -14,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 
@@ -88,6 +90,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.checklist = ctx.checklist
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
+        self._cursor_placed = False
         self.checking = checking.CheckController(self)
         self.runs = RunController(self)
 
@@ -164,26 +167,26 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.add_class("-read-only")
         else:
             banner.display = False
-        for item_list in self.query(ItemList):
-            item_list.rebuild(self.state)
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
-        self._place_cursor()
         self.runs.start()
 
-    def _place_cursor(self) -> None:
-        """On launch and resume: the first pending item of the phase where work stopped.
+    def phase_pane_mounted(self, phase_pane: PhasePane) -> None:
+        """A phase tab's content is in the DOM: fill its list from the session.
 
-        That phase's tab is the one built in ``compose``, so this needs no await.
+        Called by ``PhasePane.on_mount`` (nested widgets compose on their own schedule, so
+        the screen's own ``on_mount`` may run before they exist). The first one is the phase
+        where work stopped: the cursor goes on its first pending item.
         """
-        phase = view.resume_phase(self.checklist, self.state)
-        target = view.next_pending(phase.items, self.state, None)
-        item_list = self.current_list
-        if item_list is None:
-            return
-        if target is not None:
-            item_list.highlight_qid(target.qid)
+        phase_pane.item_list.rebuild(self.state, self._filter_text())
+        phase_pane.show_state(self.state)
+        if not self._cursor_placed:
+            self._cursor_placed = True
+            target = view.next_pending(phase_pane.phase.items, self.state, None)
+            if target is not None:
+                phase_pane.item_list.highlight_qid(target.qid)
+        self._update_detail()
 
     def on_resize(self) -> None:
         self._check_size()
@@ -198,11 +201,12 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         """Re-render everything that depends on session state."""
         state = self.state
         tabbed = self.query_one("#phases", TabbedContent)
-        for phase in self.checklist.phases:
-            pid = pane_id(phase)
-            tabbed.get_tab(pid).label = view.tab_label(phase, state)
-            for phase_pane in tabbed.get_pane(pid).query(PhasePane):
-                phase_pane.show_state(state)
+        # Before the tab strip is composed its labels come from compose (already current).
+        with contextlib.suppress(NoMatches):
+            for phase in self.checklist.phases:
+                tabbed.get_tab(pane_id(phase)).label = view.tab_label(phase, state)
+        for phase_pane in self.query(PhasePane):
+            phase_pane.show_state(state)
         self._update_header()
         self._update_detail()
         self.refresh_bindings()
@@ -263,7 +267,10 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         active = tabbed.active
         if not active or active in EXTRA_TABS:
             return None
-        return tabbed.get_pane(active)
+        try:
+            return tabbed.get_pane(active)
+        except NoMatches:
+            return None  # the tabs are not composed yet (start-up)
 
     def _phase_pane(self) -> PhasePane | None:
         pane = self._active_pane()
@@ -293,13 +300,12 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         if phase is None:
             return None
         phase_pane = PhasePane(phase, self.ctx)
-        await pane.mount(phase_pane)
-        phase_pane.item_list.rebuild(self.state, self._filter_text())
-        phase_pane.show_state(self.state)
+        await pane.mount(phase_pane)  # its on_mount fills it (phase_pane_mounted)
         return phase_pane
 
     def _filter_text(self) -> str:
-        return self.query_one("#filter", Input).value.strip()
+        found = self.query("#filter")
+        return found.first(Input).value.strip() if found else ""
 
     @property
     def current_item(self) -> Item | None:

@@ -50,6 +50,12 @@ class PhasePane(Vertical):
             yield ItemList(self.phase, self.ctx.glyphs, self.ctx.display)
             yield ItemDetail()
 
+    def on_mount(self) -> None:
+        # The screen fills the list from the session now that it exists.
+        mounted = getattr(self.screen, "phase_pane_mounted", None)
+        if mounted is not None:
+            mounted(self)
+
     @property
     def item_list(self) -> ItemList:
         """The phase's item list."""
