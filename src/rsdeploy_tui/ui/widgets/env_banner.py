@@ -70,7 +70,9 @@ class EnvBanner(Static):
     def on_mount(self) -> None:
         self.update(Text(f" {self.env_name} ", style="bold reverse") + Text(" asking AWS..."))
         self.set_class(True, "-unknown")
-        self.refresh_status()
+        # After the first frame: the worker's thread imports boto3, which would hold the GIL
+        # while the runbook is still being drawn.
+        self.call_after_refresh(self.refresh_status)
         if self._interval:
             self.set_interval(self._interval, self.refresh_status)
 
