@@ -218,3 +218,19 @@ async def test_supervisor_shows_fix_for_disabled(
         assert item.state == "retrying" and item.title == "Log streaming is disabled"
         assert item.fix and "--cloudwatch-logs enable" in item.fix
         break
+
+
+def test_chunk_parse_matches_line_parse() -> None:
+    """A flood chunk (fast path) and a mixed chunk give what the line-by-line parser gives."""
+    plain = [f"[i-0abc] b'2026/11/26 02:30:00.{n:06d} [INFO] request {n}'" for n in range(50)]
+    plain[7] = "[i-0abc] b'2026/11/26 02:30:01 [ERROR] boom'"
+    mixed = [*plain[:3], "", "============= i-0def - /var/log/web.stdout.log ==============",
+             "[i-0def] b'caf\\xc3\\xa9 \\x1b[31mred\\x1b[0m WARN'", "[i-0def] b\"it's\"",
+             "[i-0def] b'" + "x" * 2500 + "'", *plain[3:6]]
+    for lines in (plain, mixed):
+        chunked, by_line = EbLogParser("g"), EbLogParser("g")
+        got = chunked.feed_text("\n".join(lines))
+        assert got == by_line.feed(lines)
+        assert chunked.group == by_line.group
+    assert EbLogParser().feed_text("\n".join(plain))[7].level == "ERROR"
+    assert EbLogParser().feed_text("\n".join(mixed))[3].text == "café \x1b[31mred\x1b[0m WARN"
