@@ -54,6 +54,8 @@ _LEVEL_WORDS = (
 # The common line of a flood: ``[i-xxx] b'...'`` whose payload is printable ASCII with no escape
 # (no backslash, no quote) and not longer than MAX_LINE. A whole chunk of such lines is parsed
 # with one C-level ``findall`` instead of a Python loop per line.
+# The same words as literal patterns: ``re`` scans a 64 KiB chunk for a literal faster than ``in``.
+_LEVEL_SCANS = tuple((re.compile(word), (word, level)) for word, level in _LEVEL_WORDS)
 _PLAIN_LINE = re.compile(r"^\[([^\]\n]*)\] b'([ -&(-\[\]-~]{0,%d})'\r?$" % MAX_LINE, re.M)
 
 
@@ -143,7 +145,7 @@ class EbLogParser:
             return self.feed(text.split("\n"))
         group = self.group
         # Only the level words present somewhere in the chunk can be in one of its lines.
-        present = [pair for pair in _LEVEL_WORDS if pair[0] in text]
+        present = [pair for scan, pair in _LEVEL_SCANS if scan.search(text)]
         if not present:
             return [LogLine(instance, group, body, None) for instance, body in plain]
         if len(present) == 1:

@@ -256,7 +256,7 @@ class LogPane(Vertical):
         """Take a batch of ``LogLine`` (producer side: only appends, never draws)."""
         lines = [f"[{instance}] {text}" if instance else text
                  for instance, _group, text, _level in batch]
-        if any("\x1b" in line for line in lines):  # colour codes are rare: drop them then
+        if "\x1b" in "\n".join(lines):  # colour codes are rare: drop them then
             lines = [line_text(line.instance, line.text) for line in batch]
         if self._redact is not None:
             lines = self._redact(lines)
