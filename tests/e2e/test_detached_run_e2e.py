@@ -90,6 +90,11 @@ def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_p
 
     sessions = json.loads(cli("sessions", "--json", env=env).stdout)
     session_id = sessions[0]["id"]
+    # The detail panel shows the command text (which contains "waiting-for-flag") before the
+    # run is recorded, so under load the screen alone does not prove the start is on disk.
+    deadline = time.monotonic() + 20
+    while not slow_runs(show(session_id, env)) and time.monotonic() < deadline:
+        time.sleep(0.1)
     run = slow_runs(show(session_id, env))[-1]
     assert run["finished"] is None
     run_dir = tmp_path / "state" / "sessions" / session_id / "runs"
