@@ -133,3 +133,25 @@ async def test_header_names_who_drives_now(
         header = str(app.screen.query_one("#header").render())
         assert "operator bob (started by ana)" in header
     resumed.close()
+
+
+def test_resume_on_a_changed_checklist_says_once_what_changed(
+    mini: Checklist, session: Session, store: SessionStore, tmp_path: Any
+) -> None:
+    from pathlib import Path
+
+    from rsdeploy_tui.checklist import load_checklist
+
+    assert mini.path is not None
+    text = Path(mini.path).read_text(encoding="utf-8")
+    edited = tmp_path / "mini.yaml"
+    edited.write_text(text.replace("id: no-debug\n", "id: renamed-step\n", 1), encoding="utf-8")
+    changed = load_checklist(edited)
+    session.close()
+    resumed, notice = open_session(
+        store, session.id, changed, operator="bob", read_only=False, take_over=False
+    )
+    resumed.close()
+    assert "Added: pre.renamed-step." in notice
+    assert "Removed: pre.no-debug" in notice
+    assert notice.count("checklist file changed") == 1, notice

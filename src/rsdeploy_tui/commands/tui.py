@@ -84,7 +84,7 @@ def open_session(
     change = session.checklist_change(checklist)
     if change is not None:
         session.adopt_checklist(checklist)
-        notice += " The checklist file changed since the session started: " + change.explain()
+        notice += " " + change.explain()  # explain() already opens with "The checklist file changed"
     return session, notice
 
 
