@@ -255,3 +255,32 @@ def test_session_gets_the_migration_plan_fact(fake_manage: Any, tmp_path: Path) 
     state = store.open(session_id, read_only=True).state(checklist)
     assert "repairs.0012_repair_status" in state.facts["migration_plan"]
     assert state.items["pre.no-destructive-migrations"].check.status == "fail"
+
+
+def test_session_checks_its_own_checklist_never_another(web: WebServers, checklist: Path,
+                                                        tmp_path: Path) -> None:
+    """Without --checklist, --session checks the session's file, not the bundled one."""
+    from rsdeploy_tui import locations
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.session import SessionStore
+
+    store = SessionStore(root=tmp_path / "sessions")
+    session = store.create(load_checklist(checklist), vars={}, operator="ana")
+    session_id = session.id
+    session.close()
+    own = rsdeploy("check", "--session", session_id, "--item", "health", "--json",
+                   *web_vars(web), state=tmp_path)
+    assert own.returncode == 0, own.stdout + own.stderr
+    assert [row["item"] for row in json.loads(own.stdout)] == ["post.health"]
+
+    other = rsdeploy("check", "--checklist", str(locations.bundled_checklist()), "--session",
+                     session_id, "--phase", "post", *web_vars(web), state=tmp_path)
+    assert other.returncode == 2, other.stdout + other.stderr
+    assert "does not match the session" in other.stderr and "Traceback" not in other.stderr
+    recorded = store.open(session_id, read_only=True).events
+    checked = {e.item for e in recorded if e.kind == "check_result"}
+    assert checked == {"post.health"}  # nothing from the bundled checklist leaked in
+
+    checklist.unlink()
+    gone = rsdeploy("check", "--session", session_id, state=tmp_path)
+    assert gone.returncode == 2 and "--checklist" in gone.stderr, gone.stderr

@@ -24,19 +24,10 @@ from rsdeploy_tui.errors import RsdeployError, UsageError
 def run(args: argparse.Namespace) -> int:
     """Load, select, run, print; record into ``--session`` when given."""
     overrides = parse_overrides(args.overrides)
-    path = Path(args.checklist) if args.checklist else locations.bundled_checklist()
-    try:
-        checklist = load_checklist(path)
-        values = resolve_vars(checklist, overrides)
-    except RsdeployError as error:
-        print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
-        return 2
-    items = select_items(checklist, args.phase or [], args.item or [])
     if args.concurrency < 1:
         raise UsageError("Bad --concurrency", "--concurrency must be 1 or more.")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("Bad --timeout", "--timeout must be a positive number of seconds.")
-
     session = None
     if args.session:
         from rsdeploy_tui.session import SessionStore
@@ -46,6 +37,16 @@ def run(args: argparse.Namespace) -> int:
         except RsdeployError as error:
             print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
             return 2
+    try:
+        checklist, items, values = _load_and_select(args, overrides, session)
+    except RsdeployError as error:
+        if session is not None:
+            session.close()
+        if isinstance(error, UsageError):
+            raise
+        print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
+        return 2
+
     try:
         ctx = CheckContext(vars=values, timeout=args.timeout, environ=dict(os.environ),
                            secrets=tuple(checklist.secrets))
@@ -80,6 +81,43 @@ def run(args: argparse.Namespace) -> int:
     bad = [r for r in rows if r["status"] in ("fail", "error")]
     return 1 if bad else 0
 
+
+
+def _load_and_select(args: argparse.Namespace, overrides: dict[str, str],
+                     session: Any) -> tuple[Checklist, list[Item], dict[str, str]]:
+    """The checklist (``--checklist``, else the session's own file, else bundled), items, vars.
+
+    With ``--session`` the results are recorded in that session, so they must be about its
+    items: checking the bundled checklist into a session that follows another file would
+    mix two checklists in one journal.
+    """
+    if args.checklist:
+        path: Path | None = Path(args.checklist)
+    elif session is not None:
+        recorded = session.meta.checklist_path
+        if not recorded or not Path(recorded).is_file():
+            raise RsdeployError(
+                "Session checklist not found",
+                f"Session {session.id} follows {recorded or 'an unrecorded file'}, which is not "
+                "there now; pass --checklist PATH to say which checklist to check.")
+        path = Path(recorded)
+    else:
+        path = locations.bundled_checklist()
+    checklist = load_checklist(path)
+    values = resolve_vars(checklist, overrides)
+    items = select_items(checklist, args.phase or [], args.item or [])
+    if session is not None:
+        known = set(session.meta.items)
+        foreign = [item.qid for item in items if item.qid not in known]
+        if foreign:
+            raise RsdeployError(
+                "Checklist does not match the session",
+                f"Session {session.id} follows {session.meta.checklist} "
+                f"({session.meta.checklist_path}); {path} has items it does not know: "
+                f"{', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}. "
+                "Check the session's own checklist (omit --checklist) or resume it in the "
+                "TUI to adopt the changed file.")
+    return checklist, items, values
 
 def select_items(checklist: Checklist, phases: list[str], refs: list[str]) -> list[Item]:
     """Items with a check, limited to ``phases`` and ``refs`` when given (UsageError if unknown)."""
