@@ -37,8 +37,19 @@ class RunbookContext:
     services: dict[str, Any] = field(default_factory=dict)
     """Optional layers (``runner``, ``checks``, ``logs``) wired in when they exist."""
 
+    _redactor: Any = field(default=None, init=False, repr=False, compare=False)
+
     def display(self, text: str) -> str:
-        """``${vars}`` expanded for the screen, secret values masked."""
+        """``${vars}`` expanded for the screen, secret values and secret shapes masked.
+
+        A var may hold a secret without being declared one (``--set dsn=postgres://u:pw@h``):
+        the session's redaction runs over the expanded text, as it does before writing.
+        """
         from rsdeploy_tui.checklist.vars import expand
 
-        return expand(text, self.values, secrets=self.checklist.secrets, mode="display")
+        if self._redactor is None:
+            from rsdeploy_tui.session.redact import Redactor
+
+            self._redactor = Redactor(self.checklist.secrets)
+        shown = expand(text, self.values, secrets=self.checklist.secrets, mode="display")
+        return str(self._redactor.text(shown))
