@@ -122,3 +122,12 @@ def test_secret_set_after_the_session_started_is_masked(monkeypatch: pytest.Monk
     assert r.text("value late-secret-value") == "value late-secret-value"
     monkeypatch.setenv("LATE_SECRET", "late-secret-value")  # the app asked for it later
     assert r.text("value late-secret-value") == "value ****"
+
+
+def test_api_tokens_and_client_secrets_are_secret_shaped() -> None:
+    """`--set api_token=...` lands in the session's vars: found with the operator in tmux."""
+    r = Redactor(environ={})
+    assert r.value({"api_token": "tok-7f7f", "client_secret": "cs-8e8e", "eb_env": "rs-prod"}) \
+        == {"api_token": "****", "client_secret": "****", "eb_env": "rs-prod"}
+    assert r.text("API_TOKEN=tok-7f7f OAUTH_CLIENT_SECRET=cs-8e8e") \
+        == "API_TOKEN=**** OAUTH_CLIENT_SECRET=****"

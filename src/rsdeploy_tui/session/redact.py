@@ -20,7 +20,8 @@ MIN_VALUE_LENGTH = 4
 """Env values shorter than this are not redacted (``1`` or ``on`` would blank out everything)."""
 
 _KEY_WORDS = r"(?:passw(?:or)?d|pwd|secret[_-]?key|secret[_-]?access[_-]?key|session[_-]?token" \
-             r"|api[_-]?key|auth[_-]?token|access[_-]?token|private[_-]?key)"
+             r"|api[_-]?key|api[_-]?token|auth[_-]?token|access[_-]?token|private[_-]?key" \
+             r"|client[_-]?secret)"
 # label (any word around a key word) then = or :, optional quotes, then the value
 _LABELLED = re.compile(
     r"(?i)(\b[\w.-]*" + _KEY_WORDS + r"[\w-]*[\"']?\s*[:=]\s*[\"']?)([^\s\"'&;,}\]]+)")
