@@ -251,3 +251,29 @@ async def test_error_and_warn_lines_are_highlighted(
         assert info_colour != warn_colour and info_colour != error_colour
         assert warn_colour != error_colour
         assert log.get_component_rich_style("pane-log--error").color in error_colour
+
+
+async def test_a_flood_drawn_while_following_is_whole_when_scrolled_up(
+    live: Checklist, session: Session, services: dict[str, Any],
+) -> None:
+    """Only the newest lines of a big batch are drawn while following; scrolling up (or pausing)
+    shows every line of the buffer, in order, with nothing missing."""
+    app = make_app(live, session, use_git=False,
+                   services={**services, "log_source": canned([("i-0aaa", "first")])})
+    async with app.run_test(size=SIZE) as pilot:
+        pane = await open_pane(pilot, app)
+        await wait_for(pilot, lambda: len(shown(app)) == 1)
+        log = pane.query_one(PaneLog)
+        pane.ingest([LogLine("i-0aaa", None, f"flood {n}", None) for n in range(5000)])
+        await wait_for(pilot, lambda: shown(app)[-1:] == ["[i-0aaa] flood 4999"])
+        await pilot.pause(0.1)
+        assert log.is_vertical_scroll_end
+        log.scroll_home(animate=False)
+        await pilot.pause(0.1)
+        pane.ingest([LogLine("i-0aaa", None, "after", None)])
+        await wait_for(pilot, lambda: shown(app)[-1:] == ["[i-0aaa] after"])
+        expected = ["[i-0aaa] first", *(f"[i-0aaa] flood {n}" for n in range(5000)),
+                    "[i-0aaa] after"]
+        assert shown(app) == expected
+        assert log.scroll_y == 0  # the operator still sees the top
+        assert pane.unseen == 1

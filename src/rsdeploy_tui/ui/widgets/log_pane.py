@@ -34,6 +34,9 @@ BUFFER_LINES = 10_000
 """Lines kept in memory (and in the Log); the session's log file keeps the whole stream."""
 FLUSH_S = 0.05
 """Flush period (20 Hz)."""
+FOLLOW_LINES = 1_000
+"""Most lines drawn by one flush while following the end: in a flood only the newest can be seen,
+and the skipped ones come back from ``buffer`` when the operator scrolls up or pauses."""
 GROUPS = ("eb-engine.log", "web.stdout.log")
 """Log groups the pane cycles through with ``g`` (eb-engine.log is the EB CLI's default)."""
 
@@ -177,6 +180,7 @@ class LogPane(Vertical):
         self.group = group
         self.buffer: deque[str] = deque(maxlen=BUFFER_LINES)
         self._pending: deque[str] = deque(maxlen=BUFFER_LINES)
+        self._gap = False  # the Log lacks lines of the buffer (skipped while following)
         self._to_archive: list[str] = []
         self.paused = False
         self.unseen = 0
@@ -275,8 +279,13 @@ class LogPane(Vertical):
         log = self.query_one(PaneLog)
         if self._pending and not self.paused:
             at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+            if self._gap and not at_end:
+                self._fill_gap(log)
             lines = list(self._pending)
             self._pending.clear()
+            if at_end and len(lines) > FOLLOW_LINES:
+                self._gap = True
+                lines = lines[-FOLLOW_LINES:]
             log.write_lines(lines)
             if not at_end:
                 self.unseen += len(lines)
@@ -286,6 +295,20 @@ class LogPane(Vertical):
         elif self.unseen and log.is_vertical_scroll_end:
             self.unseen = 0
             self._render_status()
+
+    def _fill_gap(self, log: PaneLog) -> None:
+        """Give the Log the buffer's lines skipped while following, keeping what is on screen
+        (the same distance from the end, or the top)."""
+        self._gap = False
+        from_end = None if log.scroll_y == 0 else log.max_scroll_y - log.scroll_y
+        drawn = self.visible_lines()
+        if self._pending:
+            drawn = drawn[: max(0, len(drawn) - len(self._pending))]
+        log.clear()
+        log.write_lines(drawn, scroll_end=False)
+        y = 0 if from_end is None else max(0, len(log.lines) - log.scrollable_content_region.height
+                                            - from_end)
+        log.scroll_to(y=y, animate=False, immediate=True)
 
     def _archive(self) -> None:
         # The pane's lines: already decoded, sanitized, colour-free and redacted.
@@ -324,6 +347,8 @@ class LogPane(Vertical):
     def action_pause(self) -> None:
         """Stop drawing new lines (they keep arriving and are kept); again to follow."""
         self.paused = not self.paused
+        if self.paused and self._gap:
+            self._fill_gap(self.query_one(PaneLog))
         self._render_status()
 
     def action_follow(self) -> None:
@@ -362,6 +387,7 @@ class LogPane(Vertical):
         log = self.query_one(PaneLog)
         log.clear()
         self._pending.clear()
+        self._gap = False
         shown = list(self.buffer)
         if self._filter is not None:
             shown = [line for line in shown if self._filter.search(line)]
@@ -376,6 +402,7 @@ class LogPane(Vertical):
         self.group = GROUPS[(index + 1) % len(GROUPS)]
         self.buffer.clear()
         self._pending.clear()
+        self._gap = False
         self.query_one(PaneLog).clear()
         self.start()
 
