@@ -60,16 +60,16 @@ class EnvBanner(Static):
         interval: float | None = INTERVAL_S,
         id: str | None = "env-banner",
     ) -> None:
-        super().__init__("", id=id)
         self.vars = dict(vars)
         self.env_name = self.vars.get("eb_env", "")
+        # Drawn as "asking" from the first frame (a class set on mount would restyle it again).
+        super().__init__(Text(f" {self.env_name} ", style="bold reverse") + Text(" asking AWS..."),
+                         id=id, classes="-unknown")
         self._fetch = fetch
         self._interval = interval
         self.status: Any = None
 
     def on_mount(self) -> None:
-        self.update(Text(f" {self.env_name} ", style="bold reverse") + Text(" asking AWS..."))
-        self.set_class(True, "-unknown")
         # After the first frame: the worker's thread imports boto3, which would hold the GIL
         # while the runbook is still being drawn.
         self.call_after_refresh(self.refresh_status)
