@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.actions import SkipAction
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -113,7 +114,19 @@ class ConfirmModal(ModalScreen[bool]):
 class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
     """Ask for the deployment's version tag and sprint when the session starts (skippable)."""
 
-    BINDINGS = [Binding("escape", "skip", "Skip")]
+    # Priority bindings run when the app takes the key off its queue, before it forwards the
+    # next keys to the focused widget: a burst "v1.4.2<Tab>14<Enter>" (tmux, a laggy SSH link)
+    # moves the focus before "14" is delivered. A plain binding would move it only after the
+    # Input had the "14" already queued.
+    BINDINGS = [
+        Binding("escape", "skip", "Skip"),
+        Binding("tab", "field(1)", show=False, priority=True),
+        Binding("shift+tab", "field(-1)", show=False, priority=True),
+        Binding("enter", "enter", show=False, priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(classes="modal")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -130,13 +143,32 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
                 yield Button("Start", variant="primary", id="ok", compact=True)
                 yield Button("Skip", id="skip", compact=True)
 
-    @on(Input.Submitted, "#version")
-    def _next(self) -> None:
-        self.query_one("#sprint", Input).focus()
+    def action_field(self, step: int) -> None:
+        """Tab / shift+tab: focus moves now (synchronously), not after queued keys."""
+        if step > 0:
+            self.focus_next()
+        else:
+            self.focus_previous()
+
+    def action_enter(self) -> None:
+        """Enter in Version goes to Sprint now; elsewhere it takes its normal way, in order."""
+        focused = self.focused
+        if not (isinstance(focused, Input) and focused.id == "version"):
+            raise SkipAction()
+        # Screen.set_focus is immediate; Widget.focus() would wait for the queued keys.
+        self.set_focus(self.query_one("#sprint", Input))
 
     @on(Input.Submitted, "#sprint")
     @on(Button.Pressed, "#ok")
     def _submit(self) -> None:
+        # Keys of a burst may still wait in an Input's queue: read the values once both Inputs
+        # have handled what was queued before (each callback runs after its queue's messages).
+        version, sprint = self.query_one("#version", Input), self.query_one("#sprint", Input)
+        version.call_later(sprint.call_later, self._dismiss_with_values)
+
+    def _dismiss_with_values(self) -> None:
+        if not self.is_active:
+            return  # answered already (a second Enter)
         self.dismiss(
             {
                 "version": self.query_one("#version", Input).value.strip(),
