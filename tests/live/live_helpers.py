@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+from rsdeploy_tui.ui.widgets.run_output import RunOutputView
 
 
 async def wait_for(pilot: Any, condition: Callable[[], object], timeout: float = 15.0,
@@ -27,6 +28,13 @@ def runbook(app: Any) -> RunbookScreen:
         if isinstance(screen, RunbookScreen):
             return screen
     raise AssertionError("no runbook screen")
+
+
+def shown_view(app: Any) -> RunOutputView:
+    """The run output view of the phase tab on screen."""
+    pane = runbook(app)._phase_pane()
+    assert pane is not None, "no phase tab on screen"
+    return pane.query_one(RunOutputView)
 
 
 async def goto(pilot: Any, app: Any, qid: str) -> None:

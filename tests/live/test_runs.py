@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from live_helpers import SIZE, goto, kinds, runbook, wait_for
+from live_helpers import SIZE, goto, kinds, runbook, shown_view, wait_for
 from textual.widgets import RichLog
 
 from rsdeploy_tui.app import make_app
@@ -36,8 +36,9 @@ async def test_run_records_start_and_finish_and_shows_output(
         await wait_for(pilot, lambda: output.plain_lines() == ["hello from live-prod",
                                                                "second line"])
         await pilot.pause(0.1)
-        log = output.query_one(RichLog)
-        assert output.display and len(log.lines) == 2
+        view = shown_view(app)
+        log = view.query_one(RichLog)
+        assert view.display and len(log.lines) == 2
     state = stored(session.id)
     run = state.item("pre.hello").runs[-1]
     assert run.command == 'echo "hello from live-prod"; echo second line'
@@ -157,7 +158,7 @@ async def test_control_sequences_are_stripped_and_colours_kept(
                    for line in raw)
         assert "\x1b[31m" in raw[2]  # colour kept for the view
         await pilot.pause(0.2)
-        log = output.query_one(RichLog)
+        log = shown_view(app).query_one(RichLog)
         texts = [strip.text for strip in log.lines]
         assert texts[0].startswith("cleared") and "evil title" not in " ".join(texts)
         colours = {seg.style.color.number for seg in log.lines[2] if seg.style and seg.style.color}

@@ -112,7 +112,6 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             with TabPane("Messages", id=MESSAGES_TAB):
                 yield Static("Filling the messages...", classes="placeholder")
         yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
-        yield self.runs.output
         yield Static(
             f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
             "Enlarge the window; nothing is lost.",

@@ -21,8 +21,7 @@ class ItemDetail(VerticalScroll, can_focus=True):
 
     def action_back(self) -> None:
         """Escape returns the focus to the list of the same tab."""
-        pane = self.parent
-        if pane is not None:
+        for pane in self.ancestors:
             for child in pane.query("ItemList"):
                 child.focus()
                 return

@@ -1,4 +1,4 @@
-"""One phase tab's content: progress bar, gate note, the item list and the detail panel."""
+"""One phase tab's content: progress bar, gate note, the item list, detail panel and run output."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.progress import PhaseProgress
+from rsdeploy_tui.ui.widgets.run_output import RunOutputView
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Phase
@@ -48,7 +49,10 @@ class PhasePane(Vertical):
         yield note
         with Horizontal(classes="phase-body"):
             yield ItemList(self.phase, self.ctx.glyphs, self.ctx.display)
-            yield ItemDetail()
+            # The right column: the detail panel, and under it the shown run's output.
+            with Vertical(classes="detail-column"):
+                yield ItemDetail()
+                yield RunOutputView()
 
     def on_mount(self) -> None:
         # The screen fills the list from the session now that it exists.

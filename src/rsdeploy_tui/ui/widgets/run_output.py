@@ -1,8 +1,9 @@
-"""The output view: live output of the highlighted item's command, under the runbook.
+"""The output view: live output of the highlighted item's command, under the detail panel.
 
-Producer -> buffer -> timed flush: run followers call ``feed`` (cheap: append to a bounded
-buffer); a ~20 Hz timer writes what is new for the shown run into a ``RichLog`` (colours kept
-with ``Text.from_ansi``; the runner already stripped every other control sequence).
+Producer -> buffer -> timed flush: run followers call ``RunOutput.feed`` (cheap: append to a
+bounded buffer); each phase tab's ``RunOutputView`` writes what is new for the shown run into a
+``RichLog`` on a ~20 Hz timer (colours kept with ``Text.from_ansi``; the runner already stripped
+every other control sequence).
 """
 
 from __future__ import annotations
@@ -39,24 +40,18 @@ class RunView:
     """How many lines were fed in total (to know what the log has not shown yet)."""
 
 
-class RunOutput(Vertical, can_focus=False):
-    """Output of one run at a time: a title line and the scrolling output."""
+class RunOutput:
+    """Every run's output and which run is shown; the views in the phase tabs draw it.
 
-    BINDINGS = [Binding("escape", "back", "Back to list", show=False)]
+    Not a widget: each phase tab has its own ``RunOutputView`` under its detail panel (Textual
+    cannot move one widget between tabs), and they all show this one store.
+    """
 
-    def __init__(self, *, id: str | None = "run-output") -> None:
-        super().__init__(id=id)
+    def __init__(self) -> None:
         self.runs: dict[str, RunView] = {}
         self.shown: str | None = None
-        self._shown_upto = 0
-
-    def compose(self) -> ComposeResult:
-        yield Static("", id="run-title")
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False,
-                      auto_scroll=True, id="run-log")
-
-    def on_mount(self) -> None:
-        self.set_interval(FLUSH_S, self.flush)
+        self.title_version = 0
+        """Bumped when the shown run's title or status changes (views redraw the title)."""
 
     # ------------------------------------------------------------ producers
     def open_run(self, run_id: str, title: str, *, status: str = "running",
@@ -67,12 +62,11 @@ class RunOutput(Vertical, can_focus=False):
             view = self.runs[run_id] = RunView(run_id, title, status, state)
         else:
             view.title, view.status, view.state = title, status, state
-        if self.shown == run_id:
-            self._render_title()
+        self.title_version += 1
         return view
 
     def feed(self, run_id: str, lines: list[str]) -> None:
-        """Add output lines of a run (shown at the next flush if it is the shown run)."""
+        """Add output lines of a run (drawn at the views' next flush if it is the shown run)."""
         view = self.runs.get(run_id)
         if view is None:
             view = self.open_run(run_id, run_id)
@@ -85,43 +79,75 @@ class RunOutput(Vertical, can_focus=False):
         if view is None:
             return
         view.status, view.state = status, state
-        if self.shown == run_id:
-            self._render_title()
+        self.title_version += 1
 
-    # ------------------------------------------------------------ what is shown
     def show(self, run_id: str | None) -> None:
-        """Show one run's output (None hides the view)."""
-        # A class, not ``display``: the screen's CSS may still hide it (logs full screen).
-        self.set_class(run_id is not None and run_id in self.runs, "-shown")
-        if run_id == self.shown:
-            return
-        self.shown = run_id
-        log = self.query_one("#run-log", RichLog)
-        log.clear()
-        self._shown_upto = 0
-        if run_id is not None and run_id in self.runs:
-            view = self.runs[run_id]
-            self._write(list(view.lines))
-            self._shown_upto = view.written
-        self._render_title()
+        """Show one run's output (None, or an unknown run, hides the views)."""
+        self.shown = run_id if run_id is not None and run_id in self.runs else None
+        self.title_version += 1
+
+    def plain_lines(self) -> list[str]:
+        """The shown run's lines as plain text (what a test or a copy sees)."""
+        view = self.runs.get(self.shown) if self.shown else None
+        return [Text.from_ansi(line).plain for line in view.lines] if view else []
+
+
+class RunOutputView(Vertical, can_focus=False):
+    """One phase tab's view of the shown run: a title line and the scrolling output.
+
+    Producer -> store -> timed flush: each tick compares what it drew with the store and draws
+    only what changed, so a flood of output costs one repaint per period.
+    """
+
+    BINDINGS = [Binding("escape", "back", "Back to list", show=False)]
+
+    def __init__(self, store: RunOutput | None = None, *, id: str | None = "run-output") -> None:
+        super().__init__(id=id)
+        self.store = store
+        self._drawn: str | None = None
+        self._drawn_upto = 0
+        self._title_version = -1
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="run-title")
+        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False,
+                      auto_scroll=True, id="run-log")
+
+    def on_mount(self) -> None:
+        if self.store is None:
+            # The runbook screen's run controller holds the store (a test may mount without it).
+            runs = getattr(self.screen, "runs", None)
+            self.store = getattr(runs, "output", None)
+        self.flush()
+        self.set_interval(FLUSH_S, self.flush)
 
     def flush(self) -> None:
-        """Write what the shown run produced since the last flush."""
-        view = self.runs.get(self.shown) if self.shown else None
-        if view is None or view.written == self._shown_upto:
+        """Draw what changed in the store since the last flush."""
+        store = self.store
+        if store is None:
             return
-        new = view.written - self._shown_upto
-        self._shown_upto = view.written
-        self._write(list(view.lines)[-min(new, len(view.lines)):])
-
-    def _write(self, lines: list[str]) -> None:
+        shown = store.shown
+        # A class, not ``display``: the screen's CSS may still hide it (logs full screen).
+        self.set_class(shown is not None, "-shown")
         log = self.query_one("#run-log", RichLog)
-        for line in lines[-MAX_LINES:]:
+        if shown != self._drawn:
+            self._drawn, self._drawn_upto = shown, 0
+            log.clear()
+        if store.title_version != self._title_version:
+            self._title_version = store.title_version
+            self._render_title()
+        view = store.runs.get(shown) if shown else None
+        if view is None or view.written == self._drawn_upto:
+            return
+        new = view.written - self._drawn_upto
+        self._drawn_upto = view.written
+        for line in list(view.lines)[-min(new, len(view.lines)):]:
             log.write(Text.from_ansi(line) if "\x1b" in line else Text(line))
 
     def _render_title(self) -> None:
         title = self.query_one("#run-title", Static)
-        view = self.runs.get(self.shown) if self.shown else None
+        store = self.store
+        view = store.runs.get(store.shown) if store is not None and store.shown else None
         for state in ("running", "ok", "failed", "cancelled", "unknown"):
             title.set_class(view is not None and view.state == state, f"-{state}")
         if view is None:
@@ -131,11 +157,6 @@ class RunOutput(Vertical, can_focus=False):
         text.append(f" {view.status} ", style="bold reverse")
         text.append(f" {view.title}")
         title.update(text)
-
-    def plain_lines(self) -> list[str]:
-        """The shown run's lines as plain text (what a test or a copy sees)."""
-        view = self.runs.get(self.shown) if self.shown else None
-        return [Text.from_ansi(line).plain for line in view.lines] if view else []
 
     def action_back(self) -> None:
         """Escape: back to the item list."""
