@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -18,8 +22,35 @@ from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.glyphs import Glyphs
 
 if TYPE_CHECKING:
+    from typing import Self
+
     from rsdeploy_tui.checklist.model import Item, Phase
     from rsdeploy_tui.session import SessionState
+
+
+class HangingLine:
+    """A list line whose wrapped lines start under its text, not under its state mark."""
+
+    def __init__(self, text: Text, indent: int) -> None:
+        self.text = text
+        self.indent = indent
+
+    def __str__(self) -> str:
+        return self.text.plain
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        full = cell_len(self.text.plain)
+        return Measurement(min(full, self.indent + 8), full).clamp(max_width=options.max_width)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        indent = self.indent if width >= self.indent + 8 else 0  # too narrow: plain wrapping
+        head, body = self.text.divide([indent]) if indent else (Text(), self.text)
+        for number, line in enumerate(body.wrap(console, width - indent)):
+            out = head.copy() if number == 0 else Text(" " * indent)
+            out.append_text(line)
+            yield from out.render(console)
+            yield Segment.line()
 
 
 class ItemList(OptionList):
@@ -38,6 +69,8 @@ class ItemList(OptionList):
         self.glyphs = glyphs
         self._display_text = display_text
         self._texts = {item.qid: display_text(item.text) for item in phase.items}
+        # Continuation lines start under the text: after the mark, a space, the check cell, a space.
+        self._indent = cell_len(glyphs.mark("pending")) + 3
         self._shown: dict[str, tuple[str, str]] = {}
         self.filter_text = ""
 
@@ -84,8 +117,15 @@ class ItemList(OptionList):
                 self.replace_option_prompt(qid, self._prompt(item, state))
                 self._shown[qid] = after
 
-    def _prompt(self, item: Item, state: SessionState) -> Text:
-        return view.item_prompt(item, state.items.get(item.qid), self._texts[item.qid], self.glyphs)
+    def _prompt(self, item: Item, state: SessionState) -> HangingLine:
+        text = view.item_prompt(item, state.items.get(item.qid), self._texts[item.qid], self.glyphs)
+        return HangingLine(text, self._indent)
+
+    def replace_option_prompt(self, option_id: str, prompt: object) -> Self:  # type: ignore[override]
+        """Replace an item's line (a ``Text`` from elsewhere gets the hanging indent too)."""
+        if isinstance(prompt, Text):
+            prompt = HangingLine(prompt, self._indent)
+        return super().replace_option_prompt(option_id, prompt)  # type: ignore[arg-type]
 
     @staticmethod
     def _signature(found: object) -> tuple[str, str]:
