@@ -38,11 +38,13 @@ async def test_wrapped_item_lines_indent_under_the_text(tmp_path: Path) -> None:
         await pilot.pause()
         item_list = app.screen.current_list
         assert item_list is not None
-        lines = [strip.text for strip in item_list.render_lines(item_list.content_region.reset_offset)]
+        region = item_list.content_region.reset_offset
+        lines = [strip.text for strip in item_list.render_lines(region)]
         first = next(n for n, line in enumerate(lines) if "Confirm the" in line)
         text_column = lines[first].index("Confirm")
         continuation = lines[first + 1][1:]  # after the list's left border
         assert continuation.startswith(" ") and "for every host" in continuation, continuation
-        assert len(continuation) - len(continuation.lstrip()) == text_column - 1, lines[first:first + 2]
+        indent = len(continuation) - len(continuation.lstrip())
+        assert indent == text_column - 1, lines[first : first + 2]
         assert "Short one" in "".join(lines)
     session.close()
