@@ -1,6 +1,7 @@
 """Snapshots: the rollback banner, and the detail panel with a check result and its evidence.
 
-Deterministic: fixed store and app clocks, fixed session id, fixed URLs in the vars shown.
+Deterministic: fixed store and app clocks, fixed session id, fixed URLs in the vars shown, no
+environment banner (it reflects AWS_REGION and credentials of the machine).
 Regenerate with ``pytest tests/checksui/test_checks_snapshots.py --snapshot-update`` and look
 at the SVGs.
 """
@@ -22,8 +23,10 @@ FIXED = {"base_url": "http://127.0.0.1:8000", "closed_url": "http://127.0.0.1:9"
 
 
 def app_on(checklist: Checklist, session: Session, values: dict[str, str]) -> Any:
+    # No environment banner: it would read AWS_REGION etc. from the machine running the tests.
     return make_app(checklist, session, values={**values, **FIXED}, use_git=False,
-                    ascii_only=False, clock=lambda: START + timedelta(minutes=12, seconds=34))
+                    ascii_only=False, clock=lambda: START + timedelta(minutes=12, seconds=34),
+                    services={"banner": False, "reattach": False})
 
 
 def test_detail_with_check_result_and_evidence(
