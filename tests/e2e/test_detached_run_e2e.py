@@ -84,7 +84,9 @@ def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_p
     )
     screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
     screen.keys("Escape")
-    screen.wait_for(lambda t: "A slow command" in t and "[ ]" in t, what="the runbook")
+    # The runbook is drawn behind the (centred) modal: wait until the modal is gone.
+    screen.wait_for(lambda t: "A slow command" in t and "[ ]" in t and "New deployment" not in t,
+                    what="the runbook")
     screen.keys("r")
     screen.wait_for(lambda t: "waiting-for-flag" in t, what="the command's output")
 

@@ -89,7 +89,9 @@ def test_tick_kill_resume(screen: TmuxScreen, env: dict[str, str]) -> None:
     screen.start(argv, env)
     screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
     screen.keys("Escape")
-    first = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t, what="the runbook")
+    # The runbook is drawn behind the (centred) modal: wait until the modal is gone.
+    first = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t
+                            and "New deployment" not in t, what="the runbook")
     assert "Pre-Deployment" in first
     for expected in (1, 2, 3):
         screen.keys("Space")
@@ -172,7 +174,8 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
         )
         screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
         screen.keys("Escape")
-        text = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t, what="the runbook")
+        text = screen.wait_for(lambda t: done_count(t) == 0 and "[ ]" in t
+                               and "New deployment" not in t, what="the runbook")
         assert "+----" in text  # ASCII borders
         assert "░" not in text and "█" not in text.split("\n", 4)[4]
         screen.keys("Space")
