@@ -155,3 +155,19 @@ def test_resume_on_a_changed_checklist_says_once_what_changed(
     assert "Added: pre.renamed-step." in notice
     assert "Removed: pre.no-debug" in notice
     assert notice.count("checklist file changed") == 1, notice
+
+
+@pytest.mark.parametrize("closing", ["session_finished", "session_abandoned"])
+def test_resuming_a_closed_session_opens_it_read_only(
+    mini: Checklist, session: Session, store: SessionStore, closing: str
+) -> None:
+    session.record("tick", item="pre.db-backup")
+    session.record(closing)
+    session.close()
+    events_before = len(store.open(session.id, read_only=True).events)
+    resumed, notice = open_session(
+        store, session.id, mini, operator="bob", read_only=False, take_over=False
+    )
+    assert resumed.read_only and "read-only" in notice
+    assert len(store.open(session.id, read_only=True).events) == events_before  # no resume event
+    resumed.close()

@@ -66,7 +66,18 @@ def open_session(
     read_only: bool,
     take_over: bool,
 ) -> tuple[Session, str]:
-    """Open a session for the TUI: locked if possible, else read-only naming the holder."""
+    """Open a session for the TUI: locked if possible, else read-only naming the holder.
+
+    A finished or abandoned session opens read-only: it is closed, and resuming it must not
+    add ticks (or a resume) after the recorded end.
+    """
+    status = store.summary(session_id).status
+    if status in ("finished", "abandoned") and not read_only:
+        session = store.open(session_id, operator=operator, read_only=True)
+        return session, (
+            f"Session {session_id} is {status}: opened read-only. "
+            "Start a new session with `rsdeploy-tui` to deploy again."
+        )
     try:
         session = store.open(
             session_id, operator=operator, read_only=read_only, take_over=take_over
@@ -84,7 +95,7 @@ def open_session(
     change = session.checklist_change(checklist)
     if change is not None:
         session.adopt_checklist(checklist)
-        notice += " " + change.explain()  # explain() already opens with "The checklist file changed"
+        notice += " " + change.explain()  # explain() names the change itself
     return session, notice
 
 

@@ -200,6 +200,10 @@ class SessionStore:
         raise RsdeployError("No such session", f"There is no session {session_id} in "
                             f"{self.root} (`rsdeploy-tui sessions` lists them).")
 
+    def summary(self, session_id: str) -> SessionSummary:
+        """One session's summary, read without taking its lock (snapshot, else the journal)."""
+        return self._summary(self.directory(session_id))
+
     def list(self) -> list[SessionSummary]:
         """Every session, newest first, from the snapshots (rebuilt from journals when stale)."""
         try:
