@@ -10,6 +10,7 @@ from rsdeploy_tui.checklist.model import Checklist, Phase
 from rsdeploy_tui.checklist.vars import (
     MASK,
     VarError,
+    check_overrides,
     expand,
     expand_params,
     load_config_vars,
@@ -77,3 +78,19 @@ def test_config_file_vars(tmp_path: Path) -> None:
     path.write_text("varz: {}\n")
     with pytest.raises(VarError, match="line 1: unknown key 'varz'"):
         load_config_vars("T", path)
+
+
+def test_config_var_that_is_a_mapping_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("vars:\n  domain: a.example\n  base_url: {a: 1}\n")
+    with pytest.raises(VarError, match=r"line 3: vars.base_url must be text or a number"):
+        load_config_vars("T", path)
+
+
+def test_a_typo_in_set_is_refused_naming_the_var_it_meant() -> None:
+    c = checklist(domain="example.com", base_url="https://${domain}", eb_env="prod")
+    with pytest.raises(UsageError, match="did you mean 'base_url'"):
+        check_overrides(c, {"bse_url": "https://staging.example"})
+    # defined vars, vars the program reads itself, and unrelated names pass
+    check_overrides(c, {"base_url": "x", "aws_region": "eu-west-1", "notify_webhook_url": "y",
+                        "ticket": "CHG-1"})

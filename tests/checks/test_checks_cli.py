@@ -284,3 +284,13 @@ def test_session_checks_its_own_checklist_never_another(web: WebServers, checkli
     checklist.unlink()
     gone = rsdeploy("check", "--session", session_id, state=tmp_path)
     assert gone.returncode == 2 and "--checklist" in gone.stderr, gone.stderr
+
+
+def test_a_typo_in_set_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    path = tmp_path / "checks.yaml"
+    path.write_text(CHECKLIST)
+    done = rsdeploy("check", "--checklist", str(path), "--set", "bse_url=https://staging.invalid",
+                    state=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "did you mean 'base_url'" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == ""

@@ -164,8 +164,49 @@ def load_config_vars(checklist_name: str, path: Path | None = None) -> dict[str,
             line = source.line if hasattr(source, "line") else 1
             raise VarError("Bad config file", f"{path}, line {line}: 'vars' must be a mapping.")
         for key, value in source.items():
+            if isinstance(value, (dict, list)):
+                line = source.line_of(key) if isinstance(source, LineDict) else 1
+                raise VarError(
+                    "Bad config file",
+                    f"{path}, line {line}: vars.{key} must be text or a number, "
+                    f"got a {'mapping' if isinstance(value, dict) else 'list'}.",
+                )
             merged[str(key)] = "" if value is None else str(value)
     return merged
+
+
+# Vars the program itself reads though a checklist need not define them: never typos.
+READ_BY_CODE = frozenset({
+    "app_dir", "aws_endpoint_url", "aws_region", "backup_bucket", "backup_key", "backup_prefix",
+    "contact", "docs_url", "dsn", "db_dsn", "eb_env", "eta", "expected_downtime", "log_source",
+    "manage", "next_steps", "notify_webhook_url", "previous_tag", "previous_version",
+    "rollback_app", "sprint", "tls_ca_file", "version",
+})
+
+
+def check_overrides(checklist: Checklist, overrides: Mapping[str, str]) -> None:
+    """Refuse a ``--set`` that looks like a typo of one of the checklist's vars.
+
+    ``--set bse_url=https://staging...`` would otherwise change nothing and every check would
+    go to the default (production) URL. Names the program reads itself, and names not close
+    to any defined var (another checklist's, a template's), pass.
+
+    Raises:
+        UsageError: the first override that is a near miss, with the var it probably meant.
+    """
+    import difflib
+
+    defined = set(checklist.vars)
+    for key in overrides:
+        if key in defined or key in READ_BY_CODE:
+            continue
+        close = difflib.get_close_matches(key, sorted(defined), n=1, cutoff=0.8)
+        if close:
+            raise UsageError(
+                "Unknown --set variable",
+                f"--set {key}=...: {checklist.name} has no var '{key}' (did you mean "
+                f"'{close[0]}'?). Nothing was run; fix the name.",
+            )
 
 
 def resolve_vars(

@@ -16,7 +16,7 @@ from typing import Any
 from rsdeploy_tui import locations
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.checklist.model import Checklist, Item
-from rsdeploy_tui.checklist.vars import parse_overrides, resolve_vars
+from rsdeploy_tui.checklist.vars import check_overrides, parse_overrides, resolve_vars
 from rsdeploy_tui.checks.registry import CheckContext, CheckResult, run_checks
 from rsdeploy_tui.errors import RsdeployError, UsageError
 
@@ -104,6 +104,7 @@ def _load_and_select(args: argparse.Namespace, overrides: dict[str, str],
     else:
         path = locations.bundled_checklist()
     checklist = load_checklist(path)
+    check_overrides(checklist, overrides)
     values = resolve_vars(checklist, overrides)
     items = select_items(checklist, args.phase or [], args.item or [])
     if session is not None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checklist import load_checklist
-from rsdeploy_tui.checklist.vars import parse_overrides, resolve_vars
+from rsdeploy_tui.checklist.vars import check_overrides, parse_overrides, resolve_vars
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session import SessionLocked, SessionStore
 
@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     store = SessionStore()
     checklist = _checklist_for(args, store)
     overrides = parse_overrides(args.overrides)
+    check_overrides(checklist, overrides)
     operator = args.operator
     session: Session | None = None
     app_kwargs: dict[str, Any] = {"values": overrides}
