@@ -455,3 +455,17 @@ def test_import_entry_point(reference_text: str, tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert "133 items" in run.stdout
+
+
+def test_a_block_quote_after_an_item_is_not_part_of_its_text(tmp_path: Path) -> None:
+    data = import_markdown(
+        md("""
+        ## Phase
+
+        - [ ] Warm the cache
+        > Note: the cache may take a while.
+        - [ ] Next step
+        """)
+    )
+    assert [item["text"] for item in items_of(data)] == ["Warm the cache", "Next step"]
+    load(data, tmp_path)

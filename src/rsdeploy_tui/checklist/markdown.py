@@ -23,6 +23,7 @@ _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^( *)(`{3,}|~{3,})[ \t]*([^`\s]*)")
 _LIST = re.compile(r"^( *)([-*+]|\d{1,9}[.)])([ \t]+|$)(.*)$")
+_QUOTE = re.compile(r"^ {0,3}>")
 _CHECKBOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
 _BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _CRITICAL = re.compile(r"^(\*\*|__)CRITICAL:?(\*\*|__):?[ \t]*", re.IGNORECASE)
@@ -189,7 +190,8 @@ class _Parser:
             return self.code(lines, i, fence)
         elif listed:
             self.list_item(line, listed, i + 1)
-        elif self.item is not None and self.item_text_open and not self.blank_before:
+        elif (self.item is not None and self.item_text_open and not self.blank_before
+              and not _QUOTE.match(line)):  # a block quote interrupts the item's paragraph
             self.item.text = f"{self.item.text} {line.strip()}".strip()  # lazy continuation
         elif self.item is not None and indent > self.item.indent:
             self.item.help.append(_dedent(line, self.item.content))
