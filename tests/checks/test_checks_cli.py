@@ -294,3 +294,24 @@ def test_a_typo_in_set_is_refused_before_anything_runs(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "did you mean 'base_url'" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == ""
+
+
+def test_session_checks_run_with_the_vars_the_session_started_with(
+        web: WebServers, checklist: Path, tmp_path: Path) -> None:
+    """A session started with --set base_url=<staging> is checked there, not at the default."""
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.session import SessionStore
+
+    store = SessionStore(root=tmp_path / "sessions")
+    session = store.create(load_checklist(checklist), operator="ana",
+                           vars={"base_url": web.https.url, "http_url": web.http.url,
+                                 "tls_ca_file": str(web.ca_file)})
+    session_id = session.id
+    session.close()
+    done = rsdeploy("check", "--session", session_id, "--item", "health", "--json",
+                    state=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert web.https.url in json.loads(done.stdout)[0]["summary"]
+    moved = rsdeploy("check", "--session", session_id, "--item", "health", "--json",
+                     "--set", "base_url=https://127.0.0.1:9", state=tmp_path)
+    assert "127.0.0.1:9" in json.loads(moved.stdout)[0]["summary"]  # this run's --set wins

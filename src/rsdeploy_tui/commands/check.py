@@ -106,6 +106,15 @@ def _load_and_select(args: argparse.Namespace, overrides: dict[str, str],
     checklist = load_checklist(path)
     check_overrides(checklist, overrides)
     values = resolve_vars(checklist, overrides)
+    if session is not None:
+        # Like a resume in the TUI: the session's recorded vars (a --set given when it started,
+        # e.g. a staging base_url) win over defaults; this run's --set wins over both. A value
+        # redacted when it was recorded is no value: the fresh resolution stays.
+        from rsdeploy_tui.session.redact import MASK
+
+        recorded = {name: value for name, value in session.meta.vars.items()
+                    if name not in overrides and MASK not in value}
+        values = {**values, **recorded}
     items = select_items(checklist, args.phase or [], args.item or [])
     if session is not None:
         known = set(session.meta.items)
