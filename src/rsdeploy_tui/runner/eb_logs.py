@@ -27,6 +27,8 @@ import time
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,12 +53,13 @@ _LEVEL_WORDS = (
     ("WARN", "WARN"),
     ("INFO", "INFO"),
 )
-# The common line of a flood: ``[i-xxx] b'...'`` whose payload is printable ASCII with no escape
-# (no backslash, no quote) and not longer than MAX_LINE. A whole chunk of such lines is parsed
-# with one C-level ``findall`` instead of a Python loop per line.
 # The same words as literal patterns: ``re`` scans a 64 KiB chunk for a literal faster than ``in``.
 _LEVEL_SCANS = tuple((re.compile(word), (word, level)) for word, level in _LEVEL_WORDS)
-_PLAIN_LINE = re.compile(r"^\[([^\]\n]*)\] b'([ -&(-\[\]-~]{0,%d})'\r?$" % MAX_LINE, re.M)
+# The common line of a flood: ``[i-xxx] b'...'`` whose payload has no escape. A chunk made only of
+# such lines, printable ASCII without a backslash, is parsed with one C-level ``findall`` (``.*``
+# is the fastest thing ``re`` matches) and C-level tuple building instead of a loop per line.
+_PLAIN_LINE = re.compile(r"^\[([^\]\n]*)\] b'(.*)'$", re.M)
+_ASCII_CONTROLS = bytes(range(0x20)).replace(b"\n", b"") + b"\x7f"
 
 
 class LogLine(NamedTuple):
@@ -70,6 +73,10 @@ class LogLine(NamedTuple):
     """The decoded, sanitized text (SGR colours kept)."""
     level: str | None
     """ERROR, WARN or INFO when the text says so, else None."""
+
+
+_new_log_line = partial(tuple.__new__, LogLine)
+"""``LogLine`` from a 4-tuple, without a Python call per line (``map`` over ``zip``)."""
 
 
 class LogSourceError(RsdeployError):
@@ -86,6 +93,14 @@ class LogSourceError(RsdeployError):
         super().__init__(title, message)
         self.fix = fix
         self.retryable = retryable
+
+
+def _plain_chunk(text: str) -> bool:
+    """No escapes anywhere (no backslash) and printable ASCII but for the newlines."""
+    if "\\" in text or not text.isascii():
+        return False
+    raw = text.encode("ascii")
+    return len(raw.translate(None, _ASCII_CONTROLS)) == len(raw)
 
 
 def detect_level(text: str) -> str | None:
@@ -140,19 +155,23 @@ class EbLogParser:
         Same result as ``feed(text.split("\\n"))``; a chunk made only of plain log lines (a
         flood) takes a fast path with one regex pass and the level words looked for once.
         """
-        plain = _PLAIN_LINE.findall(text)
-        if len(plain) != text.count("\n") + 1:
+        plain = _PLAIN_LINE.findall(text) if _plain_chunk(text) else []
+        if not plain or len(plain) != text.count("\n") + 1:
             return self.feed(text.split("\n"))
-        group = self.group
+        instances, bodies = zip(*plain, strict=True)
+        if max(map(len, bodies)) > MAX_LINE:
+            return self.feed(text.split("\n"))
         # Only the level words present somewhere in the chunk can be in one of its lines.
         present = [pair for scan, pair in _LEVEL_SCANS if scan.search(text)]
+        levels: Iterable[str | None]
         if not present:
-            return [LogLine(instance, group, body, None) for instance, body in plain]
-        if len(present) == 1:
+            levels = repeat(None)
+        elif len(present) == 1:
             word, level = present[0]
-            return [LogLine(instance, group, body, level if word in body else None)
-                    for instance, body in plain]
-        return [LogLine(instance, group, body, detect_level(body)) for instance, body in plain]
+            levels = [level if word in body else None for body in bodies]
+        else:
+            levels = map(detect_level, bodies)
+        return list(map(_new_log_line, zip(instances, repeat(self.group), bodies, levels)))
 
     def feed(self, lines: Iterable[str]) -> list[LogLine]:
         """Parse lines (without newlines); returns the log lines among them."""
