@@ -190,3 +190,33 @@ def test_damaged_session_is_a_sentence(state: Path, real_checklist: Checklist) -
         assert "Traceback" not in result.stderr
     listed = cli(state, "sessions")
     assert listed.returncode == 0 and "damaged" in listed.stdout and "line 2" in listed.stderr
+
+
+def test_a_session_whose_own_checklist_is_gone_never_follows_the_bundled_one(
+        state: Path, tmp_path: Path) -> None:
+    """Found by hand: resume adopted the bundled checklist, report was titled with its name."""
+    text = locations.bundled_checklist().read_text(encoding="utf-8")
+    path = tmp_path / "night.yaml"
+    path.write_text(text.replace("name: RS Systems production deployment", "name: Night run", 1),
+                    encoding="utf-8")
+    session_id = started(state, load_checklist(path))
+    path.unlink()
+    journal = state / "sessions" / session_id / "events.jsonl"
+    before = journal.read_bytes()
+    for args in (["resume", session_id], ["resume"], ["report", session_id]):
+        result = cli(state, *args)
+        assert result.returncode == 1, (args, result.stdout[:300], result.stderr)
+        assert "Checklist file not found" in result.stderr and str(path) in result.stderr
+        assert "Traceback" not in result.stderr
+    assert journal.read_bytes() == before  # nothing adopted, nothing resumed
+
+
+def test_a_session_on_the_bundled_checklist_survives_its_file_moving(
+        state: Path, real_checklist: Checklist) -> None:
+    """A reinstall moves the bundled file: the same checklist by name is still the one."""
+    session_id = started(state, real_checklist)
+    assert real_checklist.path is not None
+    real_checklist.path.unlink()
+    result = cli(state, "report", session_id)
+    assert result.returncode == 0, result.stderr
+    assert "RS Systems production deployment" in result.stdout

@@ -23,10 +23,9 @@ from rsdeploy_tui.session import Session, SessionStore
 def _checklist_for(args: argparse.Namespace, session: Session) -> Checklist:
     if args.checklist:
         return load_checklist(Path(args.checklist))
-    recorded = session.meta.checklist_path
-    if recorded and Path(recorded).is_file():
-        return load_checklist(Path(recorded))
-    return load_checklist(None)
+    from rsdeploy_tui.commands.followed import followed_checklist
+
+    return followed_checklist(session.id, session.meta.checklist, session.meta.checklist_path)
 
 
 def _open(store: SessionStore, wanted: str | None) -> Session:

@@ -103,16 +103,12 @@ def _checklist_for(args: argparse.Namespace, store: SessionStore) -> Checklist:
     """The checklist to show: --checklist, else the resumed session's own file, else bundled."""
     if args.checklist:
         return load_checklist(Path(args.checklist))
-    if args.command == "resume" and args.session:
-        for summary in store.list():
-            if summary.id == args.session and summary.checklist_path:
-                path = Path(summary.checklist_path)
-                if path.is_file():
-                    return load_checklist(path)
-    elif args.command == "resume":
-        latest = store.latest(active_only=True)
-        if latest is not None and latest.checklist_path and Path(latest.checklist_path).is_file():
-            return load_checklist(Path(latest.checklist_path))
+    if args.command == "resume":
+        from rsdeploy_tui.commands.followed import followed_checklist
+
+        summary = store.summary(args.session) if args.session else store.latest(active_only=True)
+        if summary is not None and summary.status != "damaged":  # damage: open_session says
+            return followed_checklist(summary.id, summary.checklist, summary.checklist_path)
     return load_checklist(None)
 
 
