@@ -171,3 +171,36 @@ def test_resuming_a_closed_session_opens_it_read_only(
     assert resumed.read_only and "read-only" in notice
     assert len(store.open(session.id, read_only=True).events) == events_before  # no resume event
     resumed.close()
+
+
+async def test_resume_with_a_var_that_held_a_secret_asks_for_it_again(
+    mini: Checklist, store: SessionStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DB_PASSWORD", "canary-pw-8812")
+    created = store.create(
+        mini, vars={"dsn": "postgresql://app:canary-pw-8812@db/rs", "eb_env": "prod"},
+        operator="ana",
+    )
+    assert created.meta.vars["dsn"] == "postgresql://app:****@db/rs"  # stored masked
+    created.close()
+    resumed, notice = open_session(
+        store, created.id, mini, operator="ana", read_only=False, take_over=False
+    )
+    app = make_app(mini, resumed, notice=notice, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.ctx.values["dsn"] == ""  # never "****" inside a command
+        assert app.ctx.values["eb_env"] == "prod"
+        assert any("--set dsn=..." in str(n.message) for n in app._notifications)
+    resumed.close()
+    # Given again with --set, the value is used and nothing is asked.
+    again, notice = open_session(
+        store, created.id, mini, operator="ana", read_only=False, take_over=False
+    )
+    app = make_app(mini, again, notice=notice, values={"dsn": "postgresql://app:x@db/rs"},
+                   use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.ctx.values["dsn"] == "postgresql://app:x@db/rs"
+        assert not any("--set dsn" in str(n.message) for n in app._notifications)
+    again.close()
