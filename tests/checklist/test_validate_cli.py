@@ -92,3 +92,17 @@ def test_wheel_installs_and_finds_its_checklist_from_anywhere(tmp_path: Path) ->
     assert "/site-packages/rsdeploy_tui/_data/checklists/" in data["path"]
     shipped = {p.name for p in (site / "rsdeploy_tui" / "_data" / "styles").iterdir()}
     assert shipped == {p.name for p in (REPO / "styles").iterdir()}, "styles/ ships in the wheel"
+
+
+def test_phase_table_columns_line_up_with_long_ids(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: Long\nphases:\n"
+        "  - {id: post-deployment-verification, title: Post-Deployment Verification, sections:"
+        " [{id: s, title: S, items: [{id: a, text: A}]}]}\n"
+        "  - {id: pre, title: Pre, sections: [{id: t, title: T, items: [{id: b, text: B}]}]}\n"
+    )
+    rows = [line for line in cli("validate", str(path)).stdout.splitlines() if "items" in line
+            and line.startswith("  ")]
+    assert len(rows) == 2
+    assert rows[0].index(" 1 items") == rows[1].index(" 1 items")

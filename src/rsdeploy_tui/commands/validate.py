@@ -52,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
         f"{figures['items']} items ({figures['critical']} critical, "
         f"{figures['with_command']} with a command or action, {figures['with_check']} with a check)"
     )
+    # Column widths follow the longest id and title (imported checklists have long slugs).
+    id_width = max(len(phase.id) for phase in checklist.phases)
+    title_width = max(len(phase.title) for phase in checklist.phases)
     for phase in checklist.phases:
         gate = f"  gate: {', '.join(phase.gate)}" if phase.gate else ""
-        print(f"  {phase.id:<10} {phase.title:<32} {len(phase.items):>3} items{gate}")
+        print(f"  {phase.id:<{id_width}}  {phase.title:<{title_width}}  "
+              f"{len(phase.items):>3} items{gate}")
     return 0
