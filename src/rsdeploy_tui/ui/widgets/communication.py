@@ -10,8 +10,6 @@ session. ``escape`` in the editor returns to the list. Posting runs in a worker:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +24,14 @@ from textual.worker import Worker, WorkerState
 from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.reports import Message, build_messages, post_message
-from rsdeploy_tui.reports.facts import utc_clock
 from rsdeploy_tui.reports.files import write_atomic
 from rsdeploy_tui.reports.redaction import scrubber
+from rsdeploy_tui.ui.widgets.report_pane import ReportPane
 
 WEBHOOK_VAR = "notify_webhook_url"
 
 
-class CommunicationPanel(Vertical):
+class CommunicationPanel(ReportPane):
     """Stakeholder messages: pick, edit, copy, save, post.
 
     Args:
@@ -97,28 +95,8 @@ class CommunicationPanel(Vertical):
         Binding("escape", "focus_list", "Messages", show=False),
     ]
 
-    def __init__(
-        self,
-        checklist: Checklist,
-        session: Any,
-        *,
-        vars: Mapping[str, str] | None = None,
-        clock: Callable[[], datetime] = utc_clock,
-        save_dir: Path | None = None,
-        git_dir: Path | None = None,
-        use_git: bool = True,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self.checklist = checklist
-        self.session = session
-        self.vars = dict(vars) if vars is not None else None
-        self.clock = clock
-        self.save_dir = save_dir
-        self.git_dir = git_dir
-        self.use_git = use_git
+    def __init__(self, checklist: Checklist, session: Any, **sources: Any) -> None:
+        super().__init__(checklist, session, **sources)
         self.messages: dict[str, Message] = {}
         """Messages as filled from the session, by id."""
         self.edits: dict[str, tuple[str, str]] = {}
@@ -236,8 +214,7 @@ class CommunicationPanel(Vertical):
 
     def save_path(self) -> Path:
         """Where ``s`` writes the shown message."""
-        folder = self.save_dir if self.save_dir is not None else Path.cwd()
-        return folder / f"{self.current}-{getattr(self.session, 'id', 'session')}.txt"
+        return self.in_save_dir(f"{self.current}-{self.session_id}.txt")
 
     def action_save_message(self) -> None:
         """``s``: write the shown message as text."""

@@ -8,26 +8,24 @@ Markdown. The log is built in a worker (``git log`` may take a moment) and never
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 from textual.worker import Worker, WorkerState
 
 from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.reports import render_screen_and_file
-from rsdeploy_tui.reports.facts import utc_clock
 from rsdeploy_tui.reports.files import write_atomic
+from rsdeploy_tui.ui.widgets.report_pane import ReportPane
 
 
-class DeploymentLogView(Vertical, can_focus=False):
+class DeploymentLogView(ReportPane, can_focus=False):
     """Markdown view of the deployment log with refresh and save keys.
 
     Args:
@@ -65,28 +63,8 @@ class DeploymentLogView(Vertical, can_focus=False):
         Binding("s", "save_report", "Save log", tooltip="Write the log as Markdown"),
     ]
 
-    def __init__(
-        self,
-        checklist: Checklist,
-        session: Any,
-        *,
-        vars: Mapping[str, str] | None = None,
-        clock: Callable[[], datetime] = utc_clock,
-        save_dir: Path | None = None,
-        git_dir: Path | None = None,
-        use_git: bool = True,
-        name: str | None = None,
-        id: str | None = None,
-        classes: str | None = None,
-    ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self.checklist = checklist
-        self.session = session
-        self.vars = dict(vars) if vars is not None else None
-        self.clock = clock
-        self.save_dir = save_dir
-        self.git_dir = git_dir
-        self.use_git = use_git
+    def __init__(self, checklist: Checklist, session: Any, **sources: Any) -> None:
+        super().__init__(checklist, session, **sources)
         self.text = ""
         """The complete log as Markdown (redacted): what ``s`` saves."""
         self.shown = ""
@@ -130,8 +108,7 @@ class DeploymentLogView(Vertical, can_focus=False):
 
     def save_path(self) -> Path:
         """Where ``s`` writes the log."""
-        folder = self.save_dir if self.save_dir is not None else Path.cwd()
-        return folder / f"deployment-log-{getattr(self.session, 'id', 'session')}.md"
+        return self.in_save_dir(f"deployment-log-{self.session_id}.md")
 
     def action_save_report(self) -> None:
         """``s``: write the Markdown shown to ``save_path()``."""
