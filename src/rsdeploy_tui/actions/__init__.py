@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checklist.vars import expand_params
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.runner.wrapper import write_json_atomic
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item
@@ -208,22 +209,6 @@ def prepare_action(
 def _jsonable(value: Any) -> Any:
     """``value`` made JSON-safe (unknown objects become their ``str``)."""
     return json.loads(json.dumps(value, default=str))
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Temp file + fsync + rename + directory fsync: a reader never sees half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def read_spec(run_dir: Path, run_id: str) -> dict[str, Any] | None:

@@ -52,11 +52,15 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def write_json_atomic(path: Path, data: dict[str, object]) -> None:
-    """Temp file + fsync + rename + directory fsync: readers never see half a file."""
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Temp file + fsync + rename + directory fsync: readers never see half a file.
+
+    Shared by the wrapper, detached runs and built-in actions (results, specs); values JSON
+    cannot hold (datetimes, paths) are written as text.
+    """
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
+        json.dump(data, fh, default=str)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
