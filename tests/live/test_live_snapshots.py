@@ -57,7 +57,7 @@ def fixed_session(live: Checklist, tmp_path: Path,
 
 def canned_source(vars: Any, group: str) -> Any:
     async def source() -> AsyncGenerator[list[LogLine], None]:
-        yield [LogLine(instance, group, text, None) for instance, text in LOG_LINES]
+        yield [LogLine(instance, group, text) for instance, text in LOG_LINES]
         await asyncio.Event().wait()
 
     return source

@@ -111,7 +111,7 @@ def canned(lines: list[tuple[str, str]]) -> Any:
 
     def make(vars: Any, group: str) -> Any:
         async def source() -> AsyncGenerator[list[LogLine], None]:
-            yield [LogLine(instance, group, text, None) for instance, text in lines]
+            yield [LogLine(instance, group, text) for instance, text in lines]
             await asyncio.Event().wait()
 
         return source
@@ -145,7 +145,7 @@ async def test_filter_pause_full_screen_and_secrets(
         pane.set_filter("")
         await pilot.pause()
         await pilot.press("p")
-        pane.ingest([LogLine("i-0ccc", None, "while paused", None)])
+        pane.ingest([LogLine("i-0ccc", None, "while paused")])
         await pilot.pause(0.15)
         assert "while paused" not in " ".join(shown(app))
         assert "PAUSED (1 waiting" in str(pane.query_one("#log-status").render())
@@ -171,7 +171,7 @@ async def test_new_lines_hint_when_scrolled_up(
         assert log.is_vertical_scroll_end  # follows while at the bottom
         log.scroll_home(animate=False)
         await pilot.pause(0.1)
-        pane.ingest([LogLine("i-0aaa", None, f"new {n}", None) for n in range(7)])
+        pane.ingest([LogLine("i-0aaa", None, f"new {n}") for n in range(7)])
         await wait_for(pilot, lambda: pane.unseen == 7)
         assert "+7 new lines" in str(pane.query_one("#log-status").render())
         assert log.scroll_y == 0  # not dragged down
@@ -264,13 +264,13 @@ async def test_a_flood_drawn_while_following_is_whole_when_scrolled_up(
         pane = await open_pane(pilot, app)
         await wait_for(pilot, lambda: len(shown(app)) == 1)
         log = pane.query_one(PaneLog)
-        pane.ingest([LogLine("i-0aaa", None, f"flood {n}", None) for n in range(5000)])
+        pane.ingest([LogLine("i-0aaa", None, f"flood {n}") for n in range(5000)])
         await wait_for(pilot, lambda: shown(app)[-1:] == ["[i-0aaa] flood 4999"])
         await pilot.pause(0.1)
         assert log.is_vertical_scroll_end
         log.scroll_home(animate=False)
         await pilot.pause(0.1)
-        pane.ingest([LogLine("i-0aaa", None, "after", None)])
+        pane.ingest([LogLine("i-0aaa", None, "after")])
         await wait_for(pilot, lambda: shown(app)[-1:] == ["[i-0aaa] after"])
         expected = ["[i-0aaa] first", *(f"[i-0aaa] flood {n}" for n in range(5000)),
                     "[i-0aaa] after"]

@@ -73,10 +73,9 @@ def test_parser_group_from_header_changes() -> None:
         ]
     )
     assert lines == [
-        LogLine(
-            "i-1", "/aws/elasticbeanstalk/e/var/log/web.stdout.log", "WARNING django: slow", "WARN"
-        ),
+        LogLine("i-1", "/aws/elasticbeanstalk/e/var/log/web.stdout.log", "WARNING django: slow"),
     ]
+    assert lines[0].level == "WARN"
 
 
 def test_decode_payload_never_raises() -> None:
@@ -234,3 +233,24 @@ def test_chunk_parse_matches_line_parse() -> None:
         assert chunked.group == by_line.group
     assert EbLogParser().feed_text("\n".join(plain))[7].level == "ERROR"
     assert EbLogParser().feed_text("\n".join(mixed))[3].text == "café \x1b[31mred\x1b[0m WARN"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["[i-1] b'one'", "[i-1] b''", "[i-1] b'three ] b'"],  # empty payload, separator-like text
+        ["[i-1] b'one'", "[i-2] b'other instance'", "[i-1] b'back'"],
+        ["[i-1] b'one'", "[i-1] b'", "[i-1] b'two'"],  # a cut line: not a log line
+        ["[i-1] b'one'", "[i-1] b'\n[i-1] b'two'"],
+        ["[a]x] b'odd instance'", "[a]x] b'again'"],
+        ["[i-1] b'one'", "[i-1] b'two' trailing"],
+        ["[i-1] b'one'", "plain eb message"],
+        ["[i-1] b'only'"],
+    ],
+)
+def test_one_instance_fast_path_matches_line_parse(lines: list[str]) -> None:
+    """Every shape near the one-instance split parses as the line-by-line parser does."""
+    text = "\n".join(lines)
+    chunked, by_line = EbLogParser("g"), EbLogParser("g")
+    assert chunked.feed_text(text) == by_line.feed(text.split("\n"))
+    assert chunked.tool_lines == by_line.tool_lines

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any
 
-from rsdeploy_tui.runner.eb_logs import LogLine, LogSourceError, detect_level
+from rsdeploy_tui.runner.eb_logs import LogLine, LogSourceError
 from rsdeploy_tui.runner.output import sanitize
 
 OVERLAP_MS = 10_000
@@ -140,7 +140,7 @@ async def stream_cloudwatch_logs(
             instance = event.get("logStreamName")
             for part in str(event.get("message", "")).rstrip("\n").split("\n"):
                 text = sanitize(part)
-                batch.append(LogLine(instance, group, text, detect_level(text)))
+                batch.append(LogLine(instance, group, text))
         if batch:
             yield batch
         await sleep(poll)

@@ -53,11 +53,10 @@ _LEVEL_WORDS = (
     ("WARN", "WARN"),
     ("INFO", "INFO"),
 )
-# The same words as literal patterns: ``re`` scans a 64 KiB chunk for a literal faster than ``in``.
-_LEVEL_SCANS = tuple((re.compile(word), (word, level)) for word, level in _LEVEL_WORDS)
-# The common line of a flood: ``[i-xxx] b'...'`` whose payload has no escape. A chunk made only of
-# such lines, printable ASCII without a backslash, is parsed with one C-level ``findall`` (``.*``
-# is the fastest thing ``re`` matches) and C-level tuple building instead of a loop per line.
+# A chunk of a flood made only of printable-ASCII log lines without a backslash is parsed by
+# C-level string calls instead of a loop per line: split on the repeated ``'\n[i-xxx] b'`` when
+# the whole chunk is one instance's batch (eb prints each instance's lines under its header),
+# else one ``findall`` of this (``.*`` is the fastest thing ``re`` matches).
 _PLAIN_LINE = re.compile(r"^\[([^\]\n]*)\] b'(.*)'$", re.M)
 _ASCII_CONTROLS = bytes(range(0x20)).replace(b"\n", b"") + b"\x7f"
 
@@ -71,12 +70,18 @@ class LogLine(NamedTuple):
     """CloudWatch log group the line came from, when known."""
     text: str
     """The decoded, sanitized text (SGR colours kept)."""
-    level: str | None
-    """ERROR, WARN or INFO when the text says so, else None."""
+
+    @property
+    def level(self) -> str | None:
+        """ERROR, WARN or INFO when the text says so, else None.
+
+        Derived on demand: the pane colours lines itself, so a flood never pays for it.
+        """
+        return detect_level(self.text)
 
 
 _new_log_line = partial(tuple.__new__, LogLine)
-"""``LogLine`` from a 4-tuple, without a Python call per line (``map`` over ``zip``)."""
+"""``LogLine`` from a 3-tuple, without a Python call per line (``map`` over ``zip``)."""
 
 
 class LogSourceError(RsdeployError):
@@ -101,6 +106,23 @@ def _plain_chunk(text: str) -> bool:
         return False
     raw = text.encode("ascii")
     return len(raw.translate(None, _ASCII_CONTROLS)) == len(raw)
+
+
+def _one_instance_bodies(text: str) -> list[str] | None:
+    """The payloads of a chunk whose every line is ``[<same instance>] b'<payload>'``, else None.
+
+    The chunk is known plain (``_plain_chunk``): a ``b'...'`` payload then holds no ``'`` (repr
+    escapes it, or quotes with ``"``), so the lines are exactly the pieces between the
+    separators ``'\\n[i-xxx] b'`` when there is one separator per newline.
+    """
+    end = text.find("] b'")
+    if text[:1] != "[" or end < 0 or "]" in text[1:end] or "\n" in text[:end]:
+        return None
+    prefix = text[:end + 4]
+    separator = "'\n" + prefix
+    if text[-1] != "'" or text.count(separator) != text.count("\n"):
+        return None
+    return text[len(prefix):-1].split(separator)
 
 
 def detect_level(text: str) -> str | None:
@@ -153,25 +175,22 @@ class EbLogParser:
         """Parse a chunk of whole lines (joined by newlines); returns the log lines among them.
 
         Same result as ``feed(text.split("\\n"))``; a chunk made only of plain log lines (a
-        flood) takes a fast path with one regex pass and the level words looked for once.
+        flood) takes a fast path without a Python loop per line.
         """
-        plain = _PLAIN_LINE.findall(text) if _plain_chunk(text) else []
-        if not plain or len(plain) != text.count("\n") + 1:
+        if not _plain_chunk(text):
             return self.feed(text.split("\n"))
-        instances, bodies = zip(*plain, strict=True)
+        instances: Iterable[str]
+        bodies = _one_instance_bodies(text)
+        if bodies is not None:
+            instances = repeat(text[1:text.index("]")])
+        else:
+            plain = _PLAIN_LINE.findall(text)
+            if not plain or len(plain) != text.count("\n") + 1:
+                return self.feed(text.split("\n"))
+            instances, bodies = zip(*plain, strict=True)
         if max(map(len, bodies)) > MAX_LINE:
             return self.feed(text.split("\n"))
-        # Only the level words present somewhere in the chunk can be in one of its lines.
-        present = [pair for scan, pair in _LEVEL_SCANS if scan.search(text)]
-        levels: Iterable[str | None]
-        if not present:
-            levels = repeat(None)
-        elif len(present) == 1:
-            word, level = present[0]
-            levels = [level if word in body else None for body in bodies]
-        else:
-            levels = map(detect_level, bodies)
-        return list(map(_new_log_line, zip(instances, repeat(self.group), bodies, levels)))
+        return list(map(_new_log_line, zip(instances, repeat(self.group), bodies)))
 
     def feed(self, lines: Iterable[str]) -> list[LogLine]:
         """Parse lines (without newlines); returns the log lines among them."""
@@ -190,11 +209,11 @@ class EbLogParser:
                 if "\n" in text:
                     for part in text.split("\n"):
                         part = sanitize(part)
-                        append(LogLine(instance, group, part, detect_level(part)))
+                        append(LogLine(instance, group, part))
                     continue
                 if len(text) > MAX_LINE or not text.isprintable():
                     text = sanitize(text)
-                append(LogLine(instance, group, text, detect_level(text)))
+                append(LogLine(instance, group, text))
                 continue
             stripped = line.strip()
             if not stripped:

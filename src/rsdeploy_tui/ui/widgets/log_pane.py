@@ -259,7 +259,7 @@ class LogPane(Vertical):
     def ingest(self, batch: list[Any]) -> None:
         """Take a batch of ``LogLine`` (producer side: only appends, never draws)."""
         lines = [f"[{instance}] {text}" if instance else text
-                 for instance, _group, text, _level in batch]
+                 for instance, _group, text in batch]
         if "\x1b" in "\n".join(lines):  # colour codes are rare: drop them then
             lines = [line_text(line.instance, line.text) for line in batch]
         if self._redact is not None:
