@@ -25,7 +25,15 @@ import os
 import re
 import time
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
@@ -180,9 +188,10 @@ class EbLogParser:
         if not _plain_chunk(text):
             return self.feed(text.split("\n"))
         instances: Iterable[str]
-        bodies = _one_instance_bodies(text)
-        if bodies is not None:
-            instances = repeat(text[1:text.index("]")])
+        bodies: Sequence[str]
+        one = _one_instance_bodies(text)
+        if one is not None:
+            instances, bodies = repeat(text[1:text.index("]")]), one
         else:
             plain = _PLAIN_LINE.findall(text)
             if not plain or len(plain) != text.count("\n") + 1:
