@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 import threading
@@ -94,6 +95,8 @@ class RunbookApp(App[str | None]):
     # ---------------------------------------------------------------- launch
     def on_mount(self) -> None:
         self._install_signal_handlers()
+        if not gc.isenabled():  # the command line turned it off for the start-up (cli.py)
+            self.call_after_refresh(self._collect_from_now_on)
         # ASCII borders too when the terminal's locale is not UTF-8 (styles/runbook.tcss).
         if self.ctx.glyphs.ascii:
             self.add_class("-ascii")
@@ -101,6 +104,13 @@ class RunbookApp(App[str | None]):
             self.push_screen(ResumeModal(self._offer), self._launch_choice)
         else:
             self._after_runbook_shown()
+
+    @staticmethod
+    def _collect_from_now_on() -> None:
+        """After the first frame: what start-up built stays for good (frozen, never scanned
+        again); the cyclic collector runs again for what the session creates from now on."""
+        gc.freeze()
+        gc.enable()
 
     def get_default_screen(self) -> Screen[Any]:
         """The runbook itself when the session is known at start (no blank screen first)."""

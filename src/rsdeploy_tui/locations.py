@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from platformdirs import user_config_dir, user_state_dir
+from platformdirs import user_cache_dir, user_config_dir, user_state_dir
 
 APP_NAME = "rsdeploy-tui"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -68,3 +68,12 @@ def config_dir() -> Path:
 def config_file() -> Path:
     """The operator's config file (``vars:`` overrides, per checklist or for all)."""
     return config_dir() / "config.yaml"
+
+
+def cache_dir() -> Path:
+    """Things kept only to start faster (safe to delete): ``$RSDEPLOY_CACHE_DIR`` when set, else
+    the platform's cache dir."""
+    override = os.environ.get("RSDEPLOY_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    return Path(user_cache_dir(APP_NAME, appauthor=False))

@@ -136,11 +136,12 @@ def load_config_vars(checklist_name: str, path: Path | None = None) -> dict[str,
     The file (``config.yaml`` in the platformdirs config dir) may hold ``vars:`` for every
     checklist and ``checklists: {<checklist name>: {vars: ...}}`` for one.
     """
-    from rsdeploy_tui.checklist.yamlread import LineDict, load_yaml
-
     path = path or locations.config_file()
     if not path.exists():
         return {}
+    from rsdeploy_tui.checklist.lines import LineDict
+    from rsdeploy_tui.checklist.yamlread import load_yaml  # PyYAML only when there is a file
+
     data = load_yaml(path, what="config")
     if not isinstance(data, dict):
         raise VarError("Bad config file", f"{path}, line 1: expected a mapping with 'vars:'.")

@@ -1,7 +1,6 @@
 """Reading YAML safely while keeping line numbers, so every error can say where it is.
 
-Mappings come back as ``LineDict`` and sequences as ``LineList``: ordinary ``dict``/``list``
-subclasses that also remember the line of each key / element (1-based).
+Mappings come back as ``LineDict`` and sequences as ``LineList`` (``checklist/lines.py``).
 """
 
 from __future__ import annotations
@@ -11,34 +10,12 @@ from typing import Any
 
 import yaml
 
+from rsdeploy_tui.checklist.lines import LineDict, LineList
 from rsdeploy_tui.errors import RsdeployError
 
 # A checklist is a few hundred KiB at most; refusing huge files keeps a mistyped path (a database
 # dump, a log) from eating memory and time before the operator learns the mistake.
 MAX_BYTES = 2 * 1024 * 1024
-
-
-class LineDict(dict[str, Any]):
-    """A YAML mapping that knows its own line and the line of each key."""
-
-    line: int = 0
-    key_lines: dict[str, int]
-    duplicate_keys: list[tuple[str, int]]
-
-    def line_of(self, key: str) -> int:
-        """Line of ``key``, or of the mapping itself when the key is absent."""
-        return self.key_lines.get(key, self.line)
-
-
-class LineList(list[Any]):
-    """A YAML sequence that knows its own line and the line of each element."""
-
-    line: int = 0
-    item_lines: list[int]
-
-    def line_of(self, index: int) -> int:
-        """Line of element ``index``."""
-        return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
 # libyaml's parser when PyYAML was built with it (3-4x faster: it counts at start-up); the

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rsdeploy_tui.checklist import load_checklist
+from rsdeploy_tui.checklist.cache import load_checklist_cached
 from rsdeploy_tui.checklist.vars import check_overrides, parse_overrides, resolve_vars
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session import SessionLocked, SessionStore
@@ -102,14 +102,15 @@ def open_session(
 def _checklist_for(args: argparse.Namespace, store: SessionStore) -> Checklist:
     """The checklist to show: --checklist, else the resumed session's own file, else bundled."""
     if args.checklist:
-        return load_checklist(Path(args.checklist))
+        return load_checklist_cached(Path(args.checklist))
     if args.command == "resume":
         from rsdeploy_tui.commands.followed import followed_checklist
 
         summary = store.summary(args.session) if args.session else store.latest(active_only=True)
         if summary is not None and summary.status != "damaged":  # damage: open_session says
-            return followed_checklist(summary.id, summary.checklist, summary.checklist_path)
-    return load_checklist(None)
+            return followed_checklist(summary.id, summary.checklist, summary.checklist_path,
+                                      load=load_checklist_cached)
+    return load_checklist_cached(None)
 
 
 def run(args: argparse.Namespace) -> int:

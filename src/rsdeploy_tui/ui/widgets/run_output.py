@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import RichLog, Static
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from textual.widgets import RichLog
 
 MAX_LINES = 2000
 """Lines kept per run in memory (the run's log file keeps everything)."""
@@ -108,10 +111,18 @@ class RunOutputView(Vertical, can_focus=False):
         self._drawn_upto = 0
         self._title_version = -1
 
-    def compose(self) -> ComposeResult:
-        yield Static("", id="run-title")
-        yield RichLog(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False,
-                      auto_scroll=True, id="run-log")
+    def _log(self) -> RichLog:
+        """The scrolling output, built the first time a run is shown: ``RichLog`` costs ~10 ms
+        to import (rich.pretty) and most launches show no run in their first frame."""
+        from textual.widgets import RichLog
+
+        if not self.children:
+            self.mount_all([
+                Static("", id="run-title"),
+                RichLog(max_lines=MAX_LINES, wrap=False, markup=False, highlight=False,
+                        auto_scroll=True, id="run-log"),
+            ])
+        return self.query_one("#run-log", RichLog)
 
     def on_mount(self) -> None:
         if self.store is None:
@@ -129,7 +140,9 @@ class RunOutputView(Vertical, can_focus=False):
         shown = store.shown
         # A class, not ``display``: the screen's CSS may still hide it (logs full screen).
         self.set_class(shown is not None, "-shown")
-        log = self.query_one("#run-log", RichLog)
+        if shown is None and not self.children:
+            return  # nothing shown yet: nothing to build
+        log = self._log()
         if shown != self._drawn:
             self._drawn, self._drawn_upto = shown, 0
             log.clear()
