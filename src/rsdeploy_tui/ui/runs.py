@@ -521,7 +521,7 @@ class RunController:
         archive = None if self.session.read_only else Path(self.session.dir) / "logs"
         self.logs = LogPane(dict(self.screen.ctx.values), source=self.services.get("log_source"),
                             archive_dir=archive, redactor=self.session.redactor)
-        await self.screen.mount(self.logs, before="#too-small")
+        await self.screen.mount(self.logs, before=self.screen.query_one("Footer"))
         self.screen.set_class(True, "-logs")
         self.screen.set_class(full, "-logs-full")
         self._focus_logs(True)

@@ -98,25 +98,19 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     def compose(self) -> ComposeResult:
         yield RunbookHeader(id="header")
         yield from self.runs.compose_banner()
-        yield Static("", id="banner")
+        if self.session.read_only:
+            yield Static(self._read_only_text(), id="banner")
         yield RollbackBanner(self.checklist, id="rollback-banner")
-        # Only the tab where work resumes is built now; the others when first shown.
+        # Only the tab where work resumes is built now; the others when first shown (and the
+        # filter box, the report tabs and the too-small message when first needed).
         first = view.resume_phase(self.checklist, self.state)
         with TabbedContent(id="phases", initial=pane_id(first)):
             for phase in self.checklist.phases:
                 with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
                         yield PhasePane(phase, self.ctx)
-            with TabPane("Deployment Log", id=LOG_TAB):
-                yield Static("Building the deployment log...", classes="placeholder")
-            with TabPane("Messages", id=MESSAGES_TAB):
-                yield Static("Filling the messages...", classes="placeholder")
-        yield Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
-        yield Static(
-            f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}. "
-            "Enlarge the window; nothing is lost.",
-            id="too-small",
-        )
+            yield TabPane("Deployment Log", id=LOG_TAB)
+            yield TabPane("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
 
@@ -137,7 +131,6 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 log_view.refresh_report()
             self._focus_inside(pane)
             return
-        pane.query(".placeholder").remove()
         await pane.mount(kind(self.checklist, self.session, vars=self.ctx.values,
                               clock=self.ctx.clock, use_git=self.ctx.use_git))
         self._focus_inside(pane)
@@ -154,22 +147,20 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         # between the list and the detail panel only.
         for tabs in self.query(Tabs):
             tabs.can_focus = False
-        self.query_one("#filter", Input).display = False
-        banner = self.query_one("#banner", Static)
         if self.session.read_only:
-            lock = getattr(self.session, "holder", None)
-            holder = self.ctx.lock_holder or (lock.describe() if lock is not None else None)
-            banner.update(Text(
-                f"READ-ONLY: this session is held by {holder}; nothing you do here changes it."
-                if holder else "READ-ONLY: nothing you do here changes the session."
-            ))
             self.add_class("-read-only")
-        else:
-            banner.display = False
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
         self.runs.start()
+
+    def _read_only_text(self) -> Text:
+        lock = getattr(self.session, "holder", None)
+        holder = self.ctx.lock_holder or (lock.describe() if lock is not None else None)
+        return Text(
+            f"READ-ONLY: this session is held by {holder}; nothing you do here changes it."
+            if holder else "READ-ONLY: nothing you do here changes the session."
+        )
 
     def phase_pane_mounted(self, phase_pane: PhasePane) -> None:
         """A phase tab's content is in the DOM: fill its list from the session.
@@ -192,6 +183,10 @@ class RunbookScreen(RunbookKeys, Screen[None]):
 
     def _check_size(self) -> None:
         too_small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        if too_small and not self.query("#too-small"):
+            self.mount(Static(
+                f"The terminal is too small: rsdeploy-tui needs at least {MIN_WIDTH}x"
+                f"{MIN_HEIGHT}. Enlarge the window; nothing is lost.", id="too-small"))
         if self.has_class("-too-small") != too_small:  # a class change restyles everything
             self.set_class(too_small, "-too-small")
 
@@ -302,6 +297,10 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         await pane.mount(phase_pane)  # its on_mount fills it (phase_pane_mounted)
         return phase_pane
 
+    def _filter_shown(self) -> bool:
+        found = self.query("#filter")
+        return bool(found) and found.first().display
+
     def _filter_text(self) -> str:
         found = self.query("#filter")
         return found.first(Input).value.strip() if found else ""
@@ -384,7 +383,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 return None
             if action == "cancel_run" and view.state_name(self.state, item.qid) != "running":
                 return None
-        if action == "clear_filter" and not self.query_one("#filter", Input).display:
+        if action == "clear_filter" and not self._filter_shown():
             return None
         if action == "filter" and self.current_phase is None:
             return None  # the Deployment Log and Messages tabs have no items to filter

@@ -187,21 +187,26 @@ class RunbookKeys(_Base):
         item_list.focus()
         self._update_detail()
 
-    def action_filter(self) -> None:
-        """Show the filter box."""
-        box = self.query_one("#filter", Input)
+    async def action_filter(self) -> None:
+        """Show the filter box (built the first time: most launches never filter)."""
+        found = self.query("#filter")
+        if found:
+            box = found.first(Input)
+        else:
+            box = Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
+            await self.mount(box, after="#phases")
         box.display = True
         box.focus()
         self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
         """Clear and hide the filter."""
-        box = self.query_one("#filter", Input)
-        if box.value:
-            box.value = ""
-            for item_list in self.query(ItemList):
-                item_list.rebuild(self.state, "")
-        box.display = False
+        for box in self.query("#filter").results(Input):
+            if box.value:
+                box.value = ""
+                for item_list in self.query(ItemList):
+                    item_list.rebuild(self.state, "")
+            box.display = False
         if self.current_list is not None:
             self.current_list.focus()
         self._update_detail()
