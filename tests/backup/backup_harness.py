@@ -30,9 +30,15 @@ class Deployment:
     env: dict[str, str]
     """Environment for action runs (DB_* of the test database)."""
 
-    def start(self, ref: str, *, env: Mapping[str, str] | None = None) -> Any:
-        """Prepare and start item ``ref``'s action detached; returns (prepared, handle)."""
+    def start(self, ref: str, *, env: Mapping[str, str] | None = None,
+              params: Mapping[str, Any] | None = None) -> Any:
+        """Prepare and start item ``ref``'s action detached (``params`` added to the item's
+        action parameters); returns (prepared, handle)."""
         item = self.checklist.item(ref)
+        if params:
+            assert item.action is not None
+            item = dataclasses.replace(item, action=dataclasses.replace(
+                item.action, params={**item.action.params, **params}))
         prepared = prepare_action(item, self.session, self.vars)
         self.session.record("command_started", item=item.qid, run=prepared.run_id,
                             command=prepared.display, pid=0, log="", confirmed=None)

@@ -77,6 +77,7 @@ ACTION_SPECS: dict[str, dict[str, Param]] = {
     "db_backup": {"format": Param(S, help="custom (default) or plain"),
                   "upload": Param(B, help="upload to S3 after the dump (default true)"),
                   "name": Param(S, help="dump file name stem (default db-backup)"),
+                  "keep_free_mb": Param(N, help="MiB of disk the dump never uses (default 256)"),
                   "bucket": Param(S), "prefix": Param(S)},
     "media_backup": {"source": Param(S, True, help="local folder or s3://bucket/prefix"),
                      "dest": Param(S, help="s3://bucket/prefix (default: the session's media/)")},
