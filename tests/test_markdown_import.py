@@ -210,6 +210,25 @@ def test_checkboxes_in_prose_and_code_are_not_items(tmp_path: Path) -> None:
     load(data, tmp_path)
 
 
+def test_task_items_inside_a_block_quote_are_items(tmp_path: Path) -> None:
+    data = import_markdown(
+        md("""
+        ## Phase
+
+        > **Note:** quoted prose stays prose, [ ] even with a box.
+        > - [ ] Quoted item
+        >> - [x] Twice quoted, ticked
+        > - plain quoted bullet
+
+        - [ ] Ordinary item
+        """)
+    )
+    assert [item["text"] for item in items_of(data)] == [
+        "Quoted item", "Twice quoted, ticked", "Ordinary item"]
+    assert "quoted prose stays prose" in data["phases"][0]["help"]
+    load(data, tmp_path)
+
+
 def test_critical_inline_code_and_links(tmp_path: Path) -> None:
     data = import_markdown(
         md("""

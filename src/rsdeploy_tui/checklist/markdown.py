@@ -6,7 +6,8 @@ title over ``##`` headings becomes the checklist name instead), deeper headings 
 any depth become items (ticked ``[x]`` ones too), a shell code fence under an item becomes its
 ``command``, ``**CRITICAL**`` marks it critical, and prose becomes help. Sections and phases
 without items are dropped; their prose moves to the help of what follows (or the description).
-A ``[ ]`` that does not start a list item is prose, not an item.
+A ``[ ]`` that does not start a list item is prose, not an item; a task list item inside a block
+quote (``> - [ ] ...``) is an item, as GitHub draws it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^( *)(`{3,}|~{3,})[ \t]*([^`\s]*)")
 _LIST = re.compile(r"^( *)([-*+]|\d{1,9}[.)])([ \t]+|$)(.*)$")
 _QUOTE = re.compile(r"^ {0,3}>")
+_QUOTED = re.compile(r"^ {0,3}(?:>[ ]?)+(.*)$")
 _CHECKBOX = re.compile(r"^\[([ xX])\](?:[ \t]+(.*))?$")
 _BREAK = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _CRITICAL = re.compile(r"^(\*\*|__)CRITICAL:?(\*\*|__):?[ \t]*", re.IGNORECASE)
@@ -147,6 +149,17 @@ def _fenced(lines: list[str]) -> set[int]:
     return inside
 
 
+def _unquote_task(line: str) -> str:
+    """A task list item inside a block quote (``> - [ ] ...``) without its quote markers: GitHub
+    draws those as checkboxes too, so the author means them as items. Other lines as they are."""
+    quoted = _QUOTED.match(line)
+    if quoted:
+        listed = _LIST.match(quoted.group(1))
+        if listed and _CHECKBOX.match(listed.group(4).strip()):
+            return quoted.group(1)
+    return line
+
+
 class _Parser:
     """One pass over the lines, keeping the current phase, section and item."""
 
@@ -169,7 +182,7 @@ class _Parser:
 
     def line(self, lines: list[str], i: int) -> int:
         """Handle the block starting at ``lines[i]``; return the index of the next one."""
-        line = lines[i].rstrip()
+        line = _unquote_task(lines[i].rstrip())
         indent = len(line) - len(line.lstrip(" "))
         if not line.strip():
             self.blank_before = True
