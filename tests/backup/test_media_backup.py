@@ -52,6 +52,41 @@ def test_media_backup_copies_then_skips_unchanged_files(deployment: Deployment,
         b"\xff\xd8changed"
 
 
+def test_a_file_whose_etag_is_not_its_md5_is_skipped_by_its_sha256(
+        deployment: Deployment, aws_env: Any) -> None:
+    """Under SSE-KMS, or after another tool uploaded with other part sizes, the ETag says nothing
+    about the content: the SHA-256 stored by the first backup decides, without re-uploading."""
+    import hashlib
+
+    from boto3.s3.transfer import TransferConfig
+
+    media = Path(deployment.vars["media_source"])
+    body = os.urandom(6 * 1024 * 1024)
+    (media / "scans").mkdir(parents=True, exist_ok=True)
+    (media / "scans/a.pdf").write_bytes(body)
+    key = f"emergency/{deployment.session.id}/media/scans/a.pdf"
+    s3 = aws_env.client("s3")
+    small_parts = TransferConfig(multipart_threshold=5 * 1024 * 1024,
+                                 multipart_chunksize=5 * 1024 * 1024)
+    # Another tool's upload: a multipart ETag ("...-2") our part size would never give.
+    s3.upload_file(str(media / "scans/a.pdf"), BUCKET, key, Config=small_parts)
+    assert s3.head_object(Bucket=BUCKET, Key=key)["ETag"].endswith('-2"')
+
+    deployment.run("deploy.media-backup")  # no stored SHA-256: uploaded, with it this time
+    assert (deployment.facts["media_uploaded"], deployment.facts["media_skipped"]) == (1, 0)
+    stored = s3.head_object(Bucket=BUCKET, Key=key)["Metadata"]["sha256"]
+    assert stored == hashlib.sha256(body).hexdigest()
+
+    s3.upload_file(str(media / "scans/a.pdf"), BUCKET, key, Config=small_parts,
+                   ExtraArgs={"Metadata": {"sha256": stored}})  # ETag not an MD5 again
+    deployment.run("deploy.media-backup")
+    assert (deployment.facts["media_uploaded"], deployment.facts["media_skipped"]) == (0, 1)
+
+    (media / "scans/a.pdf").write_bytes(body[:-1] + b"!")  # same size, other content
+    deployment.run("deploy.media-backup")
+    assert (deployment.facts["media_uploaded"], deployment.facts["media_skipped"]) == (1, 0)
+
+
 def test_media_backup_from_an_s3_prefix(deployment: Deployment, aws_env: Any) -> None:
     aws_env.create_bucket("rs-media", {"media/a.jpg": b"a" * 10, "media/x/b.jpg": b"b" * 20,
                                        "other/c.jpg": b"c"})

@@ -4,6 +4,9 @@ Destination: ``dest`` (``s3://bucket/prefix``) or ``s3://${backup_bucket}/${back
 <session id>/media/``. A file already there with the same size and ETag is skipped (the ETag of a
 local file is computed the way S3 computes it for our part size: MD5, or the MD5 of part MD5s
 with ``-N`` for multipart uploads), so re-running after an interruption only sends what is missing.
+The ETag is not an MD5 under SSE-KMS, nor for a file another tool uploaded with other part sizes:
+each upload also stores the file's SHA-256 in the object's metadata, and a file of the same size
+whose ETag differs is skipped when that SHA-256 matches (one HEAD request, no upload).
 """
 
 from __future__ import annotations
@@ -34,6 +37,15 @@ def split_s3(uri: str) -> tuple[str, str]:
     bucket, _, prefix = rest.partition("/")
     prefix = prefix.strip("/")
     return bucket, f"{prefix}/" if prefix else ""
+
+
+def local_sha256(path: Path) -> str:
+    """SHA-256 of a local file (hex)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def local_etag(path: Path, size: int) -> str:
@@ -132,14 +144,27 @@ def _from_folder(s3: Any, root: Path, bucket: str, prefix: str,
         tally.files += 1
         tally.bytes += size
         known = have.get(key)
-        if known and known[0] == size and known[1] == local_etag(path, size):
+        sha256 = None
+        if known and known[0] == size and known[1] != local_etag(path, size):
+            sha256 = local_sha256(path)
+            if _stored_sha256(s3, bucket, key) != sha256:
+                known = None
+        if known and known[0] == size:
             tally.skipped += 1
         else:
-            s3.upload_file(str(path), bucket, key, Config=config)
+            sha256 = sha256 or local_sha256(path)
+            s3.upload_file(str(path), bucket, key, Config=config,
+                           ExtraArgs={"Metadata": {"sha256": sha256}})
             tally.uploaded += 1
             tally.uploaded_bytes += size
         if tally.ticker.due():
             say(tally.line())
+
+
+def _stored_sha256(s3: Any, bucket: str, key: str) -> str | None:
+    """The SHA-256 an earlier media backup stored with the object (None if none)."""
+    head = s3.head_object(Bucket=bucket, Key=key)
+    return (head.get("Metadata") or {}).get("sha256")
 
 
 def _from_s3(s3: Any, source: str, bucket: str, prefix: str,
