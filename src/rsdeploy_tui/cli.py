@@ -118,11 +118,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rsdeploy-tui`` command; returns the exit status."""
-    # Start-up creates a few hundred thousand objects that live as long as the process (Textual,
-    # the checklist, the widgets); the cyclic collector would scan them again and again, ~35 ms
-    # of the TUI's first frame. The TUI freezes them and collects again after its first frame
-    # (app.py); the other commands collect again as soon as their modules are in.
-    gc.disable()
     parser = build_parser()
     args = parser.parse_args(argv)
     for name in ("checklist", "operator", "overrides"):
@@ -131,10 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.take_over = getattr(args, "take_over", False)
     args.read_only = getattr(args, "read_only", False)
     name = _COMMAND_MODULES[args.command]
-    module = importlib.import_module(f"rsdeploy_tui.commands.{name}")
-    if name != "tui":
-        gc.enable()
+    if name == "tui":
+        # Start-up creates a few hundred thousand objects that live as long as the process
+        # (Textual, the checklist, the widgets); the cyclic collector would scan them again and
+        # again, ~35 ms of the first frame. The app freezes them and collects again after its
+        # first frame (app.py).
+        gc.disable()
     try:
+        module = importlib.import_module(f"rsdeploy_tui.commands.{name}")
         return int(module.run(args))
     except RsdeployError as error:
         print(f"rsdeploy-tui: {error.title}\n{error.message}", file=sys.stderr)
@@ -145,3 +144,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # `rsdeploy-tui show --json | head` closes our stdout early; that is not an error.
         return 0
+    finally:
+        gc.enable()  # whatever happened (a no-op once the app did it)

@@ -38,3 +38,33 @@ def test_app_and_cli_imports_stay_light() -> None:
         timeout=60,
     )
     assert json.loads(probe.stdout) == ["botocore"]
+
+
+def test_a_launch_collects_garbage_again_after_its_first_frame(tmp_path: Path) -> None:
+    """The CLI turns the cyclic collector off for the start-up; the app turns it back on (with
+    the start-up's objects frozen) once its first frame is drawn, and the CLI on any way out."""
+    code = (
+        "import gc, sys\n"
+        "import textual.app\n"
+        "seen, after = [], []\n"
+        "draw = textual.app.App._display\n"
+        "def display(self, *args, **kwargs):\n"
+        "    seen.append(gc.isenabled())\n"
+        "    draw(self, *args, **kwargs)\n"
+        "    if len(seen) == 1:\n"
+        "        def leave():\n"
+        "            after.append((gc.isenabled(), gc.get_freeze_count() > 0))\n"
+        "            self.exit()\n"
+        "        self.call_after_refresh(leave)\n"
+        "textual.app.App._display = display\n"
+        "from rsdeploy_tui.cli import main\n"
+        "main(['--operator', 'gc-test'])\n"
+        "print('first frame with collection on:', seen[0])\n"
+        "print('after the first frame (on, frozen):', *after[0])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC), "RSDEPLOY_STATE_DIR": str(tmp_path / "state"),
+           "RSDEPLOY_CONFIG_DIR": str(tmp_path / "config"), "TERM": "xterm-256color"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert "first frame with collection on: False" in out.stdout, out.stderr[-2000:]
+    assert "after the first frame (on, frozen): True True" in out.stdout
