@@ -38,7 +38,7 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
     def __init__(self, glyphs: Glyphs = UNICODE) -> None:
-        super().__init__()
+        super().__init__(classes="modal")  # centred over the dimmed runbook, like every dialog
         self._glyphs = glyphs
 
     def compose(self) -> ComposeResult:
