@@ -27,3 +27,39 @@ async def test_help_is_a_centred_dialog_over_the_runbook(mini: Checklist, sessio
         right = SIZE[0] - dialog.region.right
         assert left > 0 and abs(left - right) <= 1, dialog.region
         assert dialog.region.y > 0, dialog.region
+
+
+async def test_keys_do_nothing_while_the_terminal_is_too_small(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    """At 70x20 only the too-small message shows; a blind space ticked the hidden item."""
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=(70, 20)) as pilot:
+        await pilot.pause()
+        await pilot.press("space", "s", "n", "2", "space")
+        await pilot.pause()
+        assert not app.screen.is_modal
+    state = stored(session.id)
+    assert all(s.state == "pending" and not s.notes for s in state.items.values())
+
+
+async def test_quit_still_works_while_the_terminal_is_too_small(
+    mini: Checklist, session: Session
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=(70, 20)) as pilot:
+        await pilot.pause()
+        await pilot.press("q")
+    assert app.return_value == session.id
+
+
+async def test_keys_work_again_once_the_terminal_is_enlarged(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=(70, 20)) as pilot:
+        await pilot.pause()
+        await pilot.resize_terminal(*SIZE)
+        await pilot.pause()
+        await pilot.press("space")
+    assert stored(session.id).item("pre.db-backup").state == "done"

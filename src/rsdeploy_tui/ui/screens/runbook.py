@@ -189,6 +189,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 f"{MIN_HEIGHT}. Enlarge the window; nothing is lost.", id="too-small"))
         if self.has_class("-too-small") != too_small:  # a class change restyles everything
             self.set_class(too_small, "-too-small")
+            self.refresh_bindings()  # keys are off while too small (check_action)
 
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
@@ -366,6 +367,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot be done now (read-only, no item, nothing to run or check)."""
+        if self.has_class("-too-small") and action != "request_quit":
+            return None  # the runbook is hidden: a blind key must not tick what nobody sees
         if action in checking.ACTIONS:
             return self.checking.check_action(action)
         if action in WRITE_ACTIONS and self.session.read_only:
