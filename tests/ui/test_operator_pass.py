@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.containers import Vertical
+from textual.widgets import TabbedContent
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
-from rsdeploy_tui.session import Session, SessionState
+from rsdeploy_tui.session import Session, SessionState, SessionStore
 from rsdeploy_tui.ui.screens.help import HelpScreen
+from rsdeploy_tui.ui.screens.runbook_keys import LOG_TAB, MESSAGES_TAB
 
 SIZE = (100, 32)
 Stored = Callable[[str], SessionState]
@@ -63,3 +65,76 @@ async def test_keys_work_again_once_the_terminal_is_enlarged(
         await pilot.pause()
         await pilot.press("space")
     assert stored(session.id).item("pre.db-backup").state == "done"
+
+
+def _messages(app: object) -> list[str]:
+    return [str(n.message) for n in app._notifications]  # type: ignore[attr-defined]
+
+
+async def test_a_greyed_key_says_why_instead_of_doing_nothing(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    """`r`, `c`, `x` on an item without a command, a check or a run did nothing, silently."""
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("down")  # pre.db-restore-test: no command, no check
+        await pilot.press("r")
+        await pilot.pause()
+        assert any("no command" in m for m in _messages(app)), _messages(app)
+        await pilot.press("c")
+        await pilot.pause()
+        assert any("no automated check" in m for m in _messages(app)), _messages(app)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any("nothing running" in m for m in _messages(app)), _messages(app)
+        await pilot.press("3", "a")  # post: no item of it has a check
+        await pilot.pause()
+        assert any("no automated checks" in m for m in _messages(app)), _messages(app)
+    assert all(s.state == "pending" for s in stored(session.id).items.values())
+
+
+async def test_an_available_key_adds_no_why_not_message(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")  # ticks pre.db-backup
+        await pilot.pause()
+        assert _messages(app) == []
+
+
+async def test_read_only_keys_say_read_only(
+    mini: Checklist, session: Session, store: SessionStore
+) -> None:
+    viewer = store.open(session.id, operator="bob", read_only=True)
+    app = make_app(mini, viewer, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        assert any("Read-only" in m for m in _messages(app)), _messages(app)
+
+
+async def test_item_keys_on_the_log_tab_add_no_message(mini: Checklist, session: Session) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")  # the Deployment Log tab: no item, no phase
+        await pilot.pause()
+        assert app.screen.current_item is None
+        await pilot.press("r", "c", "a")
+        await pilot.pause()
+        assert _messages(app) == []
+
+
+async def test_digits_reach_the_report_tabs_as_help_says(mini: Checklist, session: Session) -> None:
+    """Help: "1-9 switch tab (phases, Deployment Log, Messages)"; 4 and 5 did nothing."""
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.screen.query_one("#phases", TabbedContent)
+        await pilot.press("4")
+        await pilot.pause()
+        assert tabs.active == LOG_TAB
+        await pilot.press("5")
+        await pilot.pause()
+        assert tabs.active == MESSAGES_TAB
+        await pilot.press("6")
+        await pilot.pause()
+        assert tabs.active == MESSAGES_TAB
+        assert any("no tab 6" in m for m in _messages(app)), _messages(app)

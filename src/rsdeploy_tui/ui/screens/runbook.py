@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -44,6 +44,15 @@ MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check"})
+# What a greyed-out key says when pressed (a key that does nothing must say why).
+WHY_NOT = {
+    "run": "This item has no command or built-in action to run.",
+    "check": "This item has no automated check.",
+    "cancel_run": "This item has nothing running to cancel.",
+    "check_all": "This phase has no automated checks.",
+    "tick_passed": "No item with a passed check is waiting to be ticked.",
+}
+READ_ONLY = "Read-only: nothing can be changed here."
 
 
 def _is_text_box(widget: object) -> bool:
@@ -362,6 +371,28 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self._bindings_signature = signature
         super().refresh_bindings()
 
+    def on_key(self, event: events.Key) -> None:
+        """A greyed-out key says why (this runs before the key's binding is looked up)."""
+        if self.has_class("-too-small") or _is_text_box(self.focused):
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            action = binding.action
+            if action not in WHY_NOT and action not in WRITE_ACTIONS:
+                continue
+            if self.check_action(action, ()):
+                return
+            if self.session.read_only and (action in WRITE_ACTIONS or action == "tick_passed"):
+                self.notify(READ_ONLY, severity="warning")
+            elif action in WHY_NOT and self._has_target(action):
+                self.notify(WHY_NOT[action], severity="warning")
+            return
+
+    def _has_target(self, action: str) -> bool:
+        """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
+        if action in ITEM_ACTIONS:
+            return self.current_item is not None
+        return action != "check_all" or self.current_phase is not None
+
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
 
@@ -397,7 +428,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
         """Record one event durably, then re-render from the session; False when refused."""
         if self.session.read_only:
-            self.notify("Read-only: nothing can be changed here.", severity="warning")
+            self.notify(READ_ONLY, severity="warning")
             return False
         try:
             self.session.record(kind, item=item, **data)

@@ -227,10 +227,13 @@ class RunbookKeys(_Base):
         tabbed.active = ids[(current + step) % len(ids)]
 
     def action_goto_phase(self, number: int) -> None:
-        """1-9: the n-th phase."""
-        if 1 <= number <= len(self.checklist.phases):
-            tabbed = self.query_one("#phases", TabbedContent)
-            tabbed.active = pane_id(self.checklist.phases[number - 1])
+        """1-9: the n-th tab (the phases, then Deployment Log and Messages, as help says)."""
+        ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
+        if 1 <= number <= len(ids):
+            self.query_one("#phases", TabbedContent).active = ids[number - 1]
+        else:
+            self.notify(f"There is no tab {number}: tabs go from 1 to {len(ids)}.",
+                        severity="warning")
 
     def action_help(self) -> None:
         """Every key."""
