@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from textual.containers import Vertical
 from textual.widgets import TabbedContent
 
@@ -138,3 +139,36 @@ async def test_digits_reach_the_report_tabs_as_help_says(mini: Checklist, sessio
         await pilot.pause()
         assert tabs.active == MESSAGES_TAB
         assert any("no tab 6" in m for m in _messages(app)), _messages(app)
+
+
+async def test_resume_lands_where_the_operator_last_skipped_noted_or_ran(
+    mini: Checklist, session: Session, stored: Stored, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a tick recorded the phase: after a run in Deployment, resume opened another tab."""
+    from rsdeploy_tui.ui.runs import RunController
+
+    launched: list[str] = []
+    monkeypatch.setattr(RunController, "_launch",
+                        lambda self, item, *args: launched.append(item.qid))
+    session.record("phase_entered", phase="post")
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1", "s")
+        await pilot.press(*"not needed", "enter")
+        await pilot.pause()
+    assert stored(session.id).current_phase == "pre"
+
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "n")
+        await pilot.press(*"smoke ok", "enter")
+        await pilot.pause()
+    assert stored(session.id).current_phase == "post"
+
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2", "r")
+        await pilot.press(*"mini-prod", "enter")
+        await pilot.pause()
+    assert launched == ["deploy.eb-deploy"]
+    assert stored(session.id).current_phase == "deploy"

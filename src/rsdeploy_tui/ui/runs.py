@@ -218,6 +218,7 @@ class RunController:
             return
 
         def go(typed: str | None) -> None:
+            self.screen.enter_phase(self.checklist.phase_of(item))  # resume lands here
             if interactive and shell is not None:
                 self._run_interactive(item, shell, display, typed)
             else:

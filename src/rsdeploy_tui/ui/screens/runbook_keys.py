@@ -59,8 +59,8 @@ class RunbookKeys(_Base):
         async def _ensure_phase_pane(self, pane: Any) -> Any: ...
 
     # ---------------------------------------------------------------- ticking
-    def _enter_phase(self, phase: Phase) -> None:
-        """Record where work happens, so a resume lands in the right tab."""
+    def enter_phase(self, phase: Phase) -> None:
+        """Record where work happens (tick, skip, note, run), so a resume lands in that tab."""
         if self.state.current_phase != phase.id:
             self.record("phase_entered", phase=phase.id)
 
@@ -97,7 +97,7 @@ class RunbookKeys(_Base):
         self._tick(item)
 
     def _tick(self, item: Item) -> None:
-        self._enter_phase(self.checklist.phase_of(item))
+        self.enter_phase(self.checklist.phase_of(item))
         if self.record("tick", item=item.qid):
             self._move_to_next_pending(item.qid)
 
@@ -129,7 +129,10 @@ class RunbookKeys(_Base):
             return
 
         def done(reason: str | None) -> None:
-            if reason and self.record("skip", item=item.qid, reason=reason):
+            if not reason:
+                return
+            self.enter_phase(self.checklist.phase_of(item))
+            if self.record("skip", item=item.qid, reason=reason):
                 self._move_to_next_pending(item.qid)
 
         self.app.push_screen(
@@ -150,6 +153,7 @@ class RunbookKeys(_Base):
 
         def done(text: str | None) -> None:
             if text:
+                self.enter_phase(self.checklist.phase_of(item))
                 self.record("note", item=item.qid, text=text)
 
         self.app.push_screen(
