@@ -172,3 +172,28 @@ async def test_resume_lands_where_the_operator_last_skipped_noted_or_ran(
         await pilot.pause()
     assert launched == ["deploy.eb-deploy"]
     assert stored(session.id).current_phase == "deploy"
+
+
+BLOCK_GLYPHS = set("▀▄█▔▁▊▎▌━╸╺")
+
+
+def _screen_text(app: object) -> str:
+    """The characters on screen (the SVG screenshot's text, which is what the terminal shows)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()  # type: ignore[attr-defined]
+    return html.unescape("".join(re.findall(r">([^<]*)</text>", svg))).replace("\xa0", " ")
+
+
+async def test_dialogs_use_ascii_borders_on_a_non_utf8_terminal(
+    mini: Checklist, session: Session
+) -> None:
+    """LANG=C: the panels were ASCII but a dialog, its text box and buttons drew block glyphs."""
+    app = make_app(mini, session, use_git=False, ascii_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("s")
+        await pilot.pause()
+        text = _screen_text(app)
+        assert "Why is it skipped?" in text
+        assert not BLOCK_GLYPHS & set(text), sorted(BLOCK_GLYPHS & set(text))
