@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from textual.containers import Vertical
@@ -197,3 +198,33 @@ async def test_dialogs_use_ascii_borders_on_a_non_utf8_terminal(
         text = _screen_text(app)
         assert "Why is it skipped?" in text
         assert not BLOCK_GLYPHS & set(text), sorted(BLOCK_GLYPHS & set(text))
+
+
+def test_help_lines_join_into_paragraphs_but_code_blocks_keep_their_lines(tmp_path: Path) -> None:
+    """A help block's source line breaks showed as ragged lines ("with what was" / "uploaded")."""
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.session import SessionState
+    from rsdeploy_tui.ui import view
+    from rsdeploy_tui.ui.glyphs import UNICODE
+
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "name: C\nphases:\n  - id: p\n    title: P\n    sections:\n      - id: s\n"
+        "        title: S\n        items:\n          - id: a\n            text: A\n"
+        "            help: |\n"
+        "              Downloads the backup, compares size with what was\n"
+        "              uploaded, and proves it.\n"
+        "\n"
+        "              Steps:\n"
+        "              - first\n"
+        "              - second\n"
+        "              ```\n"
+        "              eb ssh prod\n"
+        "              pg_dump > x.sql\n"
+        "              ```\n"
+    )
+    checklist = load_checklist(path)
+    text = view.detail_text(checklist, checklist.items[0], SessionState(), str, UNICODE).plain
+    assert "compares size with what was uploaded, and proves it.\n\nSteps:\n" in text
+    assert "- first\n- second\n" in text
+    assert "```\neb ssh prod\npg_dump > x.sql\n```" in text

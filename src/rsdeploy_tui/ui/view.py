@@ -198,6 +198,31 @@ def _evidence_lines(evidence: Mapping[str, Any], indent: str = "  ") -> Iterable
         yield f"{indent}{key}: {shown}"
 
 
+_BLOCK_START = re.compile(r"\s|[-*+] |\d+[.)] |#|>|```|\|")
+
+
+def reflow(text: str) -> str:
+    """Join a help text's soft line breaks into paragraphs, as Markdown shows them.
+
+    Blank lines, list items, headings, quotes, tables and indented lines start a new line;
+    fenced code blocks keep every line.
+    """
+    out: list[str] = []
+    fenced = False
+    for line in text.splitlines():
+        starts_block = not line.strip() or bool(_BLOCK_START.match(line))
+        if line.startswith("```"):
+            fenced = not fenced
+            out.append(line)
+            continue
+        joinable = out and out[-1].strip() and not out[-1].startswith("```")
+        if not fenced and not starts_block and joinable:
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
 def _heading(out: Text, title: str) -> None:
     out.append(f"\n{title}\n", style="bold underline")
 
@@ -258,7 +283,7 @@ def detail_text(
 
     if item.help:
         _heading(out, "Help")
-        out.append(expand_display(item.help.strip()) + "\n")
+        out.append(reflow(expand_display(item.help.strip())) + "\n")
     if item.command:
         mode = "interactive (app suspended)" if item.interactive else "detached (survives SSH drop)"
         _heading(out, f"Command  [{mode}]")
