@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -27,6 +27,7 @@ from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.redact import MASK
 from rsdeploy_tui.ui.context import RunbookContext, utc_now
 from rsdeploy_tui.ui.glyphs import pick
+from rsdeploy_tui.ui.keyboard import OrderedKeys
 from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
 from rsdeploy_tui.ui.screens.resume import ResumeModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
@@ -64,7 +65,7 @@ PALETTE = [
 OpenChoice = Callable[[str], "tuple[Session, str | None]"]
 
 
-class RunbookApp(App[str | None]):
+class RunbookApp(OrderedKeys[str | None]):
     """rsdeploy-tui. The exit result is the session id (to print how to resume)."""
 
     TITLE = "rsdeploy-tui"

@@ -11,8 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rsdeploy_tui.ui.screens.typing import TypedInto
 
-class ReasonModal(ModalScreen[str | None]):
+
+class ReasonModal(TypedInto, ModalScreen[str | None]):
     """Ask for a line of text (skip reason, note, gate override reason).
 
     Dismisses with the stripped text, or None when cancelled. When ``required``, an empty
@@ -56,6 +58,7 @@ class ReasonModal(ModalScreen[str | None]):
 
     def on_mount(self) -> None:
         self.query_one("#reason-error", Label).display = False
+        self.ready_to_type(self.query_one("#reason", Input))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -65,14 +68,14 @@ class ReasonModal(ModalScreen[str | None]):
             error = self.query_one("#reason-error", Label)
             error.update("A reason is required.")
             error.display = True
-            self.query_one("#reason", Input).focus()
+            self.ready_to_type(self.query_one("#reason", Input))
             return
-        self.dismiss(text)
+        self.close_with(text)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         """Close without an answer."""
-        self.dismiss(None)
+        self.close_with(None)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -111,7 +114,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
+class DeploymentInfoModal(TypedInto, ModalScreen[dict[str, str] | None]):
     """Ask for the deployment's version tag and sprint when the session starts (skippable)."""
 
     # Priority bindings run when the app takes the key off its queue, before it forwards the
@@ -143,6 +146,9 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
                 yield Button("Start", variant="primary", id="ok", compact=True)
                 yield Button("Skip", id="skip", compact=True)
 
+    def on_mount(self) -> None:
+        self.ready_to_type(self.query_one("#version", Input))
+
     def action_field(self, step: int) -> None:
         """Tab / shift+tab: focus moves now (synchronously), not after queued keys."""
         if step > 0:
@@ -155,8 +161,7 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
         focused = self.focused
         if not (isinstance(focused, Input) and focused.id == "version"):
             raise SkipAction()
-        # Screen.set_focus is immediate; Widget.focus() would wait for the queued keys.
-        self.set_focus(self.query_one("#sprint", Input))
+        self.ready_to_type(self.query_one("#sprint", Input))
 
     @on(Input.Submitted, "#sprint")
     @on(Button.Pressed, "#ok")
@@ -167,9 +172,7 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
         version.call_later(sprint.call_later, self._dismiss_with_values)
 
     def _dismiss_with_values(self) -> None:
-        if not self.is_active:
-            return  # answered already (a second Enter)
-        self.dismiss(
+        self.close_with(
             {
                 "version": self.query_one("#version", Input).value.strip(),
                 "sprint": self.query_one("#sprint", Input).value.strip(),
@@ -179,4 +182,4 @@ class DeploymentInfoModal(ModalScreen[dict[str, str] | None]):
     @on(Button.Pressed, "#skip")
     def action_skip(self) -> None:
         """Start without them."""
-        self.dismiss(None)
+        self.close_with(None)

@@ -10,8 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rsdeploy_tui.ui.screens.typing import TypedInto
 
-class TypedConfirmModal(ModalScreen[str | None]):
+
+class TypedConfirmModal(TypedInto, ModalScreen[str | None]):
     """Dismisses with the typed text when it matches ``expected`` exactly, None when cancelled.
 
     A mismatch is refused in place (the dialog stays open and says so): Enter alone, a typo or
@@ -42,21 +44,21 @@ class TypedConfirmModal(ModalScreen[str | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#typed", Input).focus()
+        self.ready_to_type(self.query_one("#typed", Input))
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
     def _submit(self) -> None:
         typed = self.query_one("#typed", Input).value
         if typed == self.expected:
-            self.dismiss(typed)
+            self.close_with(typed)
             return
         self.refused += 1
         self.query_one("#typed-error", Label).update(
             f"Not {self.expected!r}: nothing was run. Type it exactly, or Escape.")
-        self.query_one("#typed", Input).focus()
+        self.ready_to_type(self.query_one("#typed", Input))
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         """Close without running."""
-        self.dismiss(None)
+        self.close_with(None)

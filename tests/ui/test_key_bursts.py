@@ -1,0 +1,105 @@
+"""Keys that arrive in one burst (a laggy SSH link, tmux, mosh) act exactly as typed one by one.
+
+The keys are posted to the app all at once, as the terminal driver does with a burst, and only
+then is the app let run; every assertion is on the stored session (reloaded from disk).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual import events
+
+from rsdeploy_tui.app import make_app
+from rsdeploy_tui.checklist import Checklist
+from rsdeploy_tui.session import Session, SessionState
+from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+
+SIZE = (100, 32)
+Stored = Callable[[str], SessionState]
+NAMES = {" ": "space", "\n": "enter", "\x1b": "escape"}
+
+
+async def burst(pilot: object, text: str, until: Callable[[], bool]) -> None:
+    """Post every key of ``text`` at once, then let the app run until ``until()``."""
+    app = pilot.app  # type: ignore[attr-defined]
+    for char in text:
+        app.post_message(events.Key(NAMES.get(char, char), char))
+    deadline = time.monotonic() + 10
+    while not until():
+        assert time.monotonic() < deadline, "the burst was not handled"
+        await pilot.pause(0.02)  # type: ignore[attr-defined]
+    await pilot.pause(0.1)  # type: ignore[attr-defined]
+
+
+def kinds(session: Session) -> list[tuple[str, str | None]]:
+    return [(e.kind, e.item) for e in session.events if e.kind not in ("phase_entered",)][1:]
+
+
+async def test_a_reason_typed_right_after_s_is_kept(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, "sbackup taken by the DBA\nnrestore tested on staging\n ",
+                    lambda: len(kinds(session)) >= 3)
+    state = stored(session.id)
+    assert state.item("pre.db-backup").state == "skipped"
+    assert state.item("pre.db-backup").reason == "backup taken by the DBA"
+    # The cursor moved on after the skip: the note and the tick are the next item's.
+    assert [n.text for n in state.item("pre.db-restore-test").notes] == [
+        "restore tested on staging"]
+    assert state.item("pre.db-restore-test").state == "done"
+    assert kinds(session) == [("skip", "pre.db-backup"), ("note", "pre.db-restore-test"),
+                              ("tick", "pre.db-restore-test")]
+
+
+async def test_moves_before_a_key_act_before_it(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, "jjsnot needed\n", lambda: bool(kinds(session)))
+    assert kinds(session) == [("skip", "pre.migrations-reviewed")]
+    assert stored(session.id).item("pre.migrations-reviewed").reason == "not needed"
+
+
+async def test_keys_after_escape_go_back_to_the_list(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, "sno\x1b ", lambda: bool(kinds(session)))
+        assert isinstance(app.screen, RunbookScreen)
+    assert kinds(session) == [("tick", "pre.db-backup")]
+    assert stored(session.id).item("pre.db-backup").reason is None
+
+
+async def test_an_empty_reason_is_refused_and_the_retyped_one_kept(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await burst(pilot, "s\nwhy\n", lambda: bool(kinds(session)))
+    assert stored(session.id).item("pre.db-backup").reason == "why"
+
+
+async def test_a_typed_confirmation_in_the_burst_reaches_its_dialog(
+    mini: Checklist, session: Session
+) -> None:
+    session.record("gate_override", phase="deploy", reason="test")
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        assert app.screen.current_item.qid == "deploy.eb-deploy"  # type: ignore[attr-defined]
+
+        def typed() -> str:
+            screen = app.screen
+            return screen.query_one("#typed").value if isinstance(
+                screen, TypedConfirmModal) else ""
+
+        await burst(pilot, "rmini-pro", lambda: typed() == "mini-pro")
+        await burst(pilot, "\x1b", lambda: isinstance(app.screen, RunbookScreen))
+    assert "command_started" not in [kind for kind, _ in kinds(session)]
