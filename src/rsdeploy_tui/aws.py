@@ -68,7 +68,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
         return "no AWS credentials found (set AWS_PROFILE, run `aws configure`, or use a role)"
     if isinstance(exc, NoRegionError):
-        return "no AWS region set (var aws_region, or AWS_REGION / AWS_DEFAULT_REGION)"
+        return "no AWS region: set the aws_region var (or AWS_REGION)"
     if isinstance(exc, EndpointConnectionError):
         return f"cannot reach AWS at {exc.kwargs.get('endpoint_url', 'its endpoint')}"
     if isinstance(exc, ClientError):

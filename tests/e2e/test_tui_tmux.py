@@ -126,6 +126,26 @@ def test_tick_kill_resume(screen: TmuxScreen, env: dict[str, str]) -> None:
     )
 
 
+def test_a_burst_of_keys_is_not_lost(screen: TmuxScreen, env: dict[str, str]) -> None:
+    """What a laggy SSH link does: ``s``, the reason and Enter, then ``n`` and a note, arrive in
+    one write to the terminal. Everything lands where it was typed for."""
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env)
+    screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
+    screen.tmux("send-keys", "-t", screen.session, "-l", "v3.1.0\tSprint 9\r")
+    screen.wait_for(lambda t: done_count(t) == 0 and "New deployment" not in t, what="runbook")
+    screen.tmux("send-keys", "-t", screen.session, "-l",
+                "sdone by the DBA at 01:50\rnchecked the restore by hand\r ")
+    screen.wait_for(lambda t: done_count(t) == 2, what="the skip and the tick of the burst")
+    sessions = json.loads(cli("sessions", "--json", env=env).stdout)
+    shown = json.loads(cli("show", sessions[0]["id"], "--json", env=env).stdout)
+    first, second = shown["items"][:2]
+    assert first["state"] == "skipped" and first["reason"] == "done by the DBA at 01:50"
+    assert second["state"] == "done"
+    assert "checked the restore by hand" in second["note"]
+    assert shown["facts"]["version"] == "v3.1.0" and shown["facts"]["sprint"] == "Sprint 9"
+    screen.keys("q")
+
+
 def test_sighup_exits_cleanly(screen: TmuxScreen, env: dict[str, str], tmp_path: Path) -> None:
     errors = tmp_path / "stderr.txt"
     argv = [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"]

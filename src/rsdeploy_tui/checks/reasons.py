@@ -90,7 +90,7 @@ def _aws_reason(exc: BaseException, name: str, text: str) -> str:
     if name == "NoCredentialsError":
         return "AWS credentials not found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if name == "NoRegionError":
-        return "AWS region not set (set the aws_region var, or AWS_REGION / AWS_DEFAULT_REGION)"
+        return "no AWS region: set the aws_region var (or AWS_REGION)"
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
         return f"cannot reach AWS: {text}"
     return f"AWS {name}: {text}" if text else f"AWS {name}"

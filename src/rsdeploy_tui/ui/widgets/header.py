@@ -17,7 +17,7 @@ def elapsed_text(seconds: float) -> str:
 
 
 class RunbookHeader(Static):
-    """Two lines: checklist, environment, operator / session, elapsed, progress."""
+    """Two lines: environment, version, operator, checklist / session, elapsed, progress."""
 
     def show_figures(
         self,
@@ -35,9 +35,9 @@ class RunbookHeader(Static):
     ) -> None:
         """Show the current figures (called on every state change and once a second)."""
         sep = f" {glyphs.sep} "
+        # Each line is cut, never wrapped (styles/runbook.tcss), so the progress line always
+        # shows; the checklist's name comes last on its line: it is the first thing to give way.
         top = Text()
-        top.append(checklist, style="bold")
-        top.append(sep)
         top.append("env ", style="dim")
         top.append(eb_env or "?", style="bold")
         if version:
@@ -47,6 +47,8 @@ class RunbookHeader(Static):
         top.append(sep)
         top.append("operator ", style="dim")
         top.append(operator or "?")
+        top.append(sep)
+        top.append(checklist, style="bold")
         bottom = Text()
         bottom.append("session ", style="dim")
         bottom.append(session_id)
