@@ -84,8 +84,8 @@ def test_log_pane_with_canned_lines(snap_compare: Any, live: Checklist,
         app = pilot.app
         await wait_for(pilot, lambda: runbook(app).runs.ready)
         await pilot.press("L")
-        await wait_for(pilot, lambda: runbook(app).runs.logs is not None
-                       and runbook(app).runs.logs.received == len(LOG_LINES))
+        await wait_for(pilot, lambda: runbook(app).logs.pane is not None
+                       and runbook(app).logs.pane.received == len(LOG_LINES))
         await pilot.pause(0.2)
 
     assert snap_compare(app_for(live, fixed_session), run_before=open_pane, terminal_size=size)

@@ -19,7 +19,7 @@ from rsdeploy_tui.ui.widgets.log_pane import LogPane, PaneLog
 
 
 def pane_of(app: Any) -> LogPane:
-    pane = runbook(app).runs.logs
+    pane = runbook(app).logs.pane
     assert pane is not None
     return pane
 
@@ -31,8 +31,8 @@ def shown(app: Any) -> list[str]:
 async def open_pane(pilot: Any, app: Any, key: str = "l") -> LogPane:
     await wait_for(pilot, lambda: runbook(app).runs.ready)
     await pilot.press(key)
-    await wait_for(pilot, lambda: runbook(app).runs.logs is not None
-                   and runbook(app).runs.logs.is_mounted)
+    await wait_for(pilot, lambda: runbook(app).logs.pane is not None
+                   and runbook(app).logs.pane.is_mounted)
     return pane_of(app)
 
 

@@ -1,11 +1,12 @@
-"""Runs on screen: the runbook's ``r``/``x``/``l``/``L`` and re-attaching runs on resume.
+"""Runs on screen: the runbook's ``r``/``x`` and re-attaching runs on resume.
 
-``RunController`` is owned by the runbook screen, which delegates its run, cancel and log keys
-to it. It starts an item's command (or built-in action) detached through the runner, follows its
-log into the output view, and records ``command_started`` / ``command_finished`` /
+``RunController`` is owned by the runbook screen, which delegates its run and cancel keys to it.
+It starts an item's command (or built-in action) detached through the runner, follows its log
+into the output view, and records ``command_started`` / ``command_finished`` /
 ``run_cancelled`` / ``confirmation`` / ``fact`` events through ``RunbookScreen.record`` (durable,
-then re-render). It also mounts the environment banner and the log pane. Blocking runner calls
-(``start_run``, ``cancel_run``, boto3) run in thread workers; following a log is an async worker.
+then re-render). It also composes the environment banner (the log pane is ``ui/logs.py``).
+Blocking runner calls (``start_run``, ``cancel_run``, boto3) run in thread workers; following a
+log is an async worker.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item
     from rsdeploy_tui.session.state import RunRecord
     from rsdeploy_tui.ui.screens.runbook import RunbookScreen
-    from rsdeploy_tui.ui.widgets.log_pane import LogPane
 
 TAIL_LINES = 20
 """Lines of output kept in ``command_finished.tail``."""
@@ -63,7 +63,6 @@ class RunController:
         self.checklist = screen.checklist
         self.services = screen.ctx.services
         self.output = RunOutput()
-        self.logs: LogPane | None = None
         self.ready = False
         self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
         self._missing: dict[str, list[str]] = {}
@@ -498,39 +497,3 @@ class RunController:
             self._record_finish(*deferred, cancelled=signal)
         elif signal is not None:
             self._cancelled[run_id] = signal  # the follower records the end with this
-
-    # ------------------------------------------------------------ l / L: the log pane
-    def toggle_logs(self, full: bool = False) -> None:
-        """``l``: show/hide the docked pane; ``L``: full screen on/off."""
-        screen = self.screen
-        if self.logs is None:
-            screen.run_worker(self._mount_logs(full), group="runs-start", exit_on_error=False)
-            return
-        is_full = screen.has_class("-logs-full")
-        if full:
-            showing = not is_full
-            screen.set_class(showing, "-logs-full")
-        else:
-            showing = not screen.has_class("-logs") or is_full
-            screen.set_class(False, "-logs-full")
-        screen.set_class(showing or full, "-logs")
-        self._focus_logs(showing or full)
-
-    async def _mount_logs(self, full: bool) -> None:
-        from rsdeploy_tui.ui.widgets.log_pane import LogPane
-
-        archive = None if self.session.read_only else Path(self.session.dir) / "logs"
-        self.logs = LogPane(dict(self.screen.ctx.values), source=self.services.get("log_source"),
-                            archive_dir=archive, redactor=self.session.redactor)
-        await self.screen.mount(self.logs, before=self.screen.query_one("Footer"))
-        self.screen.set_class(True, "-logs")
-        self.screen.set_class(full, "-logs-full")
-        self._focus_logs(True)
-
-    def _focus_logs(self, showing: bool) -> None:
-        from rsdeploy_tui.ui.widgets.log_pane import PaneLog
-
-        if showing and self.logs is not None:
-            self.logs.query_one(PaneLog).focus()
-        elif self.screen.current_list is not None:
-            self.screen.current_list.focus()

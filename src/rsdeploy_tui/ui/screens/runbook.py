@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
+from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.runs import RunController
 from rsdeploy_tui.ui.screens.runbook_keys import (
@@ -102,6 +103,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self._cursor_placed = False
         self.checking = checking.CheckController(self)
         self.runs = RunController(self)
+        self.logs = LogsToggle(self)
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
@@ -480,8 +482,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
 
     def action_logs(self) -> None:
         """Show or hide the eb logs pane (ui/runs.py)."""
-        self.runs.toggle_logs()
+        self.logs.toggle()
 
     def action_logs_full(self) -> None:
         """The eb logs pane full screen, or back."""
-        self.runs.toggle_logs(full=True)
+        self.logs.toggle(full=True)
