@@ -40,9 +40,31 @@ def test_app_and_cli_imports_stay_light() -> None:
     assert json.loads(probe.stdout) == ["botocore"]
 
 
+def run_on_a_pty(code: str, env: dict[str, str], timeout: float = 60) -> int:
+    """Run ``python -c code`` with a pseudo-terminal as stdin, stdout and stderr."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=slave, stdout=slave,
+                            stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        while proc.poll() is None:  # keep the pty drained so the app never blocks writing
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    os.read(master, 65536)
+                except OSError:
+                    break
+        return proc.wait(timeout=timeout)
+    finally:
+        os.close(master)
+
+
 def test_a_launch_collects_garbage_again_after_its_first_frame(tmp_path: Path) -> None:
     """The CLI turns the cyclic collector off for the start-up; the app turns it back on (with
     the start-up's objects frozen) once its first frame is drawn, and the CLI on any way out."""
+    report = tmp_path / "report.txt"
     code = (
         "import gc, sys\n"
         "import textual.app\n"
@@ -59,12 +81,27 @@ def test_a_launch_collects_garbage_again_after_its_first_frame(tmp_path: Path) -
         "textual.app.App._display = display\n"
         "from rsdeploy_tui.cli import main\n"
         "main(['--operator', 'gc-test'])\n"
-        "print('first frame with collection on:', seen[0])\n"
-        "print('after the first frame (on, frozen):', *after[0])\n"
+        f"with open({str(report)!r}, 'w') as out:\n"
+        "    print('first frame with collection on:', seen[0], file=out)\n"
+        "    print('after the first frame (on, frozen):', *after[0], file=out)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(SRC), "RSDEPLOY_STATE_DIR": str(tmp_path / "state"),
            "RSDEPLOY_CONFIG_DIR": str(tmp_path / "config"), "TERM": "xterm-256color"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=60, stdin=subprocess.DEVNULL)
-    assert "first frame with collection on: False" in out.stdout, out.stderr[-2000:]
-    assert "after the first frame (on, frozen): True True" in out.stdout
+    assert run_on_a_pty(code, env) == 0
+    text = report.read_text()
+    assert "first frame with collection on: False" in text
+    assert "after the first frame (on, frozen): True True" in text
+
+
+def test_without_a_terminal_the_runbook_says_so_and_touches_nothing(tmp_path: Path) -> None:
+    """``rsdeploy-tui < /dev/null`` (cron, a pipe) would wait for keys for good: refused."""
+    state = tmp_path / "state"
+    env = {**os.environ, "PYTHONPATH": str(SRC), "RSDEPLOY_STATE_DIR": str(state),
+           "RSDEPLOY_CONFIG_DIR": str(tmp_path / "config")}
+    for args in ([], ["resume"]):
+        out = subprocess.run([sys.executable, "-m", "rsdeploy_tui", *args], env=env,
+                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 2, out.stderr
+        assert "Not a terminal" in out.stderr and "rsdeploy-tui check" in out.stderr
+        assert "Traceback" not in out.stderr
+    assert not list(state.glob("sessions/*"))  # no session created or resumed

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checklist.cache import load_checklist_cached
 from rsdeploy_tui.checklist.vars import check_overrides, parse_overrides, resolve_vars
-from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.errors import RsdeployError, UsageError
 from rsdeploy_tui.session import SessionLocked, SessionStore
 
 if TYPE_CHECKING:
@@ -113,6 +113,24 @@ def _checklist_for(args: argparse.Namespace, store: SessionStore) -> Checklist:
     return load_checklist_cached(None)
 
 
+def require_terminal() -> None:
+    """The runbook reads its keys from a terminal on stdin.
+
+    Without one (a cron job, ``< /dev/null``, a pipe) the app would wait for keys that never
+    come, for good. (It draws on stderr, like any Textual app.)
+
+    Raises:
+        UsageError: stdin is not a terminal.
+    """
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError(
+            "Not a terminal",
+            "rsdeploy-tui is a full-screen runbook and reads its keys from a terminal, and "
+            "stdin is not one. From a script, use `rsdeploy-tui check`, `show`, `report` or "
+            "`sessions`.",
+        )
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the TUI; print how to resume on the way out."""
     from rsdeploy_tui.app import make_app
@@ -121,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     checklist = _checklist_for(args, store)
     overrides = parse_overrides(args.overrides)
     check_overrides(checklist, overrides)
+    require_terminal()  # after the errors about the input, before any session is touched
     operator = args.operator
     session: Session | None = None
     app_kwargs: dict[str, Any] = {"values": overrides}
