@@ -103,3 +103,26 @@ async def test_a_typed_confirmation_in_the_burst_reaches_its_dialog(
         await burst(pilot, "rmini-pro", lambda: typed() == "mini-pro")
         await burst(pilot, "\x1b", lambda: isinstance(app.screen, RunbookScreen))
     assert "command_started" not in [kind for kind, _ in kinds(session)]
+
+
+async def test_a_burst_of_phase_switches_lands_on_the_last_and_acts_there(
+    mini: Checklist, session: Session
+) -> None:
+    """Right, right, space in one burst: the tick is in the tab shown, never in one left behind
+    (TabbedContent's focus-follows-tab used to switch back under the keys)."""
+    session.record("gate_override", phase="deploy", reason="test")
+    session.record("gate_override", phase="post", reason="test")
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for key in ("right", "right", "space"):
+            app.post_message(events.Key(key, " " if key == "space" else None))
+        deadline = time.monotonic() + 10
+        while not any(kind == "tick" for kind, _ in kinds(session)):
+            assert time.monotonic() < deadline, "the burst was not handled"
+            await pilot.pause(0.02)
+        await pilot.pause(0.1)
+        screen = app.screen
+        assert isinstance(screen, RunbookScreen) and screen.current_phase is not None
+        assert screen.current_phase.id == "post"
+    (ticked,) = [item for kind, item in kinds(session) if kind == "tick"]
+    assert ticked is not None and ticked.startswith("post.")

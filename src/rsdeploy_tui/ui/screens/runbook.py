@@ -63,6 +63,16 @@ def _is_text_box(widget: object) -> bool:
         text_area is not None and isinstance(widget, text_area.TextArea))
 
 
+class PhaseTabs(TabbedContent):
+    """The phase tabs. A tab changes on a key, a click or ``focus_item``, never because a widget
+    inside a pane got the focus (TabbedContent's default): that focus, arriving late in a burst
+    of left/right, would switch the tabs back under the operator's keys."""
+
+    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
+        event.prevent_default()  # TabbedContent's own handler would switch the tab
+        event.stop()
+
+
 class RunbookScreen(RunbookKeys, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
@@ -115,7 +125,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         # Only the tab where work resumes is built now; the others when first shown (and the
         # filter box, the report tabs and the too-small message when first needed).
         first = view.resume_phase(self.checklist, self.state)
-        with TabbedContent(id="phases", initial=pane_id(first)):
+        with PhaseTabs(id="phases", initial=pane_id(first)):
             for phase in self.checklist.phases:
                 with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
@@ -327,13 +337,16 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     # ---------------------------------------------------------------- events
     @on(TabbedContent.TabActivated)
     async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
-        # A focused widget in a pane switches TabbedContent back to that pane: let go of the
-        # focus before building the new tab (an await), then focus inside the new one.
-        self.set_focus(None)
+        tabbed = self.query_one("#phases", TabbedContent)
+        if event.pane.id != tabbed.active:
+            return  # a burst of left/right moved on already: the newer activation builds its tab
+        self.set_focus(None)  # nothing keeps the focus in the tab left behind
         await self._ensure_phase_pane(event.pane)
+        if event.pane.id != tabbed.active:
+            return  # moved on while the tab was built
         item_list = self.current_list
         if item_list is not None:
-            item_list.focus()
+            self.set_focus(item_list)  # now: the next key of a burst goes to this tab's list
         else:
             await self._mount_report_view(event.pane)
         self._update_detail()
