@@ -212,3 +212,45 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(YamlFileError) as info:
         load_checklist(path)
     assert "line 5" in info.value.message or "line 4" in info.value.message
+
+
+def test_a_phase_may_list_items_without_sections(tmp_path: Path) -> None:
+    checklist = load_checklist(write(tmp_path, """\
+name: Small
+phases:
+  - id: only
+    title: Only phase
+    items:
+      - id: one
+        text: First
+      - id: two
+        text: Second
+        critical: true
+"""))
+    (phase,) = checklist.phases
+    assert [item.qid for item in phase.items] == ["only.one", "only.two"]
+    (section,) = phase.sections
+    assert section.title == ""  # untitled: the list shows no heading for it
+    assert checklist.item("only.two").critical
+
+
+def test_a_phase_with_both_sections_and_items_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, """\
+name: Both
+phases:
+  - id: p
+    title: P
+    sections:
+      - id: s
+        title: S
+        items:
+          - id: a
+            text: A
+    items:
+      - id: b
+        text: B
+""")
+    with pytest.raises(ChecklistError) as error:
+        load_checklist(path)
+    assert "c.yaml:11: phases[p].items: a phase has either 'sections' or 'items', not both" in str(
+        error.value)

@@ -32,6 +32,7 @@ from rsdeploy_tui.checklist.fields import (
     label,
 )
 from rsdeploy_tui.checklist.model import (
+    PLAIN_SECTION,
     Action,
     Check,
     Checklist,
@@ -203,6 +204,14 @@ def _phase(r: FieldReader, raw: Any, line: int, index: int) -> Phase | None:
     help_text = r.string(data, "help", field)
     gate = r.ref_list(data, "gate", field, "gate")
     sections: list[Section] = []
+    if "items" in data:
+        # A phase without sections: its items form one untitled section (no heading shown).
+        if "sections" in data:
+            r.problem(data.line_of("items"), f"{field}.items",
+                      "a phase has either 'sections' or 'items', not both")
+        items = _items(r, data, pid, PLAIN_SECTION, field)
+        sections.append(Section(id=PLAIN_SECTION, title="", items=tuple(items),
+                                line=data.line_of("items")))
     section_ids: dict[str, int] = {}
     section_list = r.sequence(data, "sections", field)
     for s_index, raw_section in enumerate(section_list):
@@ -233,13 +242,20 @@ def _section(
     field = f"{pfield}.sections[{sid or index}]"
     title = r.string(data, "title", field, required=True)
     help_text = r.string(data, "help", field)
+    items = _items(r, data, phase_id, sid, field)
+    return Section(id=sid, title=title, items=tuple(items), help=help_text, line=data.line)
+
+
+def _items(r: FieldReader, data: Any, phase_id: str, section_id: str, field: str) -> list[Item]:
+    """The ``items:`` of a section (or of a phase without sections)."""
     items: list[Item] = []
     item_list = r.sequence(data, "items", field)
     for i_index, raw_item in enumerate(item_list):
-        item = _item(r, raw_item, item_list.line_of(i_index), phase_id, sid, field, i_index)
+        item = _item(r, raw_item, item_list.line_of(i_index), phase_id, section_id, field,
+                     i_index)
         if item is not None:
             items.append(item)
-    return Section(id=sid, title=title, items=tuple(items), help=help_text, line=data.line)
+    return items
 
 
 def _item(

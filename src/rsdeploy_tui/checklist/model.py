@@ -85,6 +85,10 @@ class Item:
         return f"{self.phase_id}.{self.id}"
 
 
+PLAIN_SECTION = "items"
+"""Id of the one untitled section of a phase that lists ``items:`` without sections."""
+
+
 @dataclass(frozen=True)
 class Section:
     """A titled group of items inside a phase."""

@@ -254,7 +254,8 @@ def detail_text(
     phase = checklist.phase_of(item)
     section = next((s for s in phase.sections if item in s.items), None)
     if section is not None:
-        out.append(f"  {glyphs.sep}  {phase.title} / {section.title}", style="dim")
+        where = f"{phase.title} / {section.title}" if section.title else phase.title
+        out.append(f"  {glyphs.sep}  {where}", style="dim")
     out.append("\n")
 
     if found is not None and name == "done":

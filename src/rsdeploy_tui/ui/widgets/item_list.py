@@ -93,7 +93,9 @@ class ItemList(OptionList):
             ]
             if not items:
                 continue
-            options.append(Option(view.section_prompt(section.title, self.glyphs), disabled=True))
+            if section.title:  # a phase without sections has one untitled one: no heading
+                options.append(Option(view.section_prompt(section.title, self.glyphs),
+                                      disabled=True))
             for item in items:
                 found = state.items.get(item.qid)
                 options.append(Option(self._prompt(item, state), id=item.qid))
