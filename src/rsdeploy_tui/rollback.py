@@ -24,29 +24,33 @@ ROLLBACK_PHASE = "rollback"
 FACT_HINTS: dict[str, str] = {
     "previous_version": (
         "previous_version not captured — run 'Capture current EB version' in Deployment, "
-        "or set --set previous_version=LABEL (the version label live before the deploy)"
+        "or quit (q) and `rsdeploy-tui resume --set previous_version=LABEL` (the version label "
+        "live before the deploy)"
     ),
     "backup_key": (
         "no database backup uploaded in this session (backup_key) — run 'Create immediate "
-        "database backup' in Deployment, or set --set backup_key=KEY of a verified backup"
+        "database backup' in Deployment, or quit (q) and `rsdeploy-tui resume --set "
+        "backup_key=KEY` of a verified backup"
     ),
     "backup_file": (
         "no database backup file in this session (backup_file) — run 'Create immediate "
-        "database backup' in Deployment, or set --set backup_file=NAME"
+        "database backup' in Deployment, or quit (q) and `rsdeploy-tui resume --set "
+        "backup_file=NAME`"
     ),
     "previous_tag": (
-        "previous_tag not set — set --set previous_tag=TAG (the commit or tag live before), "
+        "previous_tag not set — quit (q) and `rsdeploy-tui resume --set previous_tag=TAG` (the "
+        "commit or tag live before), "
         "or use 'Or restore from previous EB version' instead"
     ),
     "rollback_app": (
         "pre-migration state not recorded — run the check of 'No destructive migrations' in "
-        "Pre-Deployment before migrating (it records the plan), or set --set rollback_app=APP "
-        "--set rollback_migration=NNNN"
+        "Pre-Deployment before migrating (it records the plan), or quit (q) and `rsdeploy-tui "
+        "resume --set rollback_app=APP --set rollback_migration=NNNN`"
     ),
     "rollback_migration": (
         "pre-migration state not recorded — run the check of 'No destructive migrations' in "
-        "Pre-Deployment before migrating (it records the plan), or set --set rollback_app=APP "
-        "--set rollback_migration=NNNN"
+        "Pre-Deployment before migrating (it records the plan), or quit (q) and `rsdeploy-tui "
+        "resume --set rollback_app=APP --set rollback_migration=NNNN`"
     ),
     "media_backup_prefix": (
         "no media backup in this session — run 'Backup current media files' in Deployment"
@@ -106,7 +110,9 @@ def _needed_vars(text: str) -> list[str]:
 
 
 def _hint(name: str) -> str:
-    return FACT_HINTS.get(name, f"{name} is empty — set it with --set {name}=VALUE")
+    # Shown in the running app, which has no --set: the way in is a resume with --set.
+    return FACT_HINTS.get(
+        name, f"{name} is empty — quit (q) and `rsdeploy-tui resume --set {name}=VALUE`")
 
 
 _PLANNED = re.compile(r"^(?P<app>[A-Za-z_]\w*)\.(?P<number>\d{4})_\w*$")

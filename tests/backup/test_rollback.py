@@ -73,7 +73,8 @@ def test_missing_facts_are_named_with_how_to_get_them_and_nothing_runs_blank(
     assert not redeploy.ready and redeploy.shell is None
     assert redeploy.missing == [
         "previous_version not captured — run 'Capture current EB version' in Deployment, "
-        "or set --set previous_version=LABEL (the version label live before the deploy)"
+        "or quit (q) and `rsdeploy-tui resume --set previous_version=LABEL` (the version label "
+        "live before the deploy)"
     ]
     assert bundled.item("deploy.capture-version").text.startswith("Capture current EB version")
     restore = steps["restore-db-backup"]

@@ -228,3 +228,21 @@ def test_help_lines_join_into_paragraphs_but_code_blocks_keep_their_lines(tmp_pa
     assert "compares size with what was uploaded, and proves it.\n\nSteps:\n" in text
     assert "- first\n- second\n" in text
     assert "```\neb ssh prod\npg_dump > x.sql\n```" in text
+
+
+def test_a_missing_rollback_value_says_how_to_give_it_from_inside_the_app() -> None:
+    """"previous_tag not set — set --set previous_tag=TAG" was shown in the running app, where
+    there is no --set: the way is to quit and resume with --set (which does fill it)."""
+    from rsdeploy_tui import locations
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.checklist.vars import resolve_vars
+    from rsdeploy_tui.rollback import prefill
+
+    checklist = load_checklist(locations.bundled_checklist())
+    values = resolve_vars(checklist, {}, config={})
+    for qid, name in (("rollback.redeploy-previous-tag", "previous_tag"),
+                      ("rollback.restore-previous-eb-version", "previous_version")):
+        step = prefill(checklist.find_item(qid), values, {}, checklist.secrets)
+        assert step.missing, qid
+        assert f"rsdeploy-tui resume --set {name}=" in step.missing[0], step.missing
+        assert "set --set" not in step.missing[0]
