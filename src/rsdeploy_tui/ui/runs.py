@@ -318,8 +318,11 @@ class RunController:
             code = None
             self.screen.notify("This terminal cannot hand over to an interactive command; run it "
                                "in a shell.", severity="error", timeout=15)
+        # The re-render after command_started may have loaded this run's view (and its line).
+        loaded = run_id in self.output.runs
         self.output.open_run(run_id, self._title(item.qid, display))
-        self.output.feed(run_id, ["(interactive: the output went to the terminal)"])
+        if not loaded:
+            self.output.feed(run_id, ["(interactive: the output went to the terminal)"])
         data: dict[str, Any] = {"run": run_id, "exit_code": code,
                 "duration_s": round(time.monotonic() - started, 3), "tail": []}
         self._record_finish(Followed(item.qid, run_id, self.run_dir, display), data, None)
