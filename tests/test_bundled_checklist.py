@@ -202,7 +202,8 @@ def test_every_reference_item_is_bundled_in_order(
     extras.extend(mine[position:])
     # Beyond the reference's checkboxes: the numbered rollback steps and built-in actions.
     added_actions = [item.qid for item in extras if item.action is not None]
-    assert added_actions == ["deploy.restore-check", "deploy.capture-version"]
+    assert added_actions == ["deploy.restore-check", "deploy.capture-version",
+                             "rollback.restore-db-backup-here"]
     extras_steps = [item for item in extras if item.action is None]
     assert {item.phase_id for item in extras_steps} == {"rollback"}
     assert {section_title(checklist, item) for item in extras_steps} == {

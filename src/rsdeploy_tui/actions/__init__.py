@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item
     from rsdeploy_tui.session import Session
 
-ACTION_TYPES = ("db_backup", "media_backup", "verify_backup", "restore_check", "capture_version")
+ACTION_TYPES = ("db_backup", "media_backup", "verify_backup", "restore_check", "db_restore",
+                "capture_version")
 """Every built-in action type (one module each in this package)."""
 RUNS_DIRNAME = "runs"
 """Default run directory inside the session directory."""

@@ -199,6 +199,10 @@ def planned_files(spec: Mapping[str, Any]) -> list[str]:
         return [str(path.with_name(path.name + ".part")), str(path)]
     if kind in ("verify_backup", "restore_check"):
         return [str(p) for p in sorted(folder.glob(f"*.{spec.get('run_id')}.part"))]
+    if kind == "db_restore":  # its download, and its safety dump of the database as it was
+        run_id = spec.get("run_id")
+        return [str(p) for p in sorted([*folder.glob(f"*.{run_id}.part"),
+                                        *folder.glob(f"before-restore-*-{run_id}.dump*")])]
     return []
 
 

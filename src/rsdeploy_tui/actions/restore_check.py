@@ -28,7 +28,7 @@ _SAFE_NAME = re.compile(r"[^a-z0-9_]+")
 def run(ctx: Context) -> tuple[str, dict[str, Any]]:
     """Restore into a scratch database, compare counts; returns (summary, facts)."""
     db = Database.from_env()
-    dump = _local_dump(ctx)
+    dump = local_dump(ctx)
     fmt = str(ctx.fact("backup_format") or ("plain" if dump.suffix == ".sql" else "custom"))
     default_name = "rsdeploy_restore_" + _SAFE_NAME.sub("_", ctx.session_id.lower())[-30:]
     scratch = ctx.param("scratch_db", default_name)
@@ -80,7 +80,7 @@ def _restore_and_compare(ctx: Context, db: Database, dump: Path, fmt: str,
            "same counts as the source.", facts
 
 
-def _local_dump(ctx: Context) -> Path:
+def local_dump(ctx: Context) -> Path:
     """The dump to restore: the local file when it still matches, else an S3 download."""
     path_fact = ctx.fact("backup_path")
     expected = str(ctx.fact("backup_sha256") or "")

@@ -83,5 +83,7 @@ ACTION_SPECS: dict[str, dict[str, Param]] = {
                      "dest": Param(S, help="s3://bucket/prefix (default: the session's media/)")},
     "verify_backup": {"key": Param(S), "bucket": Param(S), "format": Param(S)},
     "restore_check": {"scratch_db": Param(S), "maintenance_db": Param(S)},
+    "db_restore": {"keep_free_mb": Param(N, help="MiB of disk the safety dump never uses"),
+                   "lock_timeout_s": Param(N, help="seconds to wait for a table lock (30)")},
     "capture_version": {"environment": Param(S)},
 }
