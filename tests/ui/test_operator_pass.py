@@ -112,6 +112,10 @@ async def test_read_only_keys_say_read_only(
         await pilot.press("space")
         await pilot.pause()
         assert any("Read-only" in m for m in _messages(app)), _messages(app)
+        app.clear_notifications()
+        await pilot.press("R")  # a rollback cannot start in a session that is only viewed
+        await pilot.pause()
+        assert any("Read-only" in m for m in _messages(app)), _messages(app)
 
 
 async def test_item_keys_on_the_log_tab_add_no_message(mini: Checklist, session: Session) -> None:
@@ -123,6 +127,9 @@ async def test_item_keys_on_the_log_tab_add_no_message(mini: Checklist, session:
         await pilot.press("r", "c", "a")
         await pilot.pause()
         assert _messages(app) == []
+        await pilot.press("slash")
+        await pilot.pause()
+        assert any("no items to filter" in m for m in _messages(app)), _messages(app)
 
 
 async def test_digits_reach_the_report_tabs_as_help_says(mini: Checklist, session: Session) -> None:

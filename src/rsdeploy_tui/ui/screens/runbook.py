@@ -52,6 +52,7 @@ WHY_NOT = {
     "cancel_run": "This item has nothing running to cancel.",
     "check_all": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
+    "filter": "This tab has no items to filter: / works on a phase's tab.",
 }
 READ_ONLY = "Read-only: nothing can be changed here."
 
@@ -392,11 +393,12 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             return
         for binding in self._bindings.key_to_bindings.get(event.key, ()):
             action = binding.action
-            if action not in WHY_NOT and action not in WRITE_ACTIONS:
+            if action not in WHY_NOT and action not in WRITE_ACTIONS and action != "rollback":
                 continue
             if self.check_action(action, ()):
                 return
-            if self.session.read_only and (action in WRITE_ACTIONS or action == "tick_passed"):
+            if self.session.read_only and (
+                    action in WRITE_ACTIONS or action in ("tick_passed", "rollback")):
                 self.notify(READ_ONLY, severity="warning")
             elif action in WHY_NOT and self._has_target(action):
                 self.notify(WHY_NOT[action], severity="warning")
