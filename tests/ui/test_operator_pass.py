@@ -253,3 +253,26 @@ def test_a_missing_rollback_value_says_how_to_give_it_from_inside_the_app() -> N
         assert step.missing, qid
         assert f"rsdeploy-tui resume --set {name}=" in step.missing[0], step.missing
         assert "set --set" not in step.missing[0]
+
+
+async def test_a_dialog_is_not_covered_by_toasts(mini: Checklist, session: Session) -> None:
+    """After a resume, the restore toasts covered the quit dialog's buttons (bottom right)."""
+    from textual.widgets import Button
+
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        for n in range(3):
+            app.notify("Restored session: 3/10 done, 1 running, 2 critical pending. " * 2,
+                       title=f"Session {n}", timeout=30)
+        await pilot.pause()
+        await pilot.press("s")
+        await pilot.pause(0.3)
+        toasts = [t.region for t in app.screen.query("Toast") if t.display and t.visible]
+        buttons = [b.region for b in app.screen.query(Button)]
+        assert buttons
+        assert not any(t.overlaps(b) for t in toasts for b in buttons), (toasts, buttons)
+        row = _screen_text(app).splitlines()[buttons[0].y]
+        assert "Skip" in row and "Cancel" in row, row
+        await pilot.press("escape")  # the dialog closes: the toasts are back
+        await pilot.pause(0.3)
+        assert "Restored session" in _screen_text(app)
