@@ -90,17 +90,18 @@ async def through_pane(lines: int, keys: bool) -> tuple[int, float, list[float]]
     import tempfile
 
     from textual import events
-    from textual.app import App, ComposeResult
+    from textual.app import ComposeResult
     from textual.binding import Binding
 
     from rsdeploy_tui.session.redact import Redactor
+    from rsdeploy_tui.ui.keyboard import OrderedKeys
     from rsdeploy_tui.ui.widgets.log_pane import LogPane, PaneLog
 
     os.environ.update(flood_env(lines))
     latencies: list[float] = []
     sent: list[float] = []
 
-    class Host(App[None]):
+    class Host(OrderedKeys[None]):  # the app's own key routing (one key at a time)
         CSS_PATH = str(REPO / "styles" / "live.tcss")
         BINDINGS = [Binding("k", "probe", "probe")]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
@@ -37,6 +38,10 @@ FLUSH_S = 0.05
 FOLLOW_LINES = 1_000
 """Most lines drawn by one flush while following the end: in a flood only the newest can be seen,
 and the skipped ones come back from ``buffer`` when the operator scrolls up or pauses."""
+FLOOD_DRAW_S = 0.1
+"""While a flood is followed (more new lines than ``FOLLOW_LINES`` per flush), the pane is
+redrawn at most this often: nobody reads 10,000 lines a second, and each redraw of a full
+pane costs more than taking in the lines."""
 GROUPS = ("eb-engine.log", "web.stdout.log")
 """Log groups the pane cycles through with ``g`` (eb-engine.log is the EB CLI's default)."""
 
@@ -182,6 +187,7 @@ class LogPane(Vertical):
         self._pending: deque[str] = deque(maxlen=BUFFER_LINES)
         self._gap = False  # the Log lacks lines of the buffer (skipped while following)
         self._to_archive: list[str] = []
+        self._drawn_at = 0.0  # monotonic time of the last write into the Log
         self.paused = False
         self.unseen = 0
         self.received = 0
@@ -279,6 +285,10 @@ class LogPane(Vertical):
         log = self.query_one(PaneLog)
         if self._pending and not self.paused:
             at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
+            now = time.monotonic()
+            if at_end and len(self._pending) > FOLLOW_LINES and now - self._drawn_at < FLOOD_DRAW_S:
+                return  # a flood: the next tick draws the newest lines
+            self._drawn_at = now
             if self._gap and not at_end:
                 self._fill_gap(log)
             lines = list(self._pending)
