@@ -277,3 +277,19 @@ async def test_a_flood_drawn_while_following_is_whole_when_scrolled_up(
         assert shown(app) == expected
         assert log.scroll_y == 0  # the operator still sees the top
         assert pane.unseen == 1
+
+
+def test_pane_lines_of_one_instance_and_of_several_read_the_same() -> None:
+    from rsdeploy_tui.ui.widgets.log_pane import pane_lines
+
+    def slow(batch: list[LogLine]) -> list[str]:
+        return [f"[{i}] {t}" if i else t for i, _g, t in batch]
+
+    for batch in (
+        [LogLine("i-1", "g", "a"), LogLine("i-1", "g", ""), LogLine("i-1", "g", "c [x] b'y'")],
+        [LogLine("i-1", "g", "a"), LogLine("i-2", "g", "b"), LogLine(None, "g", "c")],
+        [LogLine(None, None, "no instance"), LogLine(None, None, "at all")],
+        [],
+    ):
+        joined, lines = pane_lines(batch)
+        assert lines == slow(batch) and joined == "\n".join(slow(batch))

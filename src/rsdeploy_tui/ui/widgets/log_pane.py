@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -130,8 +131,9 @@ class BatchRedaction:
             self._seen = current
         return self._values
 
-    def __call__(self, lines: list[str]) -> list[str]:
-        """``lines`` with secrets masked (the same list when nothing can be secret)."""
+    def __call__(self, lines: list[str], joined: str | None = None) -> list[str]:
+        """``lines`` with secrets masked (the same list when nothing can be secret);
+        ``joined``: the lines joined by newlines, when the caller has them already."""
         values = self._secret_values()
 
         def suspect(text: str) -> bool:
@@ -140,10 +142,29 @@ class BatchRedaction:
             lower = text.lower()
             return any(mark.search(lower) for mark in _LOWER_MARKS)
 
-        if not lines or not suspect("\n".join(lines)):
+        if not lines or not suspect("\n".join(lines) if joined is None else joined):
             return lines
         text = self._redactor.text
         return [text(line) if suspect(line) else line for line in lines]
+
+
+def pane_lines(batch: list[Any]) -> tuple[str, list[str]]:
+    """(all lines joined by newlines, the lines) of a batch: ``[i-0abc...] text`` each.
+
+    A batch of one instance (eb prints each instance's lines together) is built with two C-level
+    string calls instead of a Python call per line; texts hold no newline (the parser splits).
+    """
+    instances = set(map(itemgetter(0), batch))
+    if len(instances) == 1:
+        (instance,) = instances
+        texts = list(map(itemgetter(2), batch))
+        if instance:
+            prefix = f"[{instance}] "
+            joined = prefix + ("\n" + prefix).join(texts)
+            return joined, joined.split("\n")
+        return "\n".join(texts), texts
+    lines = [f"[{instance}] {text}" if instance else text for instance, _group, text in batch]
+    return "\n".join(lines), lines
 
 
 def line_text(instance: str | None, text: str) -> str:
@@ -264,12 +285,12 @@ class LogPane(Vertical):
     # ------------------------------------------------------------ buffers
     def ingest(self, batch: list[Any]) -> None:
         """Take a batch of ``LogLine`` (producer side: only appends, never draws)."""
-        lines = [f"[{instance}] {text}" if instance else text
-                 for instance, _group, text in batch]
-        if "\x1b" in "\n".join(lines):  # colour codes are rare: drop them then
+        joined, lines = pane_lines(batch)
+        if "\x1b" in joined:  # colour codes are rare: drop them then
             lines = [line_text(line.instance, line.text) for line in batch]
+            joined = "\n".join(lines)
         if self._redact is not None:
-            lines = self._redact(lines)
+            lines = self._redact(lines, joined)
         self.received += len(lines)
         self.buffer.extend(lines)
         if self._filter is not None:
