@@ -92,7 +92,11 @@ async def test_escape_cancels_running_checks(
             await pilot.press("c")
             await wait_for(pilot, site.server.slow_entered.is_set)
             assert "Check running" in detail_text(screen)
-            await pilot.press("escape")
+            # Escape twice out of habit: asked, and the second escape keeps them running.
+            await pilot.press("escape", "escape")
+            assert isinstance(app.screen, RunbookScreen)
+            assert "checking" in line_of(screen, "pre.slow")
+            await pilot.press("escape", "y")
             await settle(pilot, screen)
             assert "checking" not in line_of(screen, "pre.slow")
     finally:

@@ -230,7 +230,23 @@ class CheckController:
         self._batch_progress(batch)
 
     def cancel(self) -> None:
-        """``escape`` while checks run: cancel all of them (nothing is recorded for them)."""
+        """``escape`` while checks run: cancel all of them, once the operator says yes (escape
+        is also how one leaves the filter or a pane: out of habit it must not lose a run)."""
+        count = len(self._workers)
+        if not count:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.cancel_now()
+
+        self.screen.app.push_screen(
+            ConfirmModal("Cancel checks", f"Cancel the {count} check(s) still running? Nothing "
+                         "is recorded for them.", yes="Cancel them", no="Keep running"),
+            answered)
+
+    def cancel_now(self) -> None:
+        """Cancel every running check (nothing is recorded for them)."""
         workers = list(self._workers.values())
         for worker in workers:
             worker.cancel()

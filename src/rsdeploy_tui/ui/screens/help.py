@@ -25,7 +25,7 @@ KEYS: list[tuple[str, str]] = [
     ("l / L", "eb logs pane / full screen"),
     ("g", "next pending item, across phases"),
     ("/", "filter items by text (enter keeps, escape clears)"),
-    ("escape", "clear the filter, else cancel running checks"),
+    ("escape", "clear the filter, else cancel running checks (asks first)"),
     ("ctrl+p", "command palette: every action by name"),
     ("?", "this help"),
     ("q, ctrl+q", "quit (asks if work runs); prints how to resume"),
