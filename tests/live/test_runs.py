@@ -282,3 +282,39 @@ async def test_action_records_its_facts_and_ticks(
     assert state.item("deploy.capture").state == "done"
     assert state.item("deploy.capture").runs[-1].command.startswith("action capture_version")
     assert os.path.exists(state.item("deploy.capture").runs[-1].log or "")
+
+
+async def test_eb_logs_run_from_an_item_reads_like_the_log_pane(
+    store: Any, fake_eb: Path, tmp_path: Path, services: dict[str, Any],
+    monkeypatch: Any,
+) -> None:
+    """`r` on an `eb logs` item: eb prints Python bytes literals when piped; the run view shows
+    the decoded text (as the `l` pane does), with secrets masked after decoding."""
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.checklist.vars import resolve_vars
+
+    path = tmp_path / "logs.yaml"
+    path.write_text(
+        "name: Logs\nvars:\n  eb_env: live-prod\nphases:\n  - id: d\n    title: D\n"
+        "    items:\n      - id: logs\n        text: Watch the logs\n"
+        "        command: eb logs ${eb_env} --stream\n")
+    checklist = load_checklist(path)
+    monkeypatch.setenv("FAKE_EB_LOG_MODE", "die")
+    monkeypatch.setenv("FAKE_EB_LOG_LINES", "8")
+    session = store.create(checklist, vars=resolve_vars(checklist, {}, config={}),
+                           operator="ana")
+    app = make_app(checklist, session, use_git=False, services=services)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            await pilot.press("r")
+            await wait_for(pilot, lambda: finished(session, "d.logs"), what="the run to end")
+            output = runbook(app).runs.output
+            await wait_for(pilot, lambda: any("café" in line for line in output.plain_lines()),
+                           what="the decoded line")
+            lines = output.plain_lines()
+        assert any(line.endswith("] \u2713 migrations applied \u2014 caf\u00e9 \u65e5\u672c")
+                   for line in lines), lines
+        assert not any("b'" in line for line in lines if line.startswith("[i-"))
+    finally:
+        session.close()

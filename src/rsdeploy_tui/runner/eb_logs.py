@@ -171,6 +171,20 @@ def decode_payload(token: str) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def readable_lines(lines: list[str]) -> list[str]:
+    """Output of ``eb logs`` as a person reads it: each ``[i-xxx] b'...'`` line decoded (escapes,
+    UTF-8; a payload with newlines becomes several lines); every other line as it is."""
+    out: list[str] = []
+    for line in lines:
+        head, sep, payload = line.partition("] ")
+        if not (sep and head[:1] == "[" and payload[:1] == "b" and payload[1:2] in ("'", '"')):
+            out.append(line)
+            continue
+        text = decode_payload(payload.rstrip("\r"))
+        out.extend(f"{head}] {sanitize(part)}" for part in text.split("\n"))
+    return out
+
+
 class EbLogParser:
     """Stateful parser of ``eb logs --stream`` output lines (remembers the current log group)."""
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 TAIL_LINES = 20
 """Lines of output kept in ``command_finished.tail``."""
 _EB_DEPLOY = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+deploy\b", re.M)
+_EB_LOGS = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+logs\b", re.M)
 _TARGET = re.compile(r"--(?:version|label)[ =](\S+)")
 
 
@@ -47,6 +48,11 @@ class Followed:
     run_dir: Path
     command: str
     """As displayed and recorded (secrets masked)."""
+
+
+def is_eb_logs(command: str) -> bool:
+    """Does the command run ``eb logs`` (whose lines are Python bytes literals when piped)?"""
+    return bool(_EB_LOGS.search(command))
 
 
 def is_eb_deploy(command: str) -> bool:
@@ -347,8 +353,15 @@ class RunController:
             return run_status(followed.run_dir, followed.run_id).lost
 
         log = followed.run_dir / f"{followed.run_id}.log"
+        redact = self.session.redactor.text
+        decode = is_eb_logs(followed.command)  # shown decoded, as the log pane shows them
         try:
-            async for batch in follow_log(log, stop=lost, redact=self.session.redactor.text):
+            async for batch in follow_log(log, stop=lost, redact=redact):
+                if decode:
+                    from rsdeploy_tui.runner.eb_logs import readable_lines
+
+                    # Again after decoding: an escaped secret is only readable now.
+                    batch = [redact(line) for line in readable_lines(batch)]
                 self.output.feed(followed.run_id, batch)
         except Exception as error:
             self.screen.notify(
