@@ -102,7 +102,8 @@ class RunbookApp(OrderedKeys[str | None]):
         if self.ctx.glyphs.ascii:
             self.add_class("-ascii")
         if self.session is None:
-            self.push_screen(ResumeModal(self._offer), self._launch_choice)
+            titles = {phase.id: phase.title for phase in self.ctx.checklist.phases}
+            self.push_screen(ResumeModal(self._offer, titles), self._launch_choice)
         else:
             self._after_runbook_shown()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich.text import Text
@@ -17,8 +18,9 @@ from rsdeploy_tui.ui.view import short_time
 RESUME, NEW, READ_ONLY = "resume", "new", "read_only"
 
 
-def summary_text(summary: Any) -> Text:
-    """Progress, operator and last activity of a stored session (a ``SessionSummary``)."""
+def summary_text(summary: Any, phase_titles: Mapping[str, str] | None = None) -> Text:
+    """Progress, operator and last activity of a stored session (a ``SessionSummary``);
+    ``phase_titles`` (id -> title) names the phase where work stopped."""
     text = Text()
     text.append("Session ", style="dim")
     text.append(f"{summary.id}\n", style="bold")
@@ -41,7 +43,7 @@ def summary_text(summary: Any) -> Text:
     text.append(f"{short_time(summary.updated)}")
     if summary.current_phase:
         text.append("   phase ", style="dim")
-        text.append(summary.current_phase)
+        text.append((phase_titles or {}).get(summary.current_phase, summary.current_phase))
     return text
 
 
@@ -54,14 +56,16 @@ class ResumeModal(ModalScreen[str]):
         Binding("o", "choose('read_only')", "Open read-only"),
     ]
 
-    def __init__(self, summary: Any) -> None:
+    def __init__(self, summary: Any, phase_titles: Mapping[str, str] | None = None) -> None:
         super().__init__(classes="modal")
         self._summary = summary
+        self._phase_titles = phase_titles
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog resume-dialog"):
             yield Label("An unfinished deployment session exists", classes="dialog-title")
-            yield Static(summary_text(self._summary), classes="dialog-body")
+            yield Static(summary_text(self._summary, self._phase_titles),
+                         classes="dialog-body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Resume (r)", variant="primary", id=RESUME, compact=True)
                 yield Button("Start new (n)", id=NEW, compact=True)
