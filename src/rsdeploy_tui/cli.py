@@ -30,7 +30,7 @@ _COMMAND_MODULES = {
 }
 
 
-def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+def _add_common(parser: argparse.ArgumentParser, *, sub: bool, operator: bool = True) -> None:
     """Options accepted both before and after a sub-command name.
 
     On sub-parsers the defaults are suppressed so they do not overwrite values given before the
@@ -41,10 +41,11 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool) -> None:
         "--checklist", metavar="PATH", default=default,
         help="checklist YAML file (default: the bundled RS Systems checklist)",
     )
-    parser.add_argument(
-        "--operator", metavar="NAME", default=default,
-        help="who is operating (default: $SUDO_USER, else $USER)",
-    )
+    if operator:
+        parser.add_argument(
+            "--operator", metavar="NAME", default=default,
+            help="who is operating (default: $SUDO_USER, else $USER)",
+        )
     parser.add_argument(
         "--set", metavar="KEY=VALUE", action="append", dest="overrides",
         default=default, help="override a checklist variable (repeatable)",
@@ -92,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = subs.add_parser("validate", help="load a checklist and print counts or errors")
     p.add_argument("path", nargs="?", help="checklist YAML (default: the bundled one)")
     p.add_argument("--json", action="store_true", help="print the whole loaded checklist as JSON")
-    _add_common(p, sub=True)
+    _add_common(p, sub=True, operator=False)  # nobody operates anything here
 
     p = subs.add_parser("import", help="convert a Markdown checklist to checklist YAML")
     p.add_argument("file", help="Markdown file with - [ ] items")

@@ -108,7 +108,7 @@ def test_lock_from_another_host_needs_take_over(store: SessionStore,
     (s.dir / "lock").write_text(json.dumps(lock))
     with pytest.raises(SessionLocked, match="--take-over") as caught:
         store.open(s.id, operator="bob")
-    assert "carol on bastion-2 (pid 4242) since 2026-11-26T01:00:00Z" in caught.value.message
+    assert "carol on bastion-2 (pid 4242) since 2026-11-26 01:00 UTC" in caught.value.message
     assert len(store.open(s.id, read_only=True).events) == 1  # nothing recorded
     again = store.open(s.id, operator="bob", take_over=True)
     last = again.events[-1]

@@ -36,8 +36,11 @@ class LockHolder:
     """UTC ISO-8601 time the lock was taken."""
 
     def describe(self) -> str:
-        """``ana on bastion-1 (pid 4242) since 2026-11-26T02:30:00Z``."""
-        return f"{self.user} on {self.host} (pid {self.pid}) since {self.since}"
+        """``ana on bastion-1 (pid 4242) since 2026-11-26 02:30 UTC``."""
+        since = str(self.since)
+        if len(since) >= 16 and since[10:11] == "T":  # ISO from the lock file
+            since = f"{since[:10]} {since[11:16]} UTC"
+        return f"{self.user} on {self.host} (pid {self.pid}) since {since}"
 
 
 class SessionLocked(RsdeployError):
