@@ -70,3 +70,25 @@ def test_status_updates_of_a_half_done_session(scenarios: Built) -> None:
     eta = messages["status_eta"].body
     assert "Estimated completion: 2026-11-" in eta and "(projected)" in eta
     assert "We hit an issue and are working on it." in messages["status_issue"].body
+
+
+def test_known_issues_name_five_and_count_the_rest(tmp_path: object, app_dir: object,
+                                                   closing: list) -> None:
+    """A long run of issues must not turn a stakeholder message into the deployment log: five
+    are named, the rest counted."""
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "many")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    for n in range(8):
+        session.record("note", None, text=f"failure {n}")
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    line = next(row for row in messages["pre_deployment"].body.splitlines()
+                if row.startswith("Known issues:"))
+    assert line.count("failure ") == 5
+    assert line.endswith("and 3 more (see the deployment log)")

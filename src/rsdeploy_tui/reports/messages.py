@@ -82,9 +82,17 @@ def _features(facts: DeploymentFacts) -> list[str]:
     return out
 
 
+KNOWN_ISSUES_SHOWN = 5
+"""Issues a stakeholder message lists by name; the rest are counted (the log has them all)."""
+
+
 def _known_issues(facts: DeploymentFacts) -> list[str]:
-    return [i.text for i in facts.issues if i.kind in ("note", "failed")] + \
-           [n.text for n in facts.session_notes]
+    issues = [i.text for i in facts.issues if i.kind in ("note", "failed")] + \
+             [n.text for n in facts.session_notes]
+    if len(issues) > KNOWN_ISSUES_SHOWN:
+        more = len(issues) - KNOWN_ISSUES_SHOWN
+        issues = [*issues[:KNOWN_ISSUES_SHOWN], f"and {more} more (see the deployment log)"]
+    return issues
 
 
 def _expected_downtime(facts: DeploymentFacts) -> str | None:
