@@ -198,6 +198,8 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
                                and "New deployment" not in t, what="the runbook")
         assert "+----" in text  # ASCII borders
         assert "░" not in text and "█" not in text.split("\n", 4)[4]
+        blocks = set("▁▂▃▄▅▆▇▉▊▋▌▍▎▏")
+        assert not blocks & set(text), "block glyphs (scrollbars?) on a non-UTF-8 terminal"
         screen.keys("Space")
         text = screen.wait_for(lambda t: done_count(t) == 1, what="one item ticked")
         assert "[x]" in text and "#" in text  # the ASCII progress bar moved

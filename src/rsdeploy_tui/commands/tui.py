@@ -190,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
             app_kwargs.update(offer=offer, open_choice=choose)
 
     app = make_app(checklist, session, **app_kwargs)
+    if app.ctx.glyphs.ascii:  # this process draws on a terminal that is not UTF-8
+        from rsdeploy_tui.ui.glyphs import use_ascii_scrollbars
+
+        use_ascii_scrollbars()
     try:
         app.run()
     finally:

@@ -93,3 +93,18 @@ def pick(ascii_only: bool | None = None) -> Glyphs:
     if ascii_only is None:
         ascii_only = not locale_is_utf8()
     return ASCII if ascii_only else UNICODE
+
+
+def use_ascii_scrollbars() -> None:
+    """Draw every scrollbar of this process without block glyphs (a terminal that is not UTF-8).
+
+    The thumb is then whole cells of its colour only (no eighth-cell steps). Process-wide:
+    the command line calls it for its own app; tests that force ASCII marks leave it alone.
+    """
+    from textual.scrollbar import ScrollBar, ScrollBarRender
+
+    class AsciiScrollBarRender(ScrollBarRender):
+        VERTICAL_BARS = [" "] * 8
+        HORIZONTAL_BARS = [" "] * 8
+
+    ScrollBar.renderer = AsciiScrollBarRender
