@@ -24,6 +24,7 @@ from rsdeploy_tui.actions.common import (
     Ticker,
     aws_error,
     aws_exceptions,
+    file_sha256,
     human_bytes,
     s3_client,
     say,
@@ -37,15 +38,6 @@ def split_s3(uri: str) -> tuple[str, str]:
     bucket, _, prefix = rest.partition("/")
     prefix = prefix.strip("/")
     return bucket, f"{prefix}/" if prefix else ""
-
-
-def local_sha256(path: Path) -> str:
-    """SHA-256 of a local file (hex)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def local_etag(path: Path, size: int) -> str:
@@ -146,13 +138,13 @@ def _from_folder(s3: Any, root: Path, bucket: str, prefix: str,
         known = have.get(key)
         sha256 = None
         if known and known[0] == size and known[1] != local_etag(path, size):
-            sha256 = local_sha256(path)
+            sha256 = file_sha256(path)[1]
             if _stored_sha256(s3, bucket, key) != sha256:
                 known = None
         if known and known[0] == size:
             tally.skipped += 1
         else:
-            sha256 = sha256 or local_sha256(path)
+            sha256 = sha256 or file_sha256(path)[1]
             s3.upload_file(str(path), bucket, key, Config=config,
                            ExtraArgs={"Metadata": {"sha256": sha256}})
             tally.uploaded += 1
