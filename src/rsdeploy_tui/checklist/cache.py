@@ -59,11 +59,12 @@ def _code_stamp() -> str:
     return "\n".join(parts)
 
 
-def _entry(path: Path, data: bytes) -> Path:
+def _entry(path: Path, digest: str) -> Path:
+    """The entry of the file at ``path`` whose bytes hash to ``digest``, with this code."""
     key = hashlib.sha256()
     key.update(_code_stamp().encode())
     key.update(str(path).encode("utf-8", "surrogateescape") + b"\0")
-    key.update(data)
+    key.update(digest.encode())
     return cache_dir() / f"{key.hexdigest()}.pickle"
 
 
@@ -79,8 +80,8 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
         data = source.read_bytes()
     except OSError:
         return _load(source)  # its message names the file and the reason
-    entry = _entry(source, data)
     digest = hashlib.sha256(data).hexdigest()
+    entry = _entry(source, digest)
     with contextlib.suppress(Exception):  # a damaged or foreign entry: load afresh
         with open(entry, "rb") as fh:
             cached = pickle.load(fh)
