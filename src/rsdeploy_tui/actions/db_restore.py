@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -91,31 +92,35 @@ def restore(db: Database, fmt: str, source: Path, lock_timeout_s: str) -> None:
             "-c", "DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;"]
     say(f"restore: {source.name} -> {db.name} (one transaction; gives up after {timeout:g} s "
         "waiting for another session's lock)")
-    if fmt == "plain":
-        feeder = None
-        proc = subprocess.Popen([*psql, "-f", str(source)], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    else:
-        feeder = subprocess.Popen([pg_tool("pg_restore"), "--no-owner", "--no-acl", "-f", "-",
-                                   str(source)], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        proc = subprocess.Popen([*psql, "-f", "-"], stdin=feeder.stdout,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        assert feeder.stdout is not None
-        feeder.stdout.close()  # psql holds it now
-    watch = LockWatch(db, app_name, timeout)
-    watch.start()
-    try:
-        _, err = proc.communicate()
-    finally:
-        watch.stop()
-        if feeder is not None:
-            feeder.wait()
+    # pg_restore's messages go to a file: a pipe nobody reads while psql runs could fill up
+    # and stall both.
+    with tempfile.TemporaryFile() as feeder_err:
+        if fmt == "plain":
+            feeder = None
+            proc = subprocess.Popen([*psql, "-f", str(source)], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        else:
+            feeder = subprocess.Popen([pg_tool("pg_restore"), "--no-owner", "--no-acl", "-f",
+                                       "-", str(source)], stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.PIPE, stderr=feeder_err, env=env)
+            proc = subprocess.Popen([*psql, "-f", "-"], stdin=feeder.stdout,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+            assert feeder.stdout is not None
+            feeder.stdout.close()  # psql holds it now
+        watch = LockWatch(db, app_name, timeout)
+        watch.start()
+        try:
+            _, err = proc.communicate()
+        finally:
+            watch.stop()
+            if feeder is not None:
+                feeder.wait()
+        feeder_err.seek(0)
+        feeder_message = feeder_err.read().decode("utf-8", "replace").strip()[-800:]
     if proc.returncode != 0 or (feeder is not None and feeder.returncode != 0):
         message = err.decode("utf-8", "replace").strip()[-1500:]
-        if feeder is not None and feeder.returncode and feeder.stderr is not None:
-            message = (feeder.stderr.read().decode("utf-8", "replace").strip()[-800:]
-                       or message)
+        if feeder is not None and feeder.returncode:
+            message = feeder_message or message
         if watch.blockers:
             message = (f"it waited {timeout:g} s for a lock held by {'; '.join(watch.blockers)} "
                        "and was stopped. Turn maintenance mode on (or stop that session) and "
