@@ -355,11 +355,11 @@ class RunController:
         log = followed.run_dir / f"{followed.run_id}.log"
         redact = self.session.redactor.text
         decode = is_eb_logs(followed.command)  # shown decoded, as the log pane shows them
+        if decode:
+            from rsdeploy_tui.runner.eb_logs import readable_lines
         try:
             async for batch in follow_log(log, stop=lost, redact=redact):
                 if decode:
-                    from rsdeploy_tui.runner.eb_logs import readable_lines
-
                     # Again after decoding: an escaped secret is only readable now.
                     batch = [redact(line) for line in readable_lines(batch)]
                 self.output.feed(followed.run_id, batch)
