@@ -166,12 +166,8 @@ class DeploymentInfoModal(TypedInto, ModalScreen[dict[str, str] | None]):
     @on(Input.Submitted, "#sprint")
     @on(Button.Pressed, "#ok")
     def _submit(self) -> None:
-        # Keys of a burst may still wait in an Input's queue: read the values once both Inputs
-        # have handled what was queued before (each callback runs after its queue's messages).
-        version, sprint = self.query_one("#version", Input), self.query_one("#sprint", Input)
-        version.call_later(sprint.call_later, self._dismiss_with_values)
-
-    def _dismiss_with_values(self) -> None:
+        # The app hands keys over one at a time (ui/keyboard.py): every key typed before this
+        # Enter is in its box already.
         self.close_with(
             {
                 "version": self.query_one("#version", Input).value.strip(),

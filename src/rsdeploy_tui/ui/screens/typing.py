@@ -1,15 +1,9 @@
-"""Dialogs typed into never lose, nor misroute, the keys of a burst.
+"""Dialogs typed into tell the app when they can take keys (``ui/keyboard.py`` holds them).
 
-Over a laggy SSH link keys come in bursts: ``s``, the skip reason, Enter and the next keys reach
-the app together. Textual routes a key to the focused widget when the app takes it off its
-queue, so without care the keys typed right after ``s`` reach no widget (the dialog is composed
-a moment later), and the keys typed right after Enter land in the dialog that is closing.
-
-So the app (``app.py``) holds keys from the moment such a dialog is pushed until it has focused
-its box (``ready_to_type``), and again after each Enter or Escape typed into it until the dialog
-has handled that key (``ready_to_type`` again when it stays open, ``close_with`` when it closes),
-then replays them in their order to whatever has the focus by then.
-"""
+Over a laggy SSH link the keys typed after ``s`` and after Enter come in the same burst. The app
+holds keys from the moment such a dialog is pushed until it has focused its box
+(``ready_to_type``), and after each Enter or Escape typed into it until the dialog has handled
+that key (``ready_to_type`` again when it stays open, ``close_with`` when it closes)."""
 
 from __future__ import annotations
 
