@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from checksui_pilot import SIZE, Stored, detail_text, runbook, settle
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input
 
 from rsdeploy_tui.session import Session, SessionStore
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.modals import ReasonModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 
 def banner_text(screen: RunbookScreen) -> str:
@@ -58,7 +59,7 @@ async def test_R_with_typed_reason_records_and_opens_rollback_phase(
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, RunbookScreen)
-        assert screen.query_one("#phases", TabbedContent).active == "phase-rollback"
+        assert screen.query_one("#phases", PhaseTabs).active == "phase-rollback"
         assert "customers cannot pay" in banner_text(screen)
     rollback = stored(session.id).rollback
     assert rollback is not None

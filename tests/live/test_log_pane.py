@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 from live_helpers import SIZE, runbook, wait_for
-from textual.widgets import TabbedContent
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.runner import LogLine
 from rsdeploy_tui.session import Session
 from rsdeploy_tui.ui.widgets.log_pane import LogPane, PaneLog
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 
 def pane_of(app: Any) -> LogPane:
@@ -151,7 +151,7 @@ async def test_filter_pause_full_screen_and_secrets(
         assert "PAUSED (1 waiting" in str(pane.query_one("#log-status").render())
         await pilot.press("p")
         await wait_for(pilot, lambda: "[i-0ccc] while paused" in shown(app))
-        tabs = runbook(app).query_one(TabbedContent)
+        tabs = runbook(app).query_one(PhaseTabs)
         await pilot.press("L")
         assert not tabs.display and pane.display
         await pilot.press("L")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
@@ -13,6 +13,7 @@ from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 from rsdeploy_tui.ui.widgets.item_list import ItemList
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs, TabStrip
 
 SIZE = (100, 32)
 Stored = Callable[[str], SessionState]
@@ -148,8 +149,8 @@ async def test_gate_opens_when_gate_items_done(
 async def test_phase_switching_keys(mini: Checklist, session: Session) -> None:
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
-        tabs = app.screen.query_one(TabbedContent)
-        await pilot.pause()  # TabbedContent applies its initial tab once mounted
+        tabs = app.screen.query_one(PhaseTabs)
+        await pilot.pause()  # PhaseTabs applies its initial tab once mounted
         await pilot.press("right")
         assert tabs.active == "phase-deploy"
         await pilot.press("3")
@@ -316,6 +317,8 @@ async def test_enter_tab_and_escape_move_focus(mini: Checklist, session: Session
 async def test_mouse_click_switches_tab(mini: Checklist, session: Session) -> None:
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#--content-tab-phase-post")
-        assert app.screen.query_one(TabbedContent).active == "phase-post"
+        await pilot.pause()
+        start, _ = app.screen.query_one(TabStrip).cells_of("phase-post")
+        await pilot.click(TabStrip, offset=(start + 1, 0))
+        assert app.screen.query_one(PhaseTabs).active == "phase-post"
         assert runbook(app).current_item.qid == "post.health"

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from textual.containers import Vertical
-from textual.widgets import TabbedContent
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import Session, SessionState, SessionStore
 from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.runbook_keys import LOG_TAB, MESSAGES_TAB
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 SIZE = (100, 32)
 Stored = Callable[[str], SessionState]
@@ -136,7 +136,7 @@ async def test_digits_reach_the_report_tabs_as_help_says(mini: Checklist, sessio
     """Help: "1-9 switch tab (phases, Deployment Log, Messages)"; 4 and 5 did nothing."""
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
-        tabs = app.screen.query_one("#phases", TabbedContent)
+        tabs = app.screen.query_one("#phases", PhaseTabs)
         await pilot.press("4")
         await pilot.pause()
         assert tabs.active == LOG_TAB

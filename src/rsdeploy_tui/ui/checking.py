@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets import TabbedContent
 from textual.widgets.option_list import OptionDoesNotExist
 
 from rsdeploy_tui.checks.registry import CHECK_TYPES, CheckContext, CheckResult, run_check
@@ -32,6 +31,7 @@ from rsdeploy_tui.rollback import ROLLBACK_PHASE, describe_trigger, rollback_pla
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
@@ -446,7 +446,7 @@ class CheckController:
         from rsdeploy_tui.ui.widgets.item_list import ItemList
 
         try:
-            tabbed = self.screen.query_one("#phases", TabbedContent)
+            tabbed = self.screen.query_one("#phases", PhaseTabs)
             pane = tabbed.get_pane(pane_id(self.checklist.phase_of(item)))
             item_list = pane.query_one(ItemList)
         except NoMatches:

@@ -6,7 +6,6 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane, Tabs
+from textual.widgets import Footer, Input, Static
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
@@ -35,6 +34,7 @@ from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs, TabPage
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
@@ -62,16 +62,6 @@ def _is_text_box(widget: object) -> bool:
     text_area = sys.modules.get("textual.widgets._text_area")
     return isinstance(widget, Input) or (
         text_area is not None and isinstance(widget, text_area.TextArea))
-
-
-class PhaseTabs(TabbedContent):
-    """The phase tabs. A tab changes on a key, a click or ``focus_item``, never because a widget
-    inside a pane got the focus (TabbedContent's default): that focus, arriving late in a burst
-    of left/right, would switch the tabs back under the operator's keys."""
-
-    def _on_tab_pane_focused(self, event: TabPane.Focused) -> None:
-        event.prevent_default()  # TabbedContent's own handler would switch the tab
-        event.stop()
 
 
 class RunbookScreen(RunbookKeys, Screen[None]):
@@ -126,17 +116,17 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         # Only the tab where work resumes is built now; the others when first shown (and the
         # filter box, the report tabs and the too-small message when first needed).
         first = view.resume_phase(self.checklist, self.state)
-        with PhaseTabs(id="phases", initial=pane_id(first)):
+        with PhaseTabs(id="phases", initial=pane_id(first), ascii=self.ctx.glyphs.ascii):
             for phase in self.checklist.phases:
-                with TabPane(view.tab_label(phase, self.state), id=pane_id(phase)):
+                with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
                         yield PhasePane(phase, self.ctx)
-            yield TabPane("Deployment Log", id=LOG_TAB)
-            yield TabPane("Messages", id=MESSAGES_TAB)
+            yield TabPage("Deployment Log", id=LOG_TAB)
+            yield TabPage("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
 
-    async def _mount_report_view(self, pane: TabPane) -> None:
+    async def _mount_report_view(self, pane: TabPage) -> None:
         """Mount the reports layer's widget the first time its tab is shown.
 
         Imported and built on demand, not at start-up: the first frame comes first, and the log
@@ -157,7 +147,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                               clock=self.ctx.clock, use_git=self.ctx.use_git))
         self._focus_inside(pane)
 
-    def _focus_inside(self, pane: TabPane) -> None:
+    def _focus_inside(self, pane: TabPage) -> None:
         """Focus the first focusable widget of a tab (so its own keys work at once)."""
         for widget in pane.query("*"):
             if widget.focusable:
@@ -165,10 +155,6 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 return
 
     def on_mount(self) -> None:
-        # Tabs are switched with keys; keeping them out of the focus chain makes `tab` move
-        # between the list and the detail panel only.
-        for tabs in self.query(Tabs):
-            tabs.can_focus = False
         if self.session.read_only:
             self.add_class("-read-only")
         self.render_state()
@@ -217,11 +203,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     def render_state(self) -> None:
         """Re-render everything that depends on session state."""
         state = self.state
-        tabbed = self.query_one("#phases", TabbedContent)
-        # Before the tab strip is composed its labels come from compose (already current).
-        with contextlib.suppress(NoMatches):
-            for phase in self.checklist.phases:
-                tabbed.get_tab(pane_id(phase)).label = view.tab_label(phase, state)
+        tabbed = self.query_one("#phases", PhaseTabs)
+        for phase in self.checklist.phases:
+            tabbed.set_label(pane_id(phase), view.tab_label(phase, state))
         for phase_pane in self.query(PhasePane):
             phase_pane.show_state(state)
         self._update_header()
@@ -279,8 +263,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
 
     # ---------------------------------------------------------------- lookups
-    def _active_pane(self) -> TabPane | None:
-        tabbed = self.query_one("#phases", TabbedContent)
+    def _active_pane(self) -> TabPage | None:
+        tabbed = self.query_one("#phases", PhaseTabs)
         active = tabbed.active
         if not active or active in EXTRA_TABS:
             return None
@@ -299,7 +283,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     @property
     def current_phase(self) -> Phase | None:
         """The phase of the active tab (None on the Deployment Log and Messages tabs)."""
-        active = self.query_one("#phases", TabbedContent).active
+        active = self.query_one("#phases", PhaseTabs).active
         return next((p for p in self.checklist.phases if pane_id(p) == active), None)
 
     @property
@@ -308,7 +292,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         phase_pane = self._phase_pane()
         return phase_pane.item_list if phase_pane is not None else None
 
-    async def _ensure_phase_pane(self, pane: TabPane) -> PhasePane | None:
+    async def _ensure_phase_pane(self, pane: TabPage) -> PhasePane | None:
         """Build a phase tab's content the first time it is shown."""
         found = pane.query(PhasePane)
         if found:
@@ -336,9 +320,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         return self.checklist.find_item(qid) if qid else None
 
     # ---------------------------------------------------------------- events
-    @on(TabbedContent.TabActivated)
-    async def _tab_changed(self, event: TabbedContent.TabActivated) -> None:
-        tabbed = self.query_one("#phases", TabbedContent)
+    @on(PhaseTabs.TabActivated)
+    async def _tab_changed(self, event: PhaseTabs.TabActivated) -> None:
+        tabbed = self.query_one("#phases", PhaseTabs)
         if event.pane.id != tabbed.active:
             return  # a burst of left/right moved on already: the newer activation builds its tab
         self.set_focus(None)  # nothing keeps the focus in the tab left behind
@@ -491,7 +475,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         """Start a rollback with a reason, or go to the Rollback phase once started."""
         self.checking.rollback()
 
-    @on(TabbedContent.TabActivated)
+    @on(PhaseTabs.TabActivated)
     def _offer_phase_checks(self) -> None:
         self.checking.phase_shown(self.current_phase)
 

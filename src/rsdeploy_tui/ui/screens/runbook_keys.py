@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from textual.widgets import Input, TabbedContent
+from textual.widgets import Input
 
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.screens.help import HelpScreen
 from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.widgets.item_list import ItemList
+from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
@@ -179,7 +180,7 @@ class RunbookKeys(_Base):
 
     async def _focus_item(self, item: Item) -> None:
         """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
-        tabbed = self.query_one("#phases", TabbedContent)
+        tabbed = self.query_one("#phases", PhaseTabs)
         phase = self.checklist.phase_of(item)
         phase_pane = await self._ensure_phase_pane(tabbed.get_pane(pane_id(phase)))
         assert phase_pane is not None
@@ -225,7 +226,7 @@ class RunbookKeys(_Base):
 
     def action_switch_phase(self, step: int) -> None:
         """left/right: previous/next tab (the Deployment Log tab included)."""
-        tabbed = self.query_one("#phases", TabbedContent)
+        tabbed = self.query_one("#phases", PhaseTabs)
         ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
         current = ids.index(tabbed.active) if tabbed.active in ids else 0
         tabbed.active = ids[(current + step) % len(ids)]
@@ -234,7 +235,7 @@ class RunbookKeys(_Base):
         """1-9: the n-th tab (the phases, then Deployment Log and Messages, as help says)."""
         ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
         if 1 <= number <= len(ids):
-            self.query_one("#phases", TabbedContent).active = ids[number - 1]
+            self.query_one("#phases", PhaseTabs).active = ids[number - 1]
         else:
             self.notify(f"There is no tab {number}: tabs go from 1 to {len(ids)}.",
                         severity="warning")
