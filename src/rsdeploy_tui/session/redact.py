@@ -69,9 +69,27 @@ class Redactor:
 
     def text(self, text: str) -> str:
         """``text`` with every secret value and secret-shaped part replaced by ``****``."""
+        return self._text(text, self._value_pattern())
+
+    def value(self, value: Any) -> Any:
+        """A copy of ``value`` with strings redacted, recursing into dicts, lists and tuples.
+
+        A dict entry whose key names a secret (``password``, ``DB_PASSWORD``, ``secret_key`` ...)
+        has its whole value masked. Lists of strings are treated as lines of output: a private key
+        block spread over several lines is masked line by line.
+        """
+        return self._value(value, self._value_pattern())
+
+    def lines(self, lines: Iterable[str]) -> list[str]:
+        """Redact lines of output, masking every line inside a private key block."""
+        return self._lines(lines, self._value_pattern())
+
+    # The secret values are read from the environment once per call above, not once per string
+    # inside it (a session's first event holds a few hundred strings).
+    @staticmethod
+    def _text(text: str, values: re.Pattern[str] | None) -> str:
         if not text:
             return text
-        values = self._value_pattern()
         if values is not None:
             text = values.sub(MASK, text)
         if "PRIVATE KEY" in text:
@@ -81,25 +99,18 @@ class Redactor:
         text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
         return _LABELLED.sub(lambda m: m.group(1) + MASK, text)
 
-    def value(self, value: Any) -> Any:
-        """A copy of ``value`` with strings redacted, recursing into dicts, lists and tuples.
-
-        A dict entry whose key names a secret (``password``, ``DB_PASSWORD``, ``secret_key`` ...)
-        has its whole value masked. Lists of strings are treated as lines of output: a private key
-        block spread over several lines is masked line by line.
-        """
+    def _value(self, value: Any, values: re.Pattern[str] | None) -> Any:
         if isinstance(value, str):
-            return self.text(value)
+            return self._text(value, values)
         if isinstance(value, Mapping):
-            return {key: self._entry(str(key), item) for key, item in value.items()}
+            return {key: self._entry(str(key), item, values) for key, item in value.items()}
         if isinstance(value, list | tuple):
             if value and all(isinstance(item, str) for item in value):
-                return self.lines(value)
-            return [self.value(item) for item in value]
+                return self._lines(value, values)
+            return [self._value(item, values) for item in value]
         return value
 
-    def lines(self, lines: Iterable[str]) -> list[str]:
-        """Redact lines of output, masking every line inside a private key block."""
+    def _lines(self, lines: Iterable[str], values: re.Pattern[str] | None) -> list[str]:
         out: list[str] = []
         in_key = False
         for line in lines:
@@ -110,13 +121,14 @@ class Redactor:
                 continue
             if _PRIVATE_KEY_START.search(line) and not _PRIVATE_KEY_END.search(line):
                 in_key = True
-                out.append(self.text(_PRIVATE_KEY_START.split(line, maxsplit=1)[0]) + MASK)
+                before = _PRIVATE_KEY_START.split(line, maxsplit=1)[0]
+                out.append(self._text(before, values) + MASK)
                 continue
-            out.append(self.text(line))
+            out.append(self._text(line, values))
         return out
 
-    def _entry(self, key: str, item: Any) -> Any:
+    def _entry(self, key: str, item: Any, values: re.Pattern[str] | None) -> Any:
         if isinstance(item, str | bytes) and item and (
                 key.lower() in self._names or _SECRET_KEY_NAME.search(key)):
             return MASK
-        return self.value(item)
+        return self._value(item, values)
