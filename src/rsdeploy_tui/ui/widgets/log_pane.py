@@ -262,6 +262,9 @@ class LogPane(Vertical):
                     await asyncio.sleep(0)
 
     def _source_status(self, status: Any) -> None:
+        # The last lines before a source dies usually say why: draw them before the new status
+        # (not up to a flush tick later).
+        self.flush()
         text = f"{status.title}: {status.message}"
         if status.state == "retrying":
             text += f" Restarting in {status.retry_in:g} s."
