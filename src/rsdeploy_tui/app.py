@@ -28,8 +28,6 @@ from rsdeploy_tui.session.redact import MASK
 from rsdeploy_tui.ui.context import RunbookContext, utc_now
 from rsdeploy_tui.ui.glyphs import pick
 from rsdeploy_tui.ui.keyboard import OrderedKeys
-from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
-from rsdeploy_tui.ui.screens.resume import ResumeModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 
 if TYPE_CHECKING:
@@ -103,6 +101,7 @@ class RunbookApp(OrderedKeys[str | None]):
             self.add_class("-ascii")
         if self.session is None:
             titles = {phase.id: phase.title for phase in self.ctx.checklist.phases}
+            from rsdeploy_tui.ui.screens.resume import ResumeModal
             self.push_screen(ResumeModal(self._offer, titles), self._launch_choice)
         else:
             self._after_runbook_shown()
@@ -160,6 +159,7 @@ class RunbookApp(OrderedKeys[str | None]):
             state = self.session.state(self.ctx.checklist)
             if not (state.facts.get("version") or self.ctx.values.get("version")):
                 # After the runbook's first frame, so the modal is drawn over it.
+                from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
                 self.call_after_refresh(self.push_screen, DeploymentInfoModal(),
                                         self._deployment_info)
 

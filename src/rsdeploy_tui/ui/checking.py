@@ -26,15 +26,14 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets.option_list import OptionDoesNotExist
 
-from rsdeploy_tui.checks.registry import CHECK_TYPES, CheckContext, CheckResult, run_check
 from rsdeploy_tui.rollback import ROLLBACK_PHASE, describe_trigger, rollback_plan
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
-from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
+    from rsdeploy_tui.checks.registry import CheckContext, CheckResult
     from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 
 POST_PHASE = "post"
@@ -64,6 +63,8 @@ _WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config
 
 def warm_imports(type_names: Iterable[str]) -> None:
     """Import the check modules (and the libraries they use) for these check types."""
+    from rsdeploy_tui.checks.registry import CHECK_TYPES
+
     for type_name in set(type_names):
         target = CHECK_TYPES.get(type_name)
         if target is None:
@@ -140,6 +141,8 @@ class CheckController:
 
     def context(self) -> CheckContext:
         """What a check may read: vars, facts and earlier results (baselines) of the session."""
+        from rsdeploy_tui.checks.registry import CheckContext
+
         state = self.screen.state
         return CheckContext(
             vars=dict(self.screen.ctx.values),
@@ -200,6 +203,8 @@ class CheckController:
     async def _check(self, item: Item, ctx: CheckContext, batch: Batch, done: asyncio.Event,
                      waits_for: asyncio.Event | None, warm: asyncio.Future[None] | None) -> None:
         """One item's check in its worker: wait, run under the shared bound, record."""
+        from rsdeploy_tui.checks.registry import CheckResult, run_check
+
         result: CheckResult | None = None
         try:
             if warm is not None:
@@ -240,6 +245,7 @@ class CheckController:
             if yes:
                 self.cancel_now()
 
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
         self.screen.app.push_screen(
             ConfirmModal("Cancel checks", f"Cancel the {count} check(s) still running? Nothing "
                          "is recorded for them.", yes="Cancel them", no="Keep running"),
@@ -365,6 +371,7 @@ class CheckController:
             if yes:
                 self.check_phase(phase)
 
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
         self.screen.app.push_screen(
             ConfirmModal(f"{phase.title}",
                          f"Run the {len(items)} automated check(s) of {phase.title} now? "
@@ -383,6 +390,7 @@ class CheckController:
             self.goto_rollback_phase()
             return
         body = "\n".join(f"- {c.text}" for c in self.checklist.rollback_triggers)
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
         self.screen.app.push_screen(
             ReasonModal("Start a rollback",
                         "Why roll back? (recorded in the deployment log)",

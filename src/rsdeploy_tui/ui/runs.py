@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import view
-from rsdeploy_tui.ui.screens.modals import ConfirmModal
-from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
 from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
@@ -241,6 +239,7 @@ class RunController:
                 go(typed)
 
         body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}"
+        from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
         self.screen.app.push_screen(
             TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
 
@@ -477,6 +476,7 @@ class RunController:
         grace = float(self.services.get("cancel_grace", 3.0))
         question = (f"$ {run.command}\n\nIts whole process group gets SIGINT, then SIGTERM after "
                     f"{grace:g} s, then SIGKILL.")
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
         self.screen.app.push_screen(
             ConfirmModal("Cancel the running command?", question, yes="Cancel it",
                          no="Keep running"),

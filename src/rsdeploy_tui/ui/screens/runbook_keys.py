@@ -11,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import Input
 
 from rsdeploy_tui.ui import view
-from rsdeploy_tui.ui.screens.help import HelpScreen
-from rsdeploy_tui.ui.screens.modals import ConfirmModal, ReasonModal
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
@@ -81,6 +79,7 @@ class RunbookKeys(_Base):
             return
         if view.state_name(self.state, item.qid) == "done":
             if item.critical:
+                from rsdeploy_tui.ui.screens.modals import ConfirmModal
                 self.app.push_screen(
                     ConfirmModal(
                         "Untick a CRITICAL item?",
@@ -113,6 +112,7 @@ class RunbookKeys(_Base):
             if reason and self.record("gate_override", phase=phase.id, reason=reason):
                 self._tick(item)
 
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
         self.app.push_screen(
             ReasonModal(
                 f"{phase.title} is gated",
@@ -136,6 +136,7 @@ class RunbookKeys(_Base):
             if self.record("skip", item=item.qid, reason=reason):
                 self._move_to_next_pending(item.qid)
 
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
         self.app.push_screen(
             ReasonModal(
                 "Skip item",
@@ -157,6 +158,7 @@ class RunbookKeys(_Base):
                 self.enter_phase(self.checklist.phase_of(item))
                 self.record("note", item=item.qid, text=text)
 
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
         self.app.push_screen(
             ReasonModal("Add a note", "Note (enter saves)", body=self.ctx.display(item.text)),
             done,
@@ -242,6 +244,7 @@ class RunbookKeys(_Base):
 
     def action_help(self) -> None:
         """Every key."""
+        from rsdeploy_tui.ui.screens.help import HelpScreen
         self.app.push_screen(HelpScreen(self.ctx.glyphs))
 
     def running_work(self) -> list[str]:
@@ -256,6 +259,7 @@ class RunbookKeys(_Base):
         if not running:
             self.app.exit(self.session.id)
             return
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
         self.app.push_screen(
             ConfirmModal(
                 "Work is running",
