@@ -159,9 +159,12 @@ class RunbookApp(OrderedKeys[str | None]):
             state = self.session.state(self.ctx.checklist)
             if not (state.facts.get("version") or self.ctx.values.get("version")):
                 # After the runbook's first frame, so the modal is drawn over it.
-                from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
-                self.call_after_refresh(self.push_screen, DeploymentInfoModal(),
-                                        self._deployment_info)
+                self.call_after_refresh(self._ask_deployment_info)
+
+    def _ask_deployment_info(self) -> None:
+        from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
+
+        self.push_screen(DeploymentInfoModal(), self._deployment_info)
 
     def session_vars(self) -> Mapping[str, str]:
         """Vars recorded when the session was created (what a resumed session runs with)."""

@@ -161,6 +161,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
         self.runs.start()
+        # The first tab is set up by compose and phase_pane_mounted (no TabActivated for it);
+        # what entering a phase offers comes after the first frame.
+        self.call_after_refresh(self._offer_phase_checks)
 
     def _read_only_text(self) -> Text:
         lock = getattr(self.session, "holder", None)

@@ -44,6 +44,12 @@ class HangingLine:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width
+        if self.text.cell_len <= width and "\n" not in self.text.plain:
+            # Most lines fit: no wrapping to do (the list renders every line once to learn its
+            # height, so this is most of the list's first frame).
+            yield from self.text.render(console)
+            yield Segment.line()
+            return
         indent = self.indent if width >= self.indent + 8 else 0  # too narrow: plain wrapping
         head, body = self.text.divide([indent]) if indent else (Text(), self.text)
         for number, line in enumerate(body.wrap(console, width - indent)):

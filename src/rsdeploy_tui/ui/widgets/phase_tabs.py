@@ -152,9 +152,10 @@ class TabStrip(Widget):
 class PhaseTabs(Vertical):
     """Tabs of ``TabPage``s (given as children, e.g. ``with PhaseTabs(): with TabPage(...)``).
 
-    ``active`` is the shown tab's id; setting it switches and posts ``TabActivated`` (also
-    posted once for the first tab when mounted). A tab changes on a key, a click or
-    ``active = ...``, never because a widget inside it got the focus.
+    ``active`` is the shown tab's id; setting it to another tab switches and posts
+    ``TabActivated`` (not for the initial tab: the owner sets that one up itself, before the
+    first frame). A tab changes on a key, a click or ``active = ...``, never because a widget
+    inside it got the focus.
     """
 
     class TabActivated(Message):
@@ -183,9 +184,6 @@ class PhaseTabs(Vertical):
     def compose(self) -> ComposeResult:
         yield TabStrip()
         yield ContentSwitcher(*self._pages, initial=self._active)
-
-    def on_mount(self) -> None:
-        self.post_message(self.TabActivated(self, self.get_pane(self._active)))
 
     @property
     def pages(self) -> list[TabPage]:
