@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 SIGNAL_EXIT_GRACE_S = 3.0
 """Seconds a SIGHUP/SIGTERM exit may take before the process leaves without Textual's cleanup."""
 
-STYLE_FILES = ("app.tcss", "runbook.tcss", "modals.tcss", "checks.tcss", "live.tcss")
+# The dialogs' styles (modals.tcss) load with the first dialog (ui/screens/dialog.py).
+STYLE_FILES = ("app.tcss", "runbook.tcss", "checks.tcss", "live.tcss")
 
 # (action, palette title, help) for the command palette; availability from check_action.
 PALETTE = [

@@ -6,10 +6,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from rsdeploy_tui.ui.glyphs import UNICODE, Glyphs
+from rsdeploy_tui.ui.screens.dialog import Dialog
 
 # (keys, what they do) in the order an operator learns them.
 KEYS: list[tuple[str, str]] = [
@@ -32,7 +32,7 @@ KEYS: list[tuple[str, str]] = [
 ]
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """Lists every key; any of escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]

@@ -8,13 +8,13 @@ from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rsdeploy_tui.ui.screens.dialog import Dialog
 from rsdeploy_tui.ui.screens.typing import TypedInto
 
 
-class ReasonModal(TypedInto, ModalScreen[str | None]):
+class ReasonModal(TypedInto, Dialog[str | None]):
     """Ask for a line of text (skip reason, note, gate override reason).
 
     Dismisses with the stripped text, or None when cancelled. When ``required``, an empty
@@ -78,7 +78,7 @@ class ReasonModal(TypedInto, ModalScreen[str | None]):
         self.close_with(None)
 
 
-class ConfirmModal(ModalScreen[bool]):
+class ConfirmModal(Dialog[bool]):
     """A yes/no question; ``y``/Enter on the default button answer, ``n``/Escape refuse."""
 
     BINDINGS = [
@@ -114,7 +114,7 @@ class ConfirmModal(ModalScreen[bool]):
         self.dismiss(value)
 
 
-class DeploymentInfoModal(TypedInto, ModalScreen[dict[str, str] | None]):
+class DeploymentInfoModal(TypedInto, Dialog[dict[str, str] | None]):
     """Ask for the deployment's version tag and sprint when the session starts (skippable)."""
 
     # Priority bindings run when the app takes the key off its queue, before it forwards the

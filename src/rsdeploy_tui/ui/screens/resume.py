@@ -10,9 +10,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
+from rsdeploy_tui.ui.screens.dialog import Dialog
 from rsdeploy_tui.ui.view import short_time
 
 RESUME, NEW, READ_ONLY = "resume", "new", "read_only"
@@ -47,7 +47,7 @@ def summary_text(summary: Any, phase_titles: Mapping[str, str] | None = None) ->
     return text
 
 
-class ResumeModal(ModalScreen[str]):
+class ResumeModal(Dialog[str]):
     """Resume (default, Enter) / Start new / Open read-only; dismisses with the choice."""
 
     BINDINGS = [

@@ -7,13 +7,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from rsdeploy_tui.ui.screens.dialog import Dialog
 from rsdeploy_tui.ui.screens.typing import TypedInto
 
 
-class TypedConfirmModal(TypedInto, ModalScreen[str | None]):
+class TypedConfirmModal(TypedInto, Dialog[str | None]):
     """Dismisses with the typed text when it matches ``expected`` exactly, None when cancelled.
 
     A mismatch is refused in place (the dialog stays open and says so): Enter alone, a typo or
