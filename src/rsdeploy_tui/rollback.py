@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rsdeploy_tui.checklist.model import Checklist, Criterion, Item
 from rsdeploy_tui.checklist.vars import expand, references
+from rsdeploy_tui.records import datarecord
 
 ROLLBACK_PHASE = "rollback"
 
@@ -76,7 +77,7 @@ def vars_with_facts(vars: Mapping[str, str], facts: Mapping[str, Any]) -> dict[s
     return merged
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class RollbackStep:
     """One Rollback-phase item, pre-filled for this session."""
 

@@ -18,13 +18,14 @@ import os
 import shlex
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checklist.vars import expand_params
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.runner.wrapper import write_json_atomic
 
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ class ActionError(RsdeployError):
     """An action could not be prepared, or its files cannot be read."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ActionResult:
     """What an action run produced, read from its result file."""
 
@@ -109,7 +110,7 @@ def action_env() -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(parts), "PYTHONUNBUFFERED": "1"}
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class PreparedAction:
     """Everything needed to start an action with the runner's ``start_run``."""
 

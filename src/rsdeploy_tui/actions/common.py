@@ -13,12 +13,13 @@ import shutil
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from rsdeploy_tui.checklist.vars import expand_params
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 
 CHUNK = 1024 * 1024
 """Read/write chunk for dumps and downloads: large enough to be fast, small enough to stay flat."""
@@ -82,7 +83,7 @@ class Ticker:
         return f"{human_bytes(done / elapsed)}/s"
 
 
-@dataclass
+@datarecord
 class Context:
     """An action's inputs, read from its spec file."""
 
@@ -276,7 +277,7 @@ def pg_tool(name: str) -> str:
     return found
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Database:
     """Connection settings from DB_HOST/DB_PORT/DB_USER/DB_NAME; the password stays in the env."""
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rsdeploy_tui.checklist.yamlread import LineDict, LineList
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -50,7 +50,7 @@ TEMPLATE_KEYS = {"title", "subject", "body"}
 CRITERION_KEYS = {"id", "text", "items"}
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Problem:
     """One thing wrong with a checklist file."""
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from rsdeploy_tui.checklist.yamlwrite import to_yaml
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -40,7 +41,7 @@ class MarkdownImportError(RsdeployError):
     """The Markdown has nothing that can become a checklist."""
 
 
-@dataclass
+@datarecord
 class _Item:
     text: str
     critical: bool
@@ -53,7 +54,7 @@ class _Item:
     help: list[str] = field(default_factory=list)
 
 
-@dataclass
+@datarecord
 class _Section:
     title: str
     line: int
@@ -61,7 +62,7 @@ class _Section:
     items: list[_Item] = field(default_factory=list)
 
 
-@dataclass
+@datarecord
 class _Phase:
     title: str
     line: int
@@ -69,7 +70,7 @@ class _Phase:
     sections: list[_Section] = field(default_factory=list)
 
 
-@dataclass
+@datarecord
 class _Document:
     title: str | None = None
     first_heading: str | None = None

@@ -8,17 +8,19 @@ Item ids are unique within a checklist file; other layers refer to an item by it
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from rsdeploy_tui.records import datarecord
 
 
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Check:
     """An automated verification attached to an item (``check:`` in YAML)."""
 
@@ -30,7 +32,7 @@ class Check:
     """Line of the ``check:`` key in the checklist file (0 when unknown)."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Action:
     """A built-in action run instead of a shell command (``action:`` in YAML)."""
 
@@ -42,7 +44,7 @@ class Action:
     """Line of the ``action:`` key in the checklist file."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Item:
     """One thing the operator does or verifies."""
 
@@ -89,7 +91,7 @@ PLAIN_SECTION = "items"
 """Id of the one untitled section of a phase that lists ``items:`` without sections."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Section:
     """A titled group of items inside a phase."""
 
@@ -105,7 +107,7 @@ class Section:
     """Line of the section in the checklist file."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Phase:
     """One tab of the runbook: Pre-Deployment, Deployment, ..."""
 
@@ -128,7 +130,7 @@ class Phase:
         return tuple(item for section in self.sections for item in section.items)
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Template:
     """A message or document template (stakeholder messages, the deployment log)."""
 
@@ -144,7 +146,7 @@ class Template:
     """Line of the template in the checklist file."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Criterion:
     """A rollback trigger or a success criterion: a sentence, optionally tied to items."""
 
@@ -158,7 +160,7 @@ class Criterion:
     """Line in the checklist file."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Checklist:
     """A whole checklist file, loaded and validated."""
 

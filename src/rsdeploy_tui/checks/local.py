@@ -8,20 +8,20 @@ import os
 import re
 import signal
 import subprocess
-from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from rsdeploy_tui.checks.reasons import one_line
 from rsdeploy_tui.checks.registry import CheckContext, CheckError, CheckResult, failed, passed
+from rsdeploy_tui.records import datarecord
 
 OUTPUT_CAP = 256 * 1024
 """Bytes of command output kept (the tail); a chatty test suite must not fill memory."""
 TAIL_LINES = 20
 
 
-@dataclass
+@datarecord
 class Finished:
     """A finished shell command."""
 

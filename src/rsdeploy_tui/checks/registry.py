@@ -14,11 +14,12 @@ import importlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, Literal
 
 from rsdeploy_tui.checks.expand import VarError, expand_params
 from rsdeploy_tui.checks.reasons import describe_error
+from rsdeploy_tui.records import datarecord
 
 Status = Literal["pass", "fail", "error", "skipped"]
 
@@ -55,7 +56,7 @@ CHECK_TYPES: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class CheckResult:
     """What one check observed."""
 
@@ -101,7 +102,7 @@ class CheckError(Exception):
 Redact = Callable[[str], str]
 
 
-@dataclass
+@datarecord
 class CheckContext:
     """Everything a check may read besides its own params.
 

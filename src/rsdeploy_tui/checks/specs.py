@@ -7,10 +7,10 @@ Unknown parameters are load errors (a typo must never silently disable a check).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from rsdeploy_tui.records import datarecord
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Param:
     """One parameter of a check or action."""
 

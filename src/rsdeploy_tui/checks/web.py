@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import ssl
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checks.reasons import describe_error
 from rsdeploy_tui.checks.registry import CheckContext, CheckError
+from rsdeploy_tui.records import datarecord
 
 if TYPE_CHECKING:
     import httpx
@@ -81,7 +81,7 @@ def client(ctx: CheckContext, params: dict[str, Any], *, follow_redirects: bool 
     )
 
 
-@dataclass
+@datarecord
 class Fetched:
     """A response with its body read up to ``BODY_CAP``."""
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.reports.timefmt import parse_time, show_time
 
 _ON = frozenset({"true", "1", "on", "yes", "enabled", "enable"})
@@ -75,7 +75,7 @@ def _span(on: datetime, off: datetime) -> str:
     return f"{show_time(on, with_date=False)} - {show_time(off, with_date=False)}"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Downtime:
     """Maintenance mode as recorded: one or more windows, the last possibly still open."""
 

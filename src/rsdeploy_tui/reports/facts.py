@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.reports.changes import git_changes
 from rsdeploy_tui.reports.downtime import Downtime, maintenance_windows
 from rsdeploy_tui.reports.placeholders import expand_vars
@@ -33,7 +34,7 @@ def utc_clock() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Changes:
     """The changes deployed and where the list came from."""
 
@@ -46,13 +47,13 @@ class Changes:
     """The tag or commit ``git log`` started from (source ``git``)."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class _Shown:
     qid: str
     text: str
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Issue:
     """Something that went wrong or was left out."""
 
@@ -66,7 +67,7 @@ class Issue:
     at: str | None = None
 
 
-@dataclass
+@datarecord
 class DeploymentFacts:
     """A session's facts, ready for rendering (all strings still unredacted)."""
 

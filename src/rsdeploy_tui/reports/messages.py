@@ -8,11 +8,11 @@ the operator to type in the Communication tab.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.reports.facts import Clock, DeploymentFacts, gather, show_time, utc_clock
 from rsdeploy_tui.reports.placeholders import fill, sprint_text
 from rsdeploy_tui.reports.redaction import scrubber
@@ -54,7 +54,7 @@ MESSAGE_IDS = ("pre_deployment", "status_in_progress", "status_issue", "status_e
 """Order shown in the Communication tab: before, during, after, rollback."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Message:
     """One stakeholder message, filled and redacted, ready to edit."""
 

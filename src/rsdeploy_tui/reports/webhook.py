@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from rsdeploy_tui.records import datarecord
 
 WEBHOOK_TIMEOUT_S = 10.0
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class WebhookResult:
     """What happened to one post; ``ok`` False carries a sentence for the operator."""
 

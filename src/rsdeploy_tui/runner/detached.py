@@ -16,12 +16,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.runner.wrapper import proc_start_time, write_json_atomic
 from rsdeploy_tui.session.redact import ALWAYS_SECRET
 
@@ -33,7 +33,7 @@ class RunError(RsdeployError):
     """A run could not be started or found."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class RunHandle:
     """A started run and where its files are."""
 
@@ -55,7 +55,7 @@ class RunHandle:
     """JSON metadata written by the wrapper before the command starts."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class RunStatus:
     """What the files and the process table say about a run now."""
 
@@ -73,7 +73,7 @@ class RunStatus:
     """The wrapper is gone but left no exit file (killed with SIGKILL, machine rebooted)."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class CancelOutcome:
     """Result of ``cancel_run``."""
 

@@ -34,13 +34,13 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import NamedTuple
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.runner.output import MAX_LINE, sanitize
 
 LOG_GROUPS: dict[str, str | None] = {
@@ -373,7 +373,7 @@ async def _stop(proc: asyncio.subprocess.Process) -> None:
             await proc.wait()
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class SourceStatus:
     """What the log source is doing, for the pane's status line."""
 

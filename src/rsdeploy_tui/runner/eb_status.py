@@ -7,15 +7,17 @@ with ``error`` set, so the banner shows "unknown" and the reason.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
+
+from rsdeploy_tui.records import datarecord
 
 UNKNOWN = "unknown"
 _IN_PROGRESS = {"Launching", "Updating", "Aborting", "Terminating", "LinkingFrom", "LinkingTo"}
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class EnvStatus:
     """One look at an Elastic Beanstalk environment."""
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import Any
+
+from rsdeploy_tui.records import datarecord
 
 SCHEMA_VERSION = 1
 """Version written into every journal line, snapshot and lock file; newer versions are refused."""
@@ -30,7 +32,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True, slots=True)
+@datarecord(frozen=True, slots=True)
 class Event:
     """One line of the journal: something that happened, who did it, where and when."""
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import (
     SCHEMA_VERSION,
     Event,
@@ -52,7 +53,7 @@ def storage_error(error: OSError, path: Path, doing: str) -> RsdeployError:
                          f"{error.strerror or error}.")
 
 
-@dataclass
+@datarecord
 class Loaded:
     """The result of reading a journal."""
 

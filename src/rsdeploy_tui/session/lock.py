@@ -13,16 +13,17 @@ import fcntl
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import SCHEMA_VERSION
 
 LOCK_NAME = "lock"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class LockHolder:
     """Who holds (or held) a session's lock."""
 

@@ -6,12 +6,12 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import Event, iso
 from rsdeploy_tui.session.journal import JOURNAL_NAME, JournalWriter, read_journal
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
@@ -27,7 +27,7 @@ class ReadOnlySession(RsdeployError):
     """``record`` was called on a session opened read-only (or already closed)."""
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class SessionMeta:
     """What a session is: recorded in its first event (and ``checklist_changed`` events)."""
 
@@ -92,7 +92,7 @@ def checklist_identity(checklist: Checklist) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class ChecklistChange:
     """The checklist file differs from the one the session was following."""
 

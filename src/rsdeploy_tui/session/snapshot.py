@@ -9,17 +9,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import SCHEMA_VERSION
 from rsdeploy_tui.session.journal import NewerSession, fsync_dir, storage_error
 
 SNAPSHOT_NAME = "session.json"
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class SessionSummary:
     """One line of ``rsdeploy-tui sessions``: what a session is and how far it got."""
 

@@ -7,9 +7,10 @@ Rule: the latest state-changing event wins (see ``docs/internals.md``).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import Event
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class Rollback(NamedTuple):
     at: str
 
 
-@dataclass
+@datarecord
 class CheckRecord:
     """The latest automated check result of an item."""
 
@@ -59,7 +60,7 @@ class CheckRecord:
     """What the check saw (redacted)."""
 
 
-@dataclass
+@datarecord
 class RunRecord:
     """One run of an item's command."""
 
@@ -87,7 +88,7 @@ class RunRecord:
     """Text the operator typed to confirm a destructive command."""
 
 
-@dataclass
+@datarecord
 class ItemState:
     """What the events say about one item."""
 
@@ -112,7 +113,7 @@ class ItemState:
         self.state, self.by, self.at, self.reason = state, event.operator, event.at, reason
 
 
-@dataclass
+@datarecord
 class SessionState:
     """Everything derived from a session's events."""
 

@@ -18,7 +18,7 @@ import asyncio
 import importlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -26,6 +26,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets.option_list import OptionDoesNotExist
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.rollback import ROLLBACK_PHASE, describe_trigger, rollback_plan
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
@@ -78,7 +79,7 @@ def warm_imports(type_names: Iterable[str]) -> None:
                 continue  # the check itself reports the missing library as its result
 
 
-@dataclass
+@datarecord
 class Batch:
     """Checks started by one key press, for one summary when the last one ends."""
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.ui.glyphs import Glyphs
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
+@datarecord
 class RunbookContext:
     """Collaborators of the runbook screen, injected by ``make_app`` (tests swap in fakes)."""
 

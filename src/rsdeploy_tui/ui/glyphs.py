@@ -8,10 +8,11 @@ tests read the same thing everywhere.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+
+from rsdeploy_tui.records import datarecord
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Glyphs:
     """One set of marks used by the widgets."""
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
@@ -37,7 +37,7 @@ _EB_LOGS = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+logs\b", re.M)
 _TARGET = re.compile(r"--(?:version|label)[ =](\S+)")
 
 
-@dataclass(frozen=True)
+@datarecord(frozen=True)
 class Followed:
     """A detached run the controller follows until it ends."""
 

@@ -9,13 +9,15 @@ every other control sequence).
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Static
+
+from rsdeploy_tui.records import datarecord
 
 if TYPE_CHECKING:
     from textual.widgets import RichLog
@@ -26,7 +28,7 @@ FLUSH_S = 0.05
 """Flush period (20 Hz): one repaint per period however fast the output comes."""
 
 
-@dataclass
+@datarecord
 class RunView:
     """What the view knows about one run."""
 
