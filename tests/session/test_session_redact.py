@@ -131,3 +131,26 @@ def test_api_tokens_and_client_secrets_are_secret_shaped() -> None:
         == {"api_token": "****", "client_secret": "****", "eb_env": "rs-prod"}
     assert r.text("API_TOKEN=tok-7f7f OAUTH_CLIENT_SECRET=cs-8e8e") \
         == "API_TOKEN=**** OAUTH_CLIENT_SECRET=****"
+
+
+@pytest.mark.parametrize("text", [
+    "pre.db-backup", "Production database backed up", "AKIAZZCANARY00000001 in a log",
+    "aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00",
+    "AWS Secret: wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00",
+    "aw\u017f secret wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00",  # long s: (?i) reads it as s
+    "postgres://app:Sh4pedUrlPw@db:5432/rs", "password=Pl41nPw0rd", "SECRET_KEY: dj4ngoK3yInline",
+    "token = 'abc123'", "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    "x" * 300 + "api_key=zzz",
+])
+def test_skipping_patterns_that_cannot_match_changes_nothing(text: str) -> None:
+    """The cheap checks before each pattern only skip work: the result is what every pattern
+    run in turn gives."""
+    from rsdeploy_tui.session import redact
+
+    expected = redact._PRIVATE_KEY.sub(redact.MASK, text)
+    expected = redact._AWS_KEY_ID.sub(redact.MASK, expected)
+    expected = redact._AWS_SECRET.sub(lambda m: m.group(1) + redact.MASK, expected)
+    expected = redact._URL_PASSWORD.sub(
+        lambda m: m.group(1) + redact.MASK + m.group(3), expected)
+    expected = redact._LABELLED.sub(lambda m: m.group(1) + redact.MASK, expected)
+    assert Redactor(environ={}).text(text) == expected

@@ -92,12 +92,19 @@ class Redactor:
             return text
         if values is not None:
             text = values.sub(MASK, text)
+        # Each pattern runs only when the text holds what it cannot match without (most
+        # strings are ids and plain words): the checks are exact, never skipping a match.
         if "PRIVATE KEY" in text:
             text = _PRIVATE_KEY.sub(MASK, text)
-        text = _AWS_KEY_ID.sub(MASK, text)
-        text = _AWS_SECRET.sub(lambda m: m.group(1) + MASK, text)
-        text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
-        return _LABELLED.sub(lambda m: m.group(1) + MASK, text)
+        if "A" in text:  # every AWS key id prefix starts with a capital A
+            text = _AWS_KEY_ID.sub(MASK, text)
+        if "aws" in text.lower() or not text.isascii():  # (?i): "ſ" matches "s" too
+            text = _AWS_SECRET.sub(lambda m: m.group(1) + MASK, text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)
+        if ":" in text or "=" in text:
+            text = _LABELLED.sub(lambda m: m.group(1) + MASK, text)
+        return text
 
     def _value(self, value: Any, values: re.Pattern[str] | None) -> Any:
         if isinstance(value, str):
