@@ -1,4 +1,4 @@
-"""``@datarecord``: a dataclass whose ``__repr__``, ``__eq__`` and ``__hash__`` are shared functions.
+"""``@datarecord``: dataclasses that share one ``__repr__``, ``__eq__`` and ``__hash__``.
 
 On Python 3.11 ``@dataclass`` compiles every method it writes from source text when the class
 is defined, ~0.1 ms each. The records loaded at start-up (checklist model, session, UI) cost

@@ -16,11 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import field
 from typing import Any
 
-from rsdeploy_tui.checklist.model import Checklist, Criterion, Item
+from rsdeploy_tui.checklist.model import ROLLBACK_PHASE, Checklist, Criterion, Item
 from rsdeploy_tui.checklist.vars import expand, references
 from rsdeploy_tui.records import datarecord
-
-ROLLBACK_PHASE = "rollback"
 
 FACT_HINTS: dict[str, str] = {
     "previous_version": (

@@ -13,7 +13,8 @@ HEAVY = ("boto3", "botocore", "httpx", "psycopg2")
 # Ours, not needed for the first frame: imported when a check runs or a dialog opens.
 ON_FIRST_USE = ("rsdeploy_tui.checks.registry", "rsdeploy_tui.ui.screens.modals",
                 "rsdeploy_tui.ui.screens.help", "rsdeploy_tui.ui.screens.resume",
-                "rsdeploy_tui.ui.screens.typed_confirm")
+                "rsdeploy_tui.ui.screens.typed_confirm", "rsdeploy_tui.ui.runs",
+                "rsdeploy_tui.rollback")
 
 
 def test_app_and_cli_imports_stay_light() -> None:

@@ -15,6 +15,9 @@ from typing import Any
 
 from rsdeploy_tui.records import datarecord
 
+ROLLBACK_PHASE = "rollback"
+"""Id of the phase a rollback works through (``rollback.py`` builds its plan from it)."""
+
 
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})

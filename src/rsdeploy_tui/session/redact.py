@@ -98,7 +98,7 @@ class Redactor:
             text = _PRIVATE_KEY.sub(MASK, text)
         if "A" in text:  # every AWS key id prefix starts with a capital A
             text = _AWS_KEY_ID.sub(MASK, text)
-        if "aws" in text.lower() or not text.isascii():  # (?i): "ſ" matches "s" too
+        if "aws" in text.lower() or not text.isascii():  # (?i) reads U+017F (long s) as s
             text = _AWS_SECRET.sub(lambda m: m.group(1) + MASK, text)
         if "://" in text:
             text = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + m.group(3), text)

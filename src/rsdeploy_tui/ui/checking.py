@@ -26,8 +26,8 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.widgets.option_list import OptionDoesNotExist
 
+from rsdeploy_tui.checklist.model import ROLLBACK_PHASE
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.rollback import ROLLBACK_PHASE, describe_trigger, rollback_plan
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
@@ -293,6 +293,8 @@ class CheckController:
         criterion = self.checklist.trigger(item.rollback_trigger)
         if criterion is None:
             return
+        from rsdeploy_tui.rollback import describe_trigger  # not needed for the first frame
+
         sentence = describe_trigger(self.checklist, criterion, item.qid)
         already = any(e.kind == "rollback_started" and e.data.get("trigger") == criterion.id
                       for e in self.session.events)
@@ -425,6 +427,8 @@ class CheckController:
         if item.qid in self.in_flight:
             text.append("\nCheck running… (escape cancels)\n", style="bold yellow")
         if item.phase_id == ROLLBACK_PHASE and (item.command or item.action):
+            from rsdeploy_tui.rollback import rollback_plan
+
             step = next((s for s in rollback_plan(self.checklist, self.screen.state,
                                                   self.screen.ctx.values)
                          if s.qid == item.qid), None)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +22,6 @@ from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
-    from textual.widget import Widget
-
     from rsdeploy_tui.actions import ActionResult
     from rsdeploy_tui.checklist.model import Item
     from rsdeploy_tui.session.state import RunRecord
@@ -85,20 +82,9 @@ class RunController:
         return Path(self.session.dir) / "runs"
 
     # ------------------------------------------------------------ start-up and resume
-    def compose_banner(self) -> Iterator[Widget]:
-        """The environment banner (when ``eb_env`` is set), composed under the header."""
-        from rsdeploy_tui.ui.widgets.env_banner import EnvBanner
-
-        values = dict(self.screen.ctx.values)
-        if values.get("eb_env") and self.services.get("banner", True):
-            yield EnvBanner(values, fetch=self.services.get("env_status"),
-                            interval=self.services.get("banner_interval", 12.0))
-
     def start(self) -> None:
-        """Re-attach runs once the first frame is drawn (called from the runbook's on_mount)."""
-        self.screen.call_after_refresh(self._start)
-
-    def _start(self) -> None:
+        """Re-attach runs and show the item's last run (the runbook calls this once its first
+        frame is drawn)."""
         self.ready = True
         if self.services.get("reattach", True):
             self.resume()

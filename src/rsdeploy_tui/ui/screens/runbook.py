@@ -22,7 +22,6 @@ from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, view
 from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
-from rsdeploy_tui.ui.runs import RunController
 from rsdeploy_tui.ui.screens.runbook_keys import (
     EXTRA_TABS,
     LOG_TAB,
@@ -31,6 +30,7 @@ from rsdeploy_tui.ui.screens.runbook_keys import (
     pane_id,
 )
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
+from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
     from rsdeploy_tui.session import Session, SessionState
     from rsdeploy_tui.ui.context import RunbookContext
+    from rsdeploy_tui.ui.runs import RunController
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
@@ -103,13 +104,22 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.state: SessionState = session.state(ctx.checklist)
         self._cursor_placed = False
         self.checking = checking.CheckController(self)
-        self.runs = RunController(self)
+        self._runs: RunController | None = None
         self.logs = LogsToggle(self)
+
+    @property
+    def runs(self) -> RunController:
+        """Runs and their output (ui/runs.py), built after the first frame or on first use."""
+        if self._runs is None:
+            from rsdeploy_tui.ui.runs import RunController
+
+            self._runs = RunController(self)
+        return self._runs
 
     # ---------------------------------------------------------------- layout
     def compose(self) -> ComposeResult:
         yield RunbookHeader(id="header")
-        yield from self.runs.compose_banner()
+        yield from compose_env_banner(self.ctx.values, self.ctx.services)
         if self.session.read_only:
             yield Static(self._read_only_text(), id="banner")
         yield RollbackBanner(self.checklist, id="rollback-banner")
@@ -160,10 +170,14 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
-        self.runs.start()
+        self.call_after_refresh(self._attach_runs)
         # The first tab is set up by compose and phase_pane_mounted (no TabActivated for it);
         # what entering a phase offers comes after the first frame.
         self.call_after_refresh(self._offer_phase_checks)
+
+    def _attach_runs(self) -> None:
+        """After the first frame: re-attach runs still going, show the item's last run."""
+        self.runs.start()
 
     def _read_only_text(self) -> Text:
         lock = getattr(self.session, "holder", None)
@@ -254,7 +268,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         if pane is None:
             return
         item = self.current_item
-        self.runs.item_shown(item)
+        if self._runs is not None:  # before, the run controller shows it when it starts
+            self._runs.item_shown(item)
         found = pane.query(ItemDetail)
         if not found:
             return

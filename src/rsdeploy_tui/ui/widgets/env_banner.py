@@ -7,11 +7,12 @@ A failure is a status: "unknown: <reason>", and the UI never waits for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
+from textual.widget import Widget
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState
 
@@ -106,3 +107,11 @@ class EnvBanner(Static):
 
             error = event.worker.error
             self.show_status(EnvStatus(self.env_name, error=f"{type(error).__name__}: {error}"))
+
+
+def compose_env_banner(values: Mapping[str, str], services: Mapping[str, Any]) -> Iterator[Widget]:
+    """The environment banner under the runbook's header, when there is an ``eb_env`` to watch
+    (``services``: ``banner`` False for none, ``env_status`` fetch, ``banner_interval``)."""
+    if values.get("eb_env") and services.get("banner", True):
+        yield EnvBanner(dict(values), fetch=services.get("env_status"),
+                        interval=services.get("banner_interval", 12.0))
