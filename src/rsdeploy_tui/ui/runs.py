@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.ui import view
-from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
     from rsdeploy_tui.actions import ActionResult
@@ -63,7 +62,7 @@ class RunController:
         self.session = screen.session
         self.checklist = screen.checklist
         self.services = screen.ctx.services
-        self.output = RunOutput()
+        self.output = screen.run_output
         self.ready = False
         self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
         self._missing: dict[str, list[str]] = {}

@@ -35,6 +35,7 @@ from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs, TabPage
+from rsdeploy_tui.ui.widgets.run_output import RunOutput
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
@@ -104,6 +105,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.state: SessionState = session.state(ctx.checklist)
         self._cursor_placed = False
         self.checking = checking.CheckController(self)
+        # What the run output views draw; the run controller fills it once built.
+        self.run_output = RunOutput()
         self._runs: RunController | None = None
         self.logs = LogsToggle(self)
 

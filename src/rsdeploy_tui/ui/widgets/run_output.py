@@ -128,9 +128,8 @@ class RunOutputView(Vertical, can_focus=False):
 
     def on_mount(self) -> None:
         if self.store is None:
-            # The runbook screen's run controller holds the store (a test may mount without it).
-            runs = getattr(self.screen, "runs", None)
-            self.store = getattr(runs, "output", None)
+            # The runbook screen holds the store (a test may mount without it).
+            self.store = getattr(self.screen, "run_output", None)
         self.flush()
         self.set_interval(FLUSH_S, self.flush)
 
