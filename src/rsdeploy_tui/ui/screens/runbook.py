@@ -104,6 +104,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
         self._cursor_placed = False
+        # Phase panes in the DOM, by tab id: every key asks for the current one (no DOM query).
+        self._panes: dict[str, PhasePane] = {}
         self.checking = checking.CheckController(self)
         # What the run output views draw; the run controller fills it once built.
         self.run_output = RunOutput()
@@ -197,6 +199,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         the screen's own ``on_mount`` may run before they exist). The first one is the phase
         where work stopped: the cursor goes on its first pending item.
         """
+        self._panes[pane_id(phase_pane.phase)] = phase_pane
         phase_pane.item_list.rebuild(self.state, self._filter_text())
         phase_pane.show_state(self.state)
         if not self._cursor_placed:
@@ -295,11 +298,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             return None  # the tabs are not composed yet (start-up)
 
     def _phase_pane(self) -> PhasePane | None:
-        pane = self._active_pane()
-        if pane is None:
-            return None
-        found = pane.query(PhasePane)
-        return found.first() if found else None
+        return self._panes.get(self.query_one("#phases", PhaseTabs).active)
 
     @property
     def current_phase(self) -> Phase | None:
