@@ -189,7 +189,8 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
     screen = TmuxScreen(80, 24)
     try:
         screen.start(
-            [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"],
+            # a long name: the header line is cut (with no ellipsis glyph, see below)
+            [sys.executable, "-m", "rsdeploy_tui", "--operator", "ana-" + "x" * 40],
             {**env, "LANG": "C", "TERM": "xterm"},
         )
         screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
@@ -200,6 +201,7 @@ def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
         assert "░" not in text and "█" not in text.split("\n", 4)[4]
         blocks = set("▁▂▃▄▅▆▇▉▊▋▌▍▎▏")
         assert not blocks & set(text), "block glyphs (scrollbars?) on a non-UTF-8 terminal"
+        assert "…" not in text, "an ellipsis glyph (cut lines, tab labels) on a non-UTF-8 terminal"
         screen.keys("Space")
         text = screen.wait_for(lambda t: done_count(t) == 1, what="one item ticked")
         assert "[x]" in text and "#" in text  # the ASCII progress bar moved
