@@ -11,9 +11,7 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
-import secrets
 import socket
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -54,6 +52,8 @@ def default_operator(explicit: str | None = None) -> str:
     if from_env:
         return from_env
     try:
+        import getpass  # rarely reached: not imported at start-up
+
         return getpass.getuser()  # $LOGNAME, else the password database
     except (OSError, KeyError):
         return "unknown"
@@ -67,7 +67,8 @@ def ssh_origin() -> str | None:
 
 def new_session_id(moment: datetime) -> str:
     """Sortable id: UTC time plus a short random suffix, ``20261126T023000Z-a1b2``."""
-    return f"{iso(moment)[:19].replace('-', '').replace(':', '')}Z-{secrets.token_hex(2)}"
+    # os.urandom, as secrets.token_hex does, without importing secrets (and hmac) at start-up
+    return f"{iso(moment)[:19].replace('-', '').replace(':', '')}Z-{os.urandom(2).hex()}"
 
 
 class SessionStore:
