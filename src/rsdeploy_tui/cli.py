@@ -52,13 +52,8 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool, operator: bool = 
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command-line contract (see DESIGN.md)."""
-    parser = argparse.ArgumentParser(
-        prog="rsdeploy-tui",
-        description="A full-screen terminal runbook for production deployments.",
-    )
-    parser.add_argument("--version", action="version", version=f"rsdeploy-tui {__version__}")
+def _add_launch_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a plain ``rsdeploy-tui`` (the runbook, no sub-command)."""
     _add_common(parser, sub=False)
     parser.add_argument(
         "--take-over", action="store_true",
@@ -67,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--read-only", action="store_true", help="open the session without changing anything"
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command-line contract (see DESIGN.md)."""
+    parser = argparse.ArgumentParser(
+        prog="rsdeploy-tui",
+        description="A full-screen terminal runbook for production deployments.",
+    )
+    parser.add_argument("--version", action="version", version=f"rsdeploy-tui {__version__}")
+    _add_launch_options(parser)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = subs.add_parser("resume", help="resume the latest unfinished (or the named) session")
@@ -117,10 +122,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line, parsed by ``build_parser``.
+
+    The usual launch (no sub-command) is read by a parser of the launch options alone: building
+    the whole parser with its sub-commands is ~2 ms of the first frame. Anything that parser
+    does not take whole (a sub-command, --help, --version, an abbreviation, an error) is parsed
+    again by the whole one, which gives the same result or message as always.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    launch = argparse.ArgumentParser(
+        prog="rsdeploy-tui", add_help=False, allow_abbrev=False, exit_on_error=False)
+    _add_launch_options(launch)
+    try:
+        args, rest = launch.parse_known_args(argv)
+    except argparse.ArgumentError:
+        rest = argv
+    if rest:
+        return build_parser().parse_args(argv)
+    args.command = None
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rsdeploy-tui`` command; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(argv)
     for name in ("checklist", "operator", "overrides"):
         if not hasattr(args, name):
             setattr(args, name, None)
