@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -126,7 +125,10 @@ async def test_deploy_log_refreshes_from_the_session_and_saves(tmp_path: Path) -
 @pytest.fixture
 def fixed_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Session ids end in a random suffix; snapshots need the same one every run."""
-    monkeypatch.setattr(secrets, "token_hex", lambda n=None: "beef")
+    from rsdeploy_tui.session import store
+
+    real = store.new_session_id
+    monkeypatch.setattr(store, "new_session_id", lambda moment: real(moment)[:-4] + "beef")
 
 
 async def _settle(pilot: Any) -> None:
