@@ -182,20 +182,34 @@ class RunbookApp(OrderedKeys[str | None]):
 
     # ---------------------------------------------------------------- quit and signals
     def _install_signal_handlers(self) -> None:
-        """SIGHUP (SSH link dropped) and SIGTERM end the app cleanly; the journal is durable."""
+        """SIGHUP (SSH link dropped) and SIGTERM end the app cleanly; the journal is durable.
+
+        Plain ``signal.signal`` handlers, not the event loop's: they run in the main thread even
+        while the loop is stuck in Textual's shutdown (which can block writing to a vanished
+        terminal), so the watchdog below always starts.
+        """
+        if self.is_headless:
+            return  # tests (Pilot): the handlers would outlive the app in the test process
         loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int, _frame: object) -> None:
+            self._start_watchdog(signum)
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(self._on_signal, signum)
+
         for signum in (signal.SIGHUP, signal.SIGTERM):
             try:
-                loop.add_signal_handler(signum, self._on_signal, signum)
-            except (NotImplementedError, RuntimeError, ValueError):
-                # Not the main thread (tests) or no signals on this platform.
-                continue
+                signal.signal(signum, on_signal)
+            except ValueError:
+                continue  # not the main thread (tests)
 
     def _on_signal(self, signum: int) -> None:
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
-        # After SIGHUP the terminal is gone and Textual's shutdown can block for good writing to
-        # it (its writer thread, seen in the tmux tests). Everything is already durable: if the
-        # normal exit has not happened within a few seconds, release the lock and leave.
+
+    def _start_watchdog(self, signum: int) -> None:
+        """After SIGHUP the terminal is gone and Textual's shutdown can block for good writing to
+        it (its writer thread, seen in the tmux tests). Everything is already durable: if the
+        normal exit has not happened within a few seconds, release the lock and leave."""
         watchdog = threading.Timer(SIGNAL_EXIT_GRACE_S, self._force_exit, (signum,))
         watchdog.daemon = True
         watchdog.start()
