@@ -10,7 +10,6 @@ from textual.pilot import Pilot
 
 from rsdeploy_tui.session import Session, SessionState
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
-from rsdeploy_tui.ui.widgets.detail import ItemDetail
 
 START = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
 """When the test sessions start (the store's fixed clock)."""
@@ -37,9 +36,9 @@ async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool]) -> None:
 
 
 def detail_text(screen: RunbookScreen) -> str:
-    pane = screen._active_pane()
+    pane = screen._phase_pane()
     assert pane is not None
-    return str(pane.query_one(ItemDetail).query_one("#detail-body").render())
+    return str(pane.detail.query_one("#detail-body").render())
 
 
 def line_of(screen: RunbookScreen, qid: str) -> str:

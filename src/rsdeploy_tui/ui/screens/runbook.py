@@ -14,7 +14,6 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
@@ -23,13 +22,11 @@ from rsdeploy_tui.ui import checking, view
 from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.runbook_keys import (
-    EXTRA_TABS,
     LOG_TAB,
     MESSAGES_TAB,
     RunbookKeys,
     pane_id,
 )
-from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
@@ -270,16 +267,13 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         return now if now == started_by or not started_by else f"{now} (started by {started_by})"
 
     def _update_detail(self) -> None:
-        pane = self._active_pane()
-        if pane is None:
-            return
+        phase_pane = self._phase_pane()
+        if phase_pane is None:
+            return  # a report tab, or a phase tab still being built (it calls this once built)
         item = self.current_item
         if self._runs is not None:  # before, the run controller shows it when it starts
             self._runs.item_shown(item)
-        found = pane.query(ItemDetail)
-        if not found:
-            return
-        detail = found.first()
+        detail = phase_pane.detail
         if item is None:
             detail.show(view.detail_empty())
             return
@@ -287,16 +281,6 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
 
     # ---------------------------------------------------------------- lookups
-    def _active_pane(self) -> TabPage | None:
-        tabbed = self.query_one("#phases", PhaseTabs)
-        active = tabbed.active
-        if not active or active in EXTRA_TABS:
-            return None
-        try:
-            return tabbed.get_pane(active)
-        except NoMatches:
-            return None  # the tabs are not composed yet (start-up)
-
     def _phase_pane(self) -> PhasePane | None:
         return self._panes.get(self.query_one("#phases", PhaseTabs).active)
 
@@ -364,9 +348,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
 
     @on(ItemList.OptionSelected)
     def _selected(self) -> None:
-        pane = self._active_pane()
-        if pane is not None:
-            pane.query_one(ItemDetail).focus()
+        phase_pane = self._phase_pane()
+        if phase_pane is not None:
+            phase_pane.detail.focus()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
