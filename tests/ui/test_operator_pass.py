@@ -159,27 +159,17 @@ async def test_resume_lands_where_the_operator_last_skipped_noted_or_ran(
     monkeypatch.setattr(RunController, "_launch",
                         lambda self, item, *args: launched.append(item.qid))
     session.record("phase_entered", phase="post")
-    app = make_app(mini, session, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1", "s")
-        await pilot.press(*"not needed", "enter")
-        await pilot.pause()
-    assert stored(session.id).current_phase == "pre"
-
-    app = make_app(mini, session, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3", "n")
-        await pilot.press(*"smoke ok", "enter")
-        await pilot.pause()
-    assert stored(session.id).current_phase == "post"
-
-    app = make_app(mini, session, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("2", "r")
-        await pilot.press(*"mini-prod", "enter")
-        await pilot.pause()
+    # (tab, key, what is typed into its dialog, the phase recorded as current)
+    for tab, key, typed, phase in (("1", "s", "not needed", "pre"),
+                                   ("3", "n", "smoke ok", "post"),
+                                   ("2", "r", "mini-prod", "deploy")):
+        app = make_app(mini, session, use_git=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press(tab, key)
+            await pilot.press(*typed, "enter")
+            await pilot.pause()
+        assert stored(session.id).current_phase == phase
     assert launched == ["deploy.eb-deploy"]
-    assert stored(session.id).current_phase == "deploy"
 
 
 BLOCK_GLYPHS = set("▀▄█▔▁▊▎▌━╸╺")
