@@ -18,7 +18,7 @@ from typing import Any
 
 RESERVE = 4096
 """Bytes reserved at start for the drop note and for the exit record."""
-RETRY_S = 1.0
+RETRY_S = 0.2
 """After a failed write, the next write waits this long before trying the disk again."""
 
 
