@@ -97,3 +97,51 @@ def test_explicit_exit_is_kept_without_inventing_a_line(tmp_path: Path) -> None:
 ])
 def test_split_steps_is_shell_aware(text: str, expected: list[str]) -> None:
     assert [s.text for s in split_steps(text)] == expected
+
+
+async def test_the_command_check_stops_at_the_first_failing_line(tmp_path: Path) -> None:
+    from rsdeploy_tui.checklist.model import Check, Item
+    from rsdeploy_tui.checks.registry import CheckContext, run_check
+
+    side = tmp_path / "second-ran"
+    check = Check(type="command", params={"run": f"ls /no/such/dir; touch {side}"}, line=1)
+    item = Item(id="c", phase_id="p", section_id="s", text="A check", check=check)
+    result = await run_check(item, CheckContext())
+    assert not side.exists()
+    assert result.status == "fail"
+    assert result.summary.startswith("line 1 of 2 failed: ls /no/such/dir → exit 2")
+    assert result.evidence["failed"]["step"] == 1
+
+
+def test_an_interactive_run_stops_at_the_first_failing_line_and_keeps_its_output(
+        tmp_path: Path) -> None:
+    """Through a real pty, as on the operator's terminal (stdin and stdout a tty)."""
+    import os
+    import subprocess
+    import sys
+
+    side = tmp_path / "second-ran"
+    log = tmp_path / "term.log"
+    program = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from rsdeploy_tui.runner import run_in_terminal\n"
+        f"r = run_in_terminal('echo before; ls /no/such/dir; touch {side}', "
+        f"log_path=Path({str(log)!r}))\n"
+        "print('RESULT', json.dumps([r.exit_code, r.failed]), file=sys.stderr)\n"
+    )
+    master, slave = os.openpty()
+    done = subprocess.run([sys.executable, "-c", program], stdin=slave, stdout=slave,
+                          stderr=subprocess.PIPE, timeout=60, check=False)
+    os.close(slave)
+    os.close(master)
+    assert done.returncode == 0, done.stderr.decode()
+    line = [x for x in done.stderr.decode().splitlines() if x.startswith("RESULT ")][0]
+    import json
+
+    code, failed = json.loads(line[len("RESULT "):])
+    assert not side.exists()
+    assert code == 2
+    assert failed["step"] == 2 and failed["of"] == 3 and failed["text"] == "ls /no/such/dir"
+    kept = log.read_text()
+    assert "before" in kept and "No such file or directory" in kept

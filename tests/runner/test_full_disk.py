@@ -17,7 +17,7 @@ import pytest
 
 from rsdeploy_tui.runner import start_run, wait_run
 from rsdeploy_tui.runner.detached import read_drop_note
-from tests.support.net import skip_or_fail
+from support import skip_or_fail
 
 
 @pytest.fixture
