@@ -318,6 +318,11 @@ def detail_text(
         for run in found.runs[-3:]:
             exit_code = "running" if run.exit_code is None else f"exit {run.exit_code}"
             out.append(f"  {run.run}  {short_time(run.started)}  {exit_code}\n")
+            failed = getattr(run, "failed", None)
+            if isinstance(failed, dict):  # the line a fail-fast run stopped at
+                out.append(f"    line {failed.get('step')} of {failed.get('of')} failed: "
+                           f"{failed.get('text', '')} → exit {failed.get('exit_code')}\n",
+                           style="bold red")
             for line in (run.tail or [])[-5:]:
                 out.append(f"    {line}\n", style="dim")
     if found is not None and found.notes:

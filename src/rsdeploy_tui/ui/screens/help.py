@@ -19,6 +19,7 @@ KEYS: list[tuple[str, str]] = [
     ("space", "tick and go to the next pending (done: untick)"),
     ("s / n", "skip with a reason / add a note"),
     ("r / x", "run the item's command / cancel its run"),
+    ("o / w", "run output full screen (left/right scroll) / wrap long lines or not"),
     ("c / a", "run the item's check / every check of the phase"),
     ("T", "tick the items whose check passed"),
     ("R", "start a rollback (with a reason) or go to its phase"),

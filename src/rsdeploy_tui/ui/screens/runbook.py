@@ -75,6 +75,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
+        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        Binding("w", "output_wrap", "Wrap", show=False,
+                tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
         Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
@@ -424,6 +427,10 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 return None
         if action == "clear_filter" and not self._filter_shown():
             return None
+        if action in ("output_full", "output_wrap"):
+            return self.run_output.shown is not None  # False: hidden from the footer
+        if action == "switch_phase" and self.run_output.full:
+            return False  # left/right scroll the full-screen output sideways
         if action == "filter" and self.current_phase is None:
             return None  # the Deployment Log and Messages tabs have no items to filter
         # False (not None) lets the key through to a text box that has the focus.
@@ -458,6 +465,14 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         """Cancel the item's running command (ui/runs.py)."""
         if self.current_item is not None:
             self.runs.cancel(self.current_item)
+
+    def action_output_full(self) -> None:
+        """The shown run's output full screen, or back (ui/runs.py)."""
+        self.runs.toggle_full()
+
+    def action_output_wrap(self) -> None:
+        """Run output: soft wrap, or one line each with sideways scrolling (ui/runs.py)."""
+        self.runs.toggle_wrap()
 
     def action_check(self) -> None:
         """Run the item's check (ui/checking.py)."""
