@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import Static
 
 from rsdeploy_tui.records import datarecord
@@ -179,7 +180,7 @@ class RunOutputView(Vertical, can_focus=False):
     def flush(self) -> None:
         """Draw what changed in the store since the last flush."""
         store = self.store
-        if store is None:
+        if store is None or self._going():
             return
         shown = store.shown
         # A class, not ``display``: the screen's CSS may still hide it (logs full screen).
@@ -230,6 +231,14 @@ class RunOutputView(Vertical, can_focus=False):
         if following:
             # A write before the log knows its size is laid out later: follow the tail then.
             self.call_after_refresh(log.scroll_end, animate=False)
+
+    def _going(self) -> bool:
+        """Is this view (or the screen it is on) being removed? A timer may still fire then;
+        nothing may be built or asked of the screen (its panes are going too)."""
+        if not self.is_attached:
+            return True
+        return any(node._closing or node._pruning for node in self.ancestors_with_self
+                   if isinstance(node, Widget))
 
     def _render_title(self) -> None:
         title = self._title
