@@ -12,6 +12,7 @@ pytest_plugins = [
     "support.aws",
     "support.eb_stub",
     "support.django_app",
+    "support.django_real",
     "fake_eb.fixtures",
 ]
 
