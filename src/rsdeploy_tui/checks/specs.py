@@ -66,6 +66,8 @@ CHECK_SPECS: dict[str, dict[str, Param]] = {
     "env_vars": {"names": Param(L, True)},
     "command": {"run": Param(S, True), "expect_exit": Param(I), "expect_output": Param(S),
                 "cwd": Param(S)},
+    "test_suite": {"run": Param(S, help="default ${manage} test"), "cwd": Param(S),
+                   "min_tests": Param(I, help="tests that must run (default 1)")},
     "django_deploy": {"command": Param(S), "cwd": Param(S),
                       "only": Param(L, help="settings or check ids that decide the verdict")},
     "migrations": {"command": Param(S), "cwd": Param(S), "allow_destructive": Param(B)},
