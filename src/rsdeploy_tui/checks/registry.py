@@ -43,6 +43,7 @@ CHECK_TYPES: dict[str, str] = {
     "row_counts": "database:check_row_counts",
     "sql": "database:check_sql",
     "s3_object": "aws_checks:check_s3_object",
+    "db_backup": "backups:check_db_backup",
     "eb_health": "aws_checks:check_eb_health",
     "eb_deployed": "aws_checks:check_eb_deployed",
     "cloudwatch_alarms": "aws_checks:check_cloudwatch_alarms",
