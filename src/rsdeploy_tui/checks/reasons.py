@@ -20,6 +20,9 @@ def describe_error(exc: BaseException) -> str:
     Recognises network, TLS, DNS, httpx, botocore and psycopg2 failures by name so this module
     imports none of those libraries.
     """
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        # anyio/httpx wrap the real failure in a task group: name that one, not the group.
+        return describe_error(exc.exceptions[0])
     chain = _chain(exc)
     for err in chain:
         if isinstance(err, socket.gaierror):
