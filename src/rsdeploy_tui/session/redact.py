@@ -65,7 +65,7 @@ _CONTROL = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?|\x9b[0-?]*[ -/]*[@-~]"
     r"|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_B64_CHARS = "[A-Za-z0-9+/_-]*"
+_B64_CHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 # What every shape pattern above needs in the text (lower-cased): one scan screens a line.
 _SHAPE_MARKS = re.compile(r"p(?:assw|wd|rivate)|secret|token|api[_-]?key|://|uthoriz|bearer")
 _KEY_ID_MARKS = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)")
@@ -276,9 +276,8 @@ class Redactor:
         ordered = sorted(exact, key=len, reverse=True)
         self._plain = tuple(ordered)
         self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-        self._fragments = re.compile(_B64_CHARS + "(?:" + "|".join(
-            map(re.escape, sorted(fragments, key=len, reverse=True))) + ")" + _B64_CHARS + "=*"
-        ) if fragments else None
+        self._fragments = re.compile("|".join(
+            map(re.escape, sorted(fragments, key=len, reverse=True)))) if fragments else None
         self._unresolved = None
         if self.remembered is not None and self.remembered.by_length:
             accounted = {d for _length, d in (f for v in self.current_values()
@@ -321,7 +320,7 @@ class Redactor:
         self._refresh()
         if self._unresolved is not None and len(text) >= MIN_VALUE_LENGTH:
             return True
-        if _HAS_CONTROL.search(text.replace("\n", " ").replace("\t", " ")):
+        if _HAS_CONTROL.search(text):
             return True
         if _KEY_ID_MARKS.search(text) or _SHAPE_MARKS.search(text.lower()):
             return True
@@ -345,8 +344,11 @@ class Redactor:
     def _plain_text(self, text: str) -> str:
         if self._values is not None:
             text = self._values.sub(MASK, text)
-        if self._fragments is not None:
-            text = self._fragments.sub(MASK, text)
+        if self._fragments is not None and self._fragments.search(text):
+            # the whole encoded token goes: what is around the value encodes its neighbours
+            spans = [_token_around(text, m.start(), m.end())
+                     for m in self._fragments.finditer(text)]
+            text = _mask_spans(text, spans)
         if self._unresolved is not None:
             spans = self._unresolved.spans(text)
             if spans:
@@ -446,6 +448,17 @@ def secret_var_values(values: Mapping[str, str]) -> list[str]:
         if "://" in value:
             found += [m.group(2) for m in _URL_PASSWORD.finditer(value)]
     return [v for v in found if len(v) >= MIN_VALUE_LENGTH]
+
+
+def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span of the base64 token holding ``text[start:end]`` (with its ``=`` padding)."""
+    while start > 0 and text[start - 1] in _B64_CHAR:
+        start -= 1
+    while end < len(text) and text[end] in _B64_CHAR:
+        end += 1
+    while end < len(text) and text[end] == "=":
+        end += 1
+    return start, end
 
 
 def _mask_spans(text: str, spans: list[tuple[int, int]]) -> str:
