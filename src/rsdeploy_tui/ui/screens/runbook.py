@@ -361,7 +361,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
         if self.current_list is not None:
-            self.current_list.focus()
+            self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
 
     # ---------------------------------------------------------------- bindings state
     def refresh_bindings(self) -> None:

@@ -40,6 +40,21 @@ else:
     _Base = object
 
 
+class FilterBox(Input):
+    """The filter box: Enter hands the keyboard back to the list at once.
+
+    Moving the focus when the screen gets ``Input.Submitted`` is too late in a burst: the key
+    after Enter (``/health<Enter><Space>``) has been routed to the box by then.
+    """
+
+    async def action_submit(self) -> None:
+        """Keep the filter and go back to the item list now."""
+        await super().action_submit()
+        item_list = getattr(self.screen, "current_list", None)
+        if item_list is not None:
+            self.screen.set_focus(item_list)
+
+
 class RunbookKeys(_Base):
     """Actions bound to the runbook's keys (see ``RunbookScreen.BINDINGS``)."""
 
@@ -200,10 +215,13 @@ class RunbookKeys(_Base):
         if found:
             box = found.first(Input)
         else:
-            box = Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
+            box = FilterBox(placeholder="filter items (enter keeps it, escape clears)",
+                            id="filter")
             await self.mount(box, after="#phases")
         box.display = True
-        box.focus()
+        # Now, not after the queue (Widget.focus): the keys typed right after `/` in the same
+        # burst are routed to whatever has the focus when their turn comes (ui/keyboard.py).
+        self.set_focus(box)
         self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
@@ -215,7 +233,7 @@ class RunbookKeys(_Base):
                     item_list.rebuild(self.state, "")
             box.display = False
         if self.current_list is not None:
-            self.current_list.focus()
+            self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
         self._update_detail()
         self.refresh_bindings()
 
