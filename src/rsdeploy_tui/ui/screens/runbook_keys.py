@@ -88,22 +88,13 @@ class RunbookKeys(_Base):
 
     # ---------------------------------------------------------------- actions
     def action_tick(self) -> None:
-        """Space: tick and move on; on a done item untick (asking first when critical)."""
+        """Space: tick and move on; on a done item ask before unticking it (who ticked it,
+        when): a space typed by habit after a resume must not undo someone's work."""
         item = self.current_item
         if item is None:
             return
         if view.state_name(self.state, item.qid) == "done":
-            if item.critical:
-                from rsdeploy_tui.ui.screens.modals import ConfirmModal
-                self.app.push_screen(
-                    ConfirmModal(
-                        "Untick a CRITICAL item?",
-                        f"{self.ctx.display(item.text)}\n\nIt goes back to pending.",
-                    ),
-                    lambda yes: self._untick(item) if yes else None,
-                )
-            else:
-                self._untick(item)
+            self._ask_untick(item)
             return
         blocking = view.blockers(self.checklist, item, self.state)
         if blocking:
@@ -118,6 +109,21 @@ class RunbookKeys(_Base):
 
     def _untick(self, item: Item) -> None:
         self.record("untick", item=item.qid)
+
+    def _ask_untick(self, item: Item) -> None:
+        found = self.state.item(item.qid)
+        title = "Untick a CRITICAL item?" if item.critical else "Untick this item?"
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
+        self.app.push_screen(
+            ConfirmModal(
+                title,
+                f"{self.ctx.display(item.text)}\n\nTicked by {found.by or '?'} at "
+                f"{view.short_time(found.at)}. Unticking puts it back to pending (recorded).",
+                yes="Untick",
+                no="Keep it done",
+            ),
+            lambda yes: self._untick(item) if yes else None,
+        )
 
     def _offer_gate_override(self, item: Item, blocking: list[Item]) -> None:
         phase = self.checklist.phase_of(item)
