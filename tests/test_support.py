@@ -224,6 +224,8 @@ def test_eb_stub_answers_every_call_through_boto3(eb_stub: EbApiStub) -> None:
         "app-v41",
         "aborted",
     )
+    platform = eb.describe_platform_version(PlatformArn=described[0]["PlatformArn"])
+    assert platform["PlatformDescription"]["PlatformStatus"] == "Ready"
     assert {c.action for c in eb_stub.calls} == set(SUPPORTED_ACTIONS)
 
 
@@ -402,3 +404,16 @@ def test_fake_manage_runs_from_a_shell_command(fake_manage: FakeManage) -> None:
         check=True,
     )
     assert direct.stdout.startswith("admin\n [X] 0001_initial\n")
+
+
+def test_eb_stub_update_events_carry_the_request_id(eb_stub: EbApiStub) -> None:
+    """`eb deploy` follows DescribeEvents(RequestId=<its UpdateEnvironment's>) only."""
+    eb_stub.add_environment("rs-systems-prod", update_polls=0)
+    eb = _eb(eb_stub)
+    request_id = eb.update_environment(EnvironmentName="rs-systems-prod",
+                                       VersionLabel="app-v42")["ResponseMetadata"]["RequestId"]
+    mine = eb.describe_events(EnvironmentName="rs-systems-prod", RequestId=request_id)["Events"]
+    assert mine[0]["Message"] == "Environment update completed successfully."
+    assert {e["RequestId"] for e in mine} == {request_id}
+    everything = eb.describe_events(EnvironmentName="rs-systems-prod")["Events"]
+    assert len(everything) > len(mine)  # the environment's older events have no request id
