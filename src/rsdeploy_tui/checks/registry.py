@@ -228,9 +228,11 @@ def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
     Always applies a ``Redactor`` for the context's secret names and environment (secret values,
     secret-shaped text); ``ctx.redact`` (a session's ``Redactor`` or any ``str -> str``) on top.
     """
-    from rsdeploy_tui.session.redact import Redactor
+    from rsdeploy_tui.session.redact import Redactor, secret_var_values
 
     base = Redactor(ctx.secrets, environ=ctx.environ)
+    # a server may reflect a var it was sent (an api_token, a DSN's password) into evidence
+    base.add_values(secret_var_values(ctx.vars))
     evidence = base.value(_plain(result.evidence))
     summary = base.text(result.summary)
     extra = ctx.redact
