@@ -55,7 +55,8 @@ async def test_command_timeout_kills_the_process_group(tmp_path: Path, shell_wai
     pid_file = tmp_path / "pid"
     wait = "; wait" if shell_waits else ""  # without: the shell exits, its child holds the pipe
     result = await run("command", run=f"sleep 30 & echo $! > {pid_file}{wait}", timeout=0.5)
-    assert result.status == "error" and "the command check did not finish within 0.5 s" in result.summary
+    assert result.status == "error"
+    assert "the command check did not finish within 0.5 s" in result.summary
     pid = int(pid_file.read_text())
     for _ in range(50):
         if not _alive(pid):

@@ -85,11 +85,16 @@ def _httpx_reason(name: str, text: str, chain: list[BaseException]) -> str:
 
 
 def _aws_reason(exc: BaseException, name: str, text: str) -> str:
+    from rsdeploy_tui.aws import plain_message
+
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
-        code, message = error.get("Code", name), error.get("Message", "")
+        code, message = str(error.get("Code", name)), plain_message(str(error.get("Message", "")))
+        code = f"HTTP {code}" if code.isdigit() else code
         return one_line(f"AWS {code}: {message}" if message else f"AWS {code}")
+    if name == "ResponseParserError":
+        return one_line(f"unreadable answer from the AWS endpoint: {plain_message(text)}")
     if name == "NoCredentialsError":
         return "AWS credentials not found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if name == "NoRegionError":

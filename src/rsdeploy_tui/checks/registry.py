@@ -13,8 +13,8 @@ import asyncio
 import importlib
 import os
 import time
-from contextvars import ContextVar
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import field, replace
 from typing import Any, Literal
 

@@ -6,7 +6,6 @@ import os
 import ssl
 import time
 from typing import TYPE_CHECKING, Any
-
 from urllib.parse import urlsplit
 
 from rsdeploy_tui.checks.reasons import describe_error
