@@ -43,6 +43,7 @@ def start_aws() -> tuple[Any, Any]:
     """moto (S3, CloudWatch, Logs) and the EB stub, seeded like a healthy production."""
     import boto3
     from moto.server import ThreadedMotoServer
+
     from support.eb_stub import EbApiStub
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -74,7 +75,7 @@ def start_aws() -> tuple[Any, Any]:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 async def key_latency(app: Any, screen: Any, count: int, busy: Any = None) -> list[float]:
@@ -103,7 +104,8 @@ async def key_latency(app: Any, screen: Any, count: int, busy: Any = None) -> li
     return latencies
 
 
-async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str, state: Path) -> None:
+async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str,
+              state: Path) -> None:
     from rsdeploy_tui.app import make_app
     from rsdeploy_tui.checklist import load_checklist
     from rsdeploy_tui.checklist.vars import resolve_vars
