@@ -215,7 +215,11 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
     try:
         return await asyncio.wait_for(function(ctx, params), limit)
     except TimeoutError:
-        return CheckResult("error", f"the {type_name} check did not finish within {limit:g} s")
+        # Name what was waited on: the command or URL when the check has one.
+        what = next((f"`{params[key]}`" if key in ("run", "command") else str(params[key])
+                     for key in ("run", "command", "url") if params.get(key)),
+                    f"the {type_name} check")
+        return CheckResult("error", f"{what} did not finish within {limit:g} s")
     except CheckError as exc:
         return CheckResult("error", exc.reason, exc.evidence)
     finally:
