@@ -20,6 +20,7 @@ import pytest
 
 from rsdeploy_tui import locations
 from rsdeploy_tui.checklist import Checklist, load_checklist
+from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session import SessionDamaged, SessionStore
 from rsdeploy_tui.session.events import Event, parse_line
 
@@ -209,3 +210,9 @@ def test_a_failed_snapshot_write_says_the_event_was_recorded(
     s.close()
     assert store.open(event_session := s.id, read_only=True).events[-1].kind == "tick"
     assert event.seq == 2 and event_session
+
+
+def test_a_huge_var_is_never_recorded(store: SessionStore, checklist: Checklist) -> None:
+    with pytest.raises(RsdeployError, match="var 'v26' is 70,000 characters"):
+        store.create(checklist, vars={"v26": "x" * 70_000}, operator="ana")
+    assert not store.root.exists() or not any(store.root.iterdir())
