@@ -43,7 +43,7 @@ from rsdeploy_tui.checklist.model import (
     Template,
 )
 from rsdeploy_tui.checklist.vars import MAX_VALUE_CHARS, references
-from rsdeploy_tui.checklist.yamlread import LineDict, load_yaml
+from rsdeploy_tui.checklist.yamlread import LineDict, decode, parse_yaml, read_bytes
 
 
 def load_checklist(path: Path | str | None = None) -> Checklist:
@@ -54,8 +54,16 @@ def load_checklist(path: Path | str | None = None) -> Checklist:
         RsdeployError: the file cannot be read or is not YAML.
     """
     path = Path(path) if path is not None else locations.bundled_checklist()
-    raw = load_yaml(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return parse_checklist(read_bytes(path), path)
+
+
+def parse_checklist(data: bytes, path: Path) -> Checklist:
+    """Validate checklist YAML ``data`` as ``load_checklist`` does; errors name ``path``.
+
+    The digest is of these very bytes (the file is read once).
+    """
+    raw = parse_yaml(decode(data, path), path)
+    digest = hashlib.sha256(data).hexdigest()
     reader = FieldReader(path)
     checklist = _build(reader, raw, path, digest)
     if reader.problems or checklist is None:

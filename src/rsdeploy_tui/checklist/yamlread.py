@@ -5,6 +5,8 @@ Mappings come back as ``LineDict`` and sequences as ``LineList`` (``checklist/li
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -126,27 +128,56 @@ class YamlFileError(RsdeployError):
     """A file that could not be read as YAML at all."""
 
 
-def read_text(path: Path, what: str = "checklist") -> str:
-    """Read a small text file, with an operator-readable error for every way it can go wrong."""
-    if not path.exists():
-        raise YamlFileError(f"No such {what} file", f"{path} does not exist.")
-    if path.is_dir():
-        raise YamlFileError(f"Not a {what} file", f"{path} is a directory; expected a YAML file.")
+def read_bytes(path: Path, what: str = "checklist") -> bytes:
+    """The bytes of a small regular file, with an operator-readable error for every way it can go
+    wrong. A FIFO or device at the path is refused without waiting on it."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise YamlFileError(
-                f"{what.capitalize()} file too large",
-                f"{path} is {size / 1_048_576:.1f} MB; a {what} is expected to be under "
-                f"{MAX_BYTES // 1_048_576} MB. Is this the right file?",
-            )
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise YamlFileError(f"No such {what} file", f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise YamlFileError(f"Not a {what} file",
+                            f"{path} is a directory; expected a YAML file.") from None
     except OSError as error:
         raise YamlFileError(f"Cannot read {what} file", f"{path}: {error.strerror}.") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise YamlFileError(f"Not a {what} file",
+                                f"{path} is a directory; expected a YAML file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlFileError(f"Not a {what} file",
+                                f"{path} is not a regular file (a FIFO, device or socket); "
+                                "expected a YAML file. Nothing was read from it.")
+        if info.st_size > MAX_BYTES:
+            raise YamlFileError(
+                f"{what.capitalize()} file too large",
+                f"{path} is {info.st_size / 1_048_576:.1f} MB; a {what} is expected to be under "
+                f"{MAX_BYTES // 1_048_576} MB. Is this the right file?",
+            )
+        chunks = []
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BYTES:  # grew while being read
+                raise YamlFileError(f"{what.capitalize()} file too large",
+                                    f"{path} is over {MAX_BYTES // 1_048_576} MB; a {what} is "
+                                    "expected to be smaller. Is this the right file?")
+        data = b"".join(chunks)
+    except OSError as error:
+        raise YamlFileError(f"Cannot read {what} file", f"{path}: {error.strerror}.") from None
+    finally:
+        os.close(fd)
     if b"\x00" in data:
         raise YamlFileError(
             f"Not a {what} file", f"{path} contains binary data (NUL bytes); expected YAML text."
         )
+    return data
+
+
+def decode(data: bytes, path: Path, what: str = "checklist") -> str:
+    """UTF-8 text of ``data`` read from ``path`` (a located error when it is not UTF-8)."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -157,9 +188,18 @@ def read_text(path: Path, what: str = "checklist") -> str:
         ) from None
 
 
+def read_text(path: Path, what: str = "checklist") -> str:
+    """Read a small text file, with an operator-readable error for every way it can go wrong."""
+    return decode(read_bytes(path, what), path, what)
+
+
 def load_yaml(path: Path, what: str = "checklist") -> Any:
     """Parse ``path`` with the safe loader; mappings and lists carry line numbers."""
-    text = read_text(path, what)
+    return parse_yaml(read_text(path, what), path, what)
+
+
+def parse_yaml(text: str, path: Path, what: str = "checklist") -> Any:
+    """Parse ``text`` (read from ``path``, which errors name) like ``load_yaml``."""
     if not text.strip():
         raise YamlFileError(f"Empty {what} file", f"{path} is empty; expected a YAML mapping.")
     try:
