@@ -216,3 +216,33 @@ def test_a_huge_var_is_never_recorded(store: SessionStore, checklist: Checklist)
     with pytest.raises(RsdeployError, match="var 'v26' is 70,000 characters"):
         store.create(checklist, vars={"v26": "x" * 70_000}, operator="ana")
     assert not store.root.exists() or not any(store.root.iterdir())
+
+
+def nested(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+@pytest.mark.parametrize(("kind", "data", "refused"), [
+    ("fact", {"name": "plan", "value": {"x": [1]}}, False),
+    ("command_finished", {"run": "r1", "tail": 5}, True),
+    ("fact", {"name": "deep", "value": nested(100)}, True),
+    ("fact", {"name": "deep", "value": nested(2000)}, True),
+], ids=["control", "wrong type", "100 deep", "2000 deep"])
+def test_record_refuses_what_a_reload_would_call_damaged(
+        store: SessionStore, checklist: Checklist, kind: str, data: dict[str, Any],
+        refused: bool) -> None:
+    s = store.create(checklist, operator="ana")
+    journal = s.dir / "events.jsonl"
+    before = journal.read_bytes()
+    if refused:
+        with pytest.raises(RsdeployError, match="was not recorded"):
+            s.record(kind, **data)
+        assert journal.read_bytes() == before
+    else:
+        s.record(kind, **data)
+        assert len(journal.read_bytes()) > len(before)
+    s.close()
+    assert store.open(s.id, read_only=True).events  # it always loads again
