@@ -93,11 +93,43 @@ def read_holder(path: Path) -> LockHolder | None:
         return None
 
 
+def flock_holder(directory: Path) -> LockHolder | None:
+    """Who holds the flock on ``directory``, from ``/proc/locks`` (Linux), when the lock file
+    cannot say (deleted or emptied under a live holder). None when nobody does or unknown."""
+    try:
+        info = os.stat(directory)
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            table = handle.read()
+    except OSError:
+        return None
+    wanted = (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    for row in table.splitlines():
+        fields = row.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue  # "->" rows are waiters, not holders
+        try:
+            major, minor, inode = fields[5].split(":")
+            if (int(major, 16), int(minor, 16), int(inode)) != wanted:
+                continue
+            pid = int(fields[4])
+            uid = os.stat(f"/proc/{pid}").st_uid
+        except (ValueError, OSError):
+            continue
+        try:
+            import pwd  # only here: rarely needed
+
+            user = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            user = f"uid {uid}"
+        return LockHolder(pid, socket.gethostname(), user, "an unknown time (lock file gone)")
+    return None
+
+
 def current_holder(path: Path) -> LockHolder | None:
     """The holder if it looks alive (same host: its pid exists; other host: assumed alive)."""
     holder = read_holder(path)
     if holder is None:
-        return None
+        return flock_holder(path.parent)
     if holder.host == socket.gethostname() and not pid_alive(holder.pid):
         return None
     return holder
@@ -137,7 +169,7 @@ class SessionLock:
             fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = read_holder(self.path)
+            holder = read_holder(self.path) or flock_holder(directory)
             os.close(self._fd)
             os.close(self._dir_fd)  # closing drops any flock taken on it
             who = holder.describe() if holder else "another process"
