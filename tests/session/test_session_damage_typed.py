@@ -64,7 +64,7 @@ def started(state: Path, checklist: Checklist, operator: str) -> str:
 
 
 def rewrite_line(journal: Path, number: int, change: Any) -> None:
-    """Replace line ``number`` by the same event with ``change(data)`` applied (checksum kept right)."""
+    """Line ``number`` becomes the same event with ``change(data)`` applied (right checksum)."""
     lines = journal.read_bytes().splitlines(keepends=True)
     event = parse_line(lines[number - 1].rstrip(b"\n"))
     data = json.loads(json.dumps(event.data))
@@ -246,3 +246,22 @@ def test_record_refuses_what_a_reload_would_call_damaged(
         assert len(journal.read_bytes()) > len(before)
     s.close()
     assert store.open(s.id, read_only=True).events  # it always loads again
+
+
+def test_a_complete_last_line_that_is_not_json_is_not_taken_for_a_torn_write(
+        store: SessionStore, checklist: Checklist) -> None:
+    s = store.create(checklist, operator="ana")
+    s.record("tick", "pre.db-backup")
+    s.close()
+    journal = s.dir / "events.jsonl"
+    data = journal.read_bytes()
+    journal.write_bytes(data[:-2] + b"~\n")  # the closing brace of the last line flipped
+    with pytest.raises(SessionDamaged, match="line 2 is not a valid event"):
+        store.open(s.id)
+    assert journal.read_bytes() == data[:-2] + b"~\n"  # nothing cut or set aside
+    assert not list(s.dir.glob("events.jsonl.torn-*"))
+    # zeros where the last write should be (a crash) are still a torn tail, set aside
+    journal.write_bytes(data + b"\0" * 40 + b"\n")
+    resumed = store.open(s.id)
+    assert len(list(s.dir.glob("events.jsonl.torn-*"))) == 1
+    resumed.close()

@@ -19,7 +19,8 @@ SIZE = (100, 32)
 
 
 def messages(app: object) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]  # type: ignore[attr-defined]
+    notes = app._notifications  # type: ignore[attr-defined]
+    return [f"{n.title}: {n.message}" for n in notes]
 
 
 async def test_a_foreign_append_turns_the_app_read_only_and_says_so(

@@ -114,8 +114,10 @@ def read_journal(path: Path) -> Loaded:
                 "trusted, so nothing was changed and the file is kept as evidence. Move the "
                 "session directory aside to start over, or repair that line by hand.") from None
         except EventFormatError as error:
-            if number == len(lines) and not tail:
-                # the last complete-looking line: a crash can leave zeros or half a line there
+            # The last complete-looking line: a crash can leave zeros there. A whole line of
+            # text ending in a newline is never a torn write once lines carry checksums (one
+            # write puts the newline last), so in such a journal it is corruption, named.
+            if number == len(lines) and not tail and (not checksummed or line[:1] in (b"", b"\0")):
                 tail = line + b"\n"
                 break
             raise SessionDamaged(

@@ -4,9 +4,9 @@ On one host the flock is authoritative: while the holder lives nobody else gets 
 holder dies (SSH link dropped, app killed) the kernel releases it. The flock that decides is taken
 on the session *directory* itself, which an operator cannot delete while the session exists:
 removing a "stale" ``lock`` file never lets a second writer in (the lock file is flocked too, so
-an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents (pid,
-host, user, since) tell a second process who holds it, and tell the next holder that the previous
-one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
+an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents
+(pid, host, user, since) tell a second process who holds it, and tell the next holder that the
+previous one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
 lock file naming another host is only taken over when asked to.
 """
 
