@@ -110,9 +110,9 @@ def read_journal(path: Path) -> Loaded:
         except EventDamaged as error:
             raise SessionDamaged(
                 "Session journal damaged",
-                f"{path} line {number} is corrupted: {error}. Events after it cannot be "
-                "trusted, so nothing was changed and the file is kept as evidence. Move the "
-                "session directory aside to start over, or repair that line by hand.") from None
+                f"{path} line {number} is corrupted: {error}. Its history cannot be trusted, "
+                "so nothing was changed and the file is kept as evidence. Move the session "
+                "directory aside to start over; other sessions are not affected.") from None
         except EventFormatError as error:
             # The last complete-looking line: a crash can leave zeros there. A whole line of
             # text ending in a newline is never a torn write once lines carry checksums (one
