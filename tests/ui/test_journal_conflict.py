@@ -51,3 +51,19 @@ async def test_a_foreign_append_turns_the_app_read_only_and_says_so(
     assert [e.seq for e in loaded.events] == list(range(1, len(before) + 2))
     assert loaded.events[:-1] == before and loaded.events[-1].operator == "ben"
     assert stored(session.id).item("pre.db-restore-test").state == "pending"
+
+
+async def test_a_summary_that_cannot_be_written_is_told_as_recorded(
+        mini: Checklist, session: Session, stored: Callable[[str], SessionState]) -> None:
+    snapshot = session.dir / "session.json"
+    snapshot.unlink()
+    snapshot.mkdir()  # the atomic replace of session.json now fails, as on a full disk
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("space")
+        await pilot.pause()
+        shown = messages(app)
+        assert any(m.startswith("Recorded, with a warning") and
+                   "The event was recorded in the journal" in m for m in shown), shown
+        assert not any("repeat the last action" in m for m in shown)
+    assert stored(session.id).item("pre.db-backup").state == "done"
