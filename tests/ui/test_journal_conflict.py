@@ -33,8 +33,9 @@ async def test_a_foreign_append_turns_the_app_read_only_and_says_so(
         journal = session.dir / "events.jsonl"
         before = read_journal(journal).events
         with journal.open("ab") as other:  # another writer, behind the app's back
-            other.write(Event(len(before) + 1, "note", "2026-11-26T02:13:00.000Z", "ben", "bastion-2",
-                              "pre.db-backup", {"text": "from the other terminal"}).to_line())
+            other.write(Event(len(before) + 1, "note", "2026-11-26T02:13:00.000Z", "ben",
+                              "bastion-2", "pre.db-backup",
+                              {"text": "from the other terminal"}).to_line())
         await pilot.press("space")
         await pilot.pause()
         shown = messages(app)

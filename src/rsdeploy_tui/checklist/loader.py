@@ -475,7 +475,7 @@ def _check_var_sizes(r: FieldReader, variables: Mapping[str, str]) -> None:
         if name in sizes:
             return sizes[name]
         if name in chain:
-            cycle = chain[chain.index(name):] + (name,)
+            cycle = (*chain[chain.index(name):], name)
             if cycle[0] not in circular:
                 circular.update(cycle)
                 r.problem(lines.get(cycle[0], 0), f"vars.{cycle[0]}",

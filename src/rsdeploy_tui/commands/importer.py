@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 

@@ -101,7 +101,7 @@ def read_journal(path: Path) -> Loaded:
     for number, line in enumerate(lines, start=1):
         try:
             event = parse_line(line, require_crc=checksummed)
-            checksummed = checksummed or line.endswith(b'"}') and b',"crc":"' in line[-18:]
+            checksummed = checksummed or (line.endswith(b'"}') and b',"crc":"' in line[-18:])
         except NewerSchemaError as error:
             raise NewerSession(
                 "Session from a newer rsdeploy-tui",

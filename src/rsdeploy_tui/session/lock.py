@@ -6,8 +6,8 @@ on the session *directory* itself, which an operator cannot delete while the ses
 removing a "stale" ``lock`` file never lets a second writer in (the lock file is flocked too, so
 an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents
 (pid, host, user, since) tell a second process who holds it, and tell the next holder that the
-previous one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
-lock file naming another host is only taken over when asked to.
+previous one did not release cleanly. Across hosts (a shared home directory) flock may not be
+shared, so a lock file naming another host is only taken over when asked to.
 """
 
 from __future__ import annotations
