@@ -209,3 +209,27 @@ def test_who_holds_it_is_still_known_after_the_lock_file_is_deleted(
         holder.stdin.close()
         holder.wait(timeout=60)
     store.open(s.id, operator="ben").close()  # free again once it let go
+
+
+def test_where_directories_cannot_be_flocked_the_lock_file_still_excludes(
+        store: SessionStore, checklist: Checklist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NFS cannot run here, so its refusal to flock a directory (EBADF: NFS emulates flock with
+    POSIX locks, which need a file open for writing) is played by a wrapper around flock."""
+    import errno
+    import fcntl
+    import stat
+
+    real = fcntl.flock
+
+    def nfs_flock(fd: int, operation: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    s = store.create(checklist, operator="ana")
+    s.record("tick", "pre.db-backup")
+    with pytest.raises(SessionLocked):
+        store.open(s.id, operator="ben")
+    s.close()
+    store.open(s.id, operator="ben").close()

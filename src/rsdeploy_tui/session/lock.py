@@ -12,6 +12,7 @@ shared, so a lock file naming another host is only taken over when asked to.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -166,12 +167,13 @@ class SessionLock:
                                 "there). Remove it; the session's other files are untouched.")
         try:
             # the directory first: that one cannot be taken away by deleting a file
-            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock_directory()
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = read_holder(self.path) or flock_holder(directory)
             os.close(self._fd)
-            os.close(self._dir_fd)  # closing drops any flock taken on it
+            if self._dir_fd >= 0:
+                os.close(self._dir_fd)  # closing drops any flock taken on it
             who = holder.describe() if holder else "another process"
             raise SessionLocked(
                 "Session in use",
@@ -210,10 +212,25 @@ class SessionLock:
             pass  # the next holder then sees our entry, finds our pid gone and takes over
         self._unlock()
 
+    def _lock_directory(self) -> None:
+        """Flock the session directory; OSError when someone else holds it.
+
+        Where directories cannot be flocked (NFS emulates flock with POSIX locks, which need a
+        file open for writing) only the lock file's flock is taken, as before.
+        """
+        try:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            os.close(self._dir_fd)
+            self._dir_fd = -1
+
     def _unlock(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = -1
-        fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
-        os.close(self._dir_fd)
-        self._dir_fd = -1
+        if self._dir_fd >= 0:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+            os.close(self._dir_fd)
+            self._dir_fd = -1
