@@ -173,6 +173,11 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             stack.extend((v, depth + 1) for v in value)
 
 
+def check_event(event: Event) -> None:
+    """Raise ``EventDamaged`` when ``event`` would not load again (field types, depth)."""
+    _check_data(event.kind, event.data)
+
+
 def _check_crc(line: bytes) -> bool:
     """Whether ``line`` carries a checksum (True) and it matches; EventDamaged when it does not."""
     if not line.endswith(b'"}') or line[-_CRC_TAIL:-10] != _CRC_SUFFIX:

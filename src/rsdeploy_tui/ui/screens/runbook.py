@@ -436,6 +436,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
+        seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
         except RsdeployError as error:
@@ -446,6 +447,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
             return False
+        for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
+            self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.render_state()
         return True
