@@ -228,6 +228,10 @@ class Redactor:
                 self._added[value] = None
         self._seen = None
 
+    def added_values(self) -> list[str]:
+        """The values given to ``add_values`` (to pass on to a run's wrapper, in memory)."""
+        return list(self._added)
+
     def current_values(self) -> list[str]:
         """Every secret value in hand now: the environment's and the added ones."""
         values = [self._env.get(name) for name in self.secret_names]
