@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import Event, iso
-from rsdeploy_tui.session.journal import JOURNAL_NAME, JournalWriter, read_journal
+from rsdeploy_tui.session.journal import (
+    JOURNAL_NAME,
+    JournalConflict,
+    JournalWriter,
+    read_journal,
+)
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
 from rsdeploy_tui.session.redact import Redactor, Remembered, remembered_in
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
@@ -237,7 +242,11 @@ class Session:
             clean = json.loads(json.dumps(self.redactor.value(data), default=str))
             event = Event(len(self.events) + 1, kind, iso(self._clock()),
                           self.redactor.text(self.operator), self.host, item, clean)
-            self._writer.append(event)
+            try:
+                self._writer.append(event)
+            except JournalConflict as conflict:
+                self._journal_conflict()
+                raise ReadOnlySession(conflict.title, conflict.message) from None
             self.events.append(event)
             _apply(self._live, event)
             if kind == "checklist_changed":
@@ -280,12 +289,20 @@ class Session:
     def close(self) -> None:
         """Stop writing and release the lock (idempotent)."""
         with self._recording:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            self._stop_writing()
+
+    def _stop_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _journal_conflict(self) -> None:
+        """Another writer was found: from now on this process only reads the session."""
+        self._stop_writing()
+        self.read_only = True
 
     def __enter__(self) -> Session:
         return self

@@ -256,9 +256,13 @@ class SessionStore:
             return summary_of(meta_from(directory.name, loaded.events),
                               derive_state(loaded.events))
         except RsdeployError as error:
-            return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
-                                  created="", updated="", status="damaged",
-                                  problem=f"{error.title}: {error.message}")
+            problem = f"{error.title}: {error.message}"
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+            # the load validates every event, so this is a gap in it: still only this session
+            problem = (f"Session unreadable: {directory / JOURNAL_NAME} could not be summarised "
+                       f"({type(error).__name__}: {error}).")
+        return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
+                              created="", updated="", status="damaged", problem=problem)
 
 
 def _size(path: Path) -> int:
