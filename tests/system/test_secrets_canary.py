@@ -31,7 +31,7 @@ from urllib.parse import quote, quote_plus, unquote
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, cli, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, cli, need_tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -146,10 +146,7 @@ def reflector() -> Iterator[str]:
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(120, 40)
     yield term
     assert term.close() == [], "the app outlived its terminal (killed now)"
