@@ -67,6 +67,7 @@ phases:
           - id: echo-secrets
             text: A command that prints what it should not
             command: >-
+              echo "token ${api_token}";
               printf 'plain %s %s\\n' "$DB_PASSWORD" "$SECRET_KEY";
               printf 'aws %s tok %s\\n' "$AWS_SECRET_ACCESS_KEY" "$CANARY_TOKEN";
               printf 'b64 %s\\n' "$(printf %s "$DB_PASSWORD" | base64)";
@@ -76,7 +77,6 @@ phases:
               printf 'esc %s\\033[1m%s end\\n' "$${DB_PASSWORD:0:8}" "$${DB_PASSWORD:8}";
               printf 'pause %s' "$${DB_PASSWORD:0:9}"; sleep 3; printf '%s end\\n' "$${DB_PASSWORD:9}";
               printf 'dsn %s\\n' "${dsn}";
-              echo "token ${api_token}";
               echo "ECHO-$((40 + 2))"
           - id: reflect
             text: An endpoint reflects what it was sent (body)
@@ -96,7 +96,7 @@ phases:
             text: "Connect with ${dsn}"
             check: {type: command, run: 'echo "connecting to ${dsn} as $DB_PASSWORD $SECRET_KEY"'}
           - id: tick-me
-            text: Something the operator ticks
+            text: Something the operator ticks (with ${api_token} and ${notify_webhook_url})
 """
 
 

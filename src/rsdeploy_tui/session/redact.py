@@ -251,9 +251,9 @@ class Redactor:
     def add_values(self, values: Iterable[str]) -> None:
         """Also mask these values (held in memory only), e.g. vars named like a token."""
         for value in values:
-            if value and len(value) >= MIN_VALUE_LENGTH:
+            if value and len(value) >= MIN_VALUE_LENGTH and value not in self._added:
                 self._added[value] = None
-        self._seen = None
+                self._seen = None  # the patterns are rebuilt on the next call
 
     def added_values(self) -> list[str]:
         """The values given to ``add_values`` (to pass on to a run's wrapper, in memory)."""
