@@ -77,9 +77,9 @@ def failing_items(items: Iterable[Item], state: SessionState) -> list[Item]:
 
 
 def tab_label(phase: Phase, state: SessionState) -> str:
-    """``Pre-Deployment 12/45``."""
+    """``Pre 12/45``: the phase's short tab title (else its title) and progress."""
     done, total = phase_counts(phase, state)
-    return f"{phase.title} {done}/{total}"
+    return f"{phase.tab_title} {done}/{total}"
 
 
 def blockers(checklist: Checklist, item: Item, state: SessionState) -> list[Item]:

@@ -133,7 +133,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
                         yield PhasePane(phase, self.ctx)
-            yield TabPage("Deployment Log", id=LOG_TAB)
+            yield TabPage("Log", id=LOG_TAB)  # the Deployment Log
             yield TabPage("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
@@ -362,7 +362,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
         if self.current_list is not None:
-            self.current_list.focus()
+            self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
 
     # ---------------------------------------------------------------- bindings state
     def refresh_bindings(self) -> None:
