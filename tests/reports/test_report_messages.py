@@ -139,3 +139,34 @@ def test_known_issues_are_sentences_never_error_bodies_log_notes_or_commands(
         assert leaked not in line, (leaked, line)
     assert "Photo thumbnails slow on Safari." in line
     assert "failed." in line and "skipped." in line
+
+
+def test_the_log_never_reads_pass_for_a_done_item_now_failing(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    from rsdeploy_tui.reports import build_log
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "failing")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    health = next(line for line in build_log(checklist, session, clock=CLOCK, use_git=False)[
+        "post_deployment_status"] if line["name"] == "Health Check")
+    for qid in health["items"]:
+        session.record("tick", qid)
+    log = build_log(checklist, session, clock=CLOCK, use_git=False)
+    assert next(x for x in log["post_deployment_status"] if x["name"] == "Health Check")[
+        "status"] == "pass"
+    session.record("check_result", health["items"][0], status="fail",
+                   summary="GET /health answered 502", evidence={})
+    log = build_log(checklist, session, clock=CLOCK, use_git=False)
+    line = next(x for x in log["post_deployment_status"] if x["name"] == "Health Check")
+    assert line["status"] == "fail" and line["failed"] == 1
+    row = next(r for r in log["items"] if r["qid"] == health["items"][0])
+    assert "now failing" in row["evidence"]
+    assert any(i["kind"] == "deviation" and i["item"] == health["items"][0]
+               for i in log["issues"])
