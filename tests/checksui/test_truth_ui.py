@@ -258,3 +258,49 @@ async def test_migrations_run_at_once_when_the_check_found_nothing_destructive(
                                           for e in truth_session.events))
     assert _migrate_ran(django_log)
     assert not any(e.kind == "confirmation" for e in truth_session.events)
+
+
+async def test_real_django_destructive_migration_stops_until_its_name_is_typed(
+        truth: Checklist, store: SessionStore, site: Any, make_django_project: Any,
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """End to end with real Django: the session's own migrations check (c) reads the plan of
+    a project whose next migration drops a column; r on "Run migrations" then waits for the
+    migration's name, and only then does `migrate` drop it."""
+    project = make_django_project(migrated="before_destructive")
+    for name, value in project.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    values = resolve_vars(truth, {"base_url": site.base_url, **project.vars}, config={})
+    session = store.create(truth, vars=values, operator="ana")
+    app = make_app(truth, session, values=values, use_git=False, ascii_only=False,
+                   clock=lambda: START + timedelta(minutes=5),
+                   services={"env_status": _ready, "banner_interval": None})
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = runbook(pilot.app)
+            await wait_for(pilot, lambda: screen.runs.ready)
+            await _goto(pilot, screen, "deploy.plan")
+            await pilot.press("c")
+            await settle(pilot, screen)
+            check = session.state(truth).item("deploy.plan").check
+            assert check is not None and check.status == "fail", check
+            await _goto(pilot, screen, "deploy.run-migrations")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: isinstance(pilot.app.screen, TypedConfirmModal))
+            assert DESTRUCTIVE in str(pilot.app.screen.query_one(".dialog-body").render())
+            # Not typed yet: the column is still there.
+            assert "[ ] 0002_remove_technician_is_manager" in project.run(
+                "showmigrations", "repairs").stdout
+            await pilot.press(*DESTRUCTIVE, "enter")
+            await wait_for(pilot, lambda: any(e.kind == "command_finished"
+                                              for e in session.events))
+    finally:
+        session.close()
+    stored = store.open(session.id, read_only=True)
+    runs = stored.state(truth).item("deploy.run-migrations").runs
+    assert runs and runs[-1].exit_code == 0
+    assert "[X] 0002_remove_technician_is_manager" in project.run(
+        "showmigrations", "repairs").stdout
+    confirmation = next(e for e in stored.events if e.kind == "confirmation")
+    assert confirmation.data["purpose"] == "destructive_migrations"
+    assert confirmation.data["migrations"] == [DESTRUCTIVE]
