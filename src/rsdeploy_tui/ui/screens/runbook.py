@@ -27,6 +27,7 @@ from rsdeploy_tui.ui.screens.runbook_keys import (
     RunbookKeys,
     pane_id,
 )
+from rsdeploy_tui.ui.screens.runbook_outcomes import RunbookOutcomes
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
@@ -42,8 +43,10 @@ if TYPE_CHECKING:
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
-WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all"})
-ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check"})
+WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
+                           "fail", "skip_section", "finish"})
+ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
+                          "skip_section"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
 WHY_NOT = {
     "run": "This item has no command or built-in action to run.",
@@ -52,6 +55,7 @@ WHY_NOT = {
     "check_all": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
     "filter": "This tab has no items to filter: / works on a phase's tab.",
+    "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
 }
 READ_ONLY = "Read-only: nothing can be changed here."
 
@@ -63,7 +67,7 @@ def _is_text_box(widget: object) -> bool:
         text_area is not None and isinstance(widget, text_area.TextArea))
 
 
-class RunbookScreen(RunbookKeys, Screen[None]):
+class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
     # The list of the tab built at start gets the focus when the screen shows (keys work at once).
@@ -72,6 +76,11 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     BINDINGS = [
         Binding("space", "tick", "Tick", tooltip="Tick the item / untick a done one"),
         Binding("s", "skip", "Skip", tooltip="Skip the item with a reason"),
+        Binding("S", "skip_section", "Skip section", show=False,
+                tooltip="Skip every open item of the section with one reason"),
+        Binding("F", "fail", "Failed", show=False, tooltip="Mark the item failed with a reason"),
+        Binding("E", "finish", "Finish", show=False,
+                tooltip="Finish the session (says what is still open first)"),
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
@@ -155,8 +164,12 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 log_view.refresh_report()
             self._focus_inside(pane)
             return
+        # Saved files go into the session directory, never the operator's working tree (often
+        # the Django project's git checkout).
+        save_dir = getattr(self.session, "dir", None)
         await pane.mount(kind(self.checklist, self.session, vars=self.ctx.values,
-                              clock=self.ctx.clock, use_git=self.ctx.use_git))
+                              clock=self.ctx.clock, use_git=self.ctx.use_git,
+                              save_dir=save_dir))
         self._focus_inside(pane)
 
     def _focus_inside(self, pane: TabPage) -> None:
@@ -421,6 +434,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             if action == "check" and item.check is None:
                 return None
             if action == "cancel_run" and view.state_name(self.state, item.qid) != "running":
+                return None
+            if action == "fail" and view.state_name(self.state, item.qid) == "running":
                 return None
         if action == "clear_filter" and not self._filter_shown():
             return None

@@ -158,12 +158,14 @@ class RunbookKeys(_Base):
                 self._move_to_next_pending(item.qid)
 
         from rsdeploy_tui.ui.screens.modals import ReasonModal
+        from rsdeploy_tui.ui.screens.runbook_outcomes import skip_reasons
         self.app.push_screen(
             ReasonModal(
                 "Skip item",
                 "Why is it skipped? (required)",
                 body=self.ctx.display(item.text),
                 ok_label="Skip",
+                choices=skip_reasons(self.session),
             ),
             done,
         )
