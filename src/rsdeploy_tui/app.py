@@ -207,6 +207,9 @@ class RunbookApp(OrderedKeys[str | None]):
                 continue  # not the main thread (tests)
 
     def _on_signal(self, signum: int) -> None:
+        for candidate in self.screen_stack:  # the SSH link dropped: keep where the cursor was
+            if isinstance(candidate, RunbookScreen):
+                candidate.remember_cursor()
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
 
     def _start_watchdog(self, signum: int) -> None:

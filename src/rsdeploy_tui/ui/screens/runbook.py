@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.ui import checking, view
+from rsdeploy_tui.ui import checking, landing, view
 from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.runbook_keys import (
@@ -110,6 +110,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
         self._cursor_placed = False
+        # Where the cursor goes first: the running item, else where it was at the last quit,
+        # else the next pending item (ui/landing.py).
+        self._landing = landing.landing_item(self.checklist, self.state,
+                                             landing.last_cursor(session.events))
         # Phase panes in the DOM, by tab id: every key asks for the current one (no DOM query).
         self._panes: dict[str, PhasePane] = {}
         self.checking = checking.CheckController(self)
@@ -136,7 +140,8 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         yield RollbackBanner(self.checklist, id="rollback-banner")
         # Only the tab where work resumes is built now; the others when first shown (and the
         # filter box, the report tabs and the too-small message when first needed).
-        first = view.resume_phase(self.checklist, self.state)
+        first = (self.checklist.phase_of(self._landing) if self._landing is not None
+                 else view.resume_phase(self.checklist, self.state))
         with PhaseTabs(id="phases", initial=pane_id(first), ascii=self.ctx.glyphs.ascii):
             for phase in self.checklist.phases:
                 with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
@@ -207,14 +212,16 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
 
         Called by ``PhasePane.on_mount`` (nested widgets compose on their own schedule, so
         the screen's own ``on_mount`` may run before they exist). The first one is the phase
-        where work stopped: the cursor goes on its first pending item.
+        where work stopped: the cursor goes on the landing item (``ui/landing.py``).
         """
         self._panes[pane_id(phase_pane.phase)] = phase_pane
         phase_pane.item_list.rebuild(self.state, self._filter_text())
         phase_pane.show_state(self.state)
         if not self._cursor_placed:
             self._cursor_placed = True
-            target = view.next_pending(phase_pane.phase.items, self.state, None)
+            target = self._landing
+            if target is None or target not in phase_pane.phase.items:
+                target = view.next_pending(phase_pane.phase.items, self.state, None)
             if target is not None:
                 phase_pane.item_list.highlight_qid(target.qid)
         self._update_detail()
@@ -445,6 +452,23 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         return not (action == "switch_phase" and _is_text_box(self.focused))
 
     # ---------------------------------------------------------------- recording
+    def remember_cursor(self) -> None:
+        """Record where the cursor is (quit, SIGHUP), so a resume lands there again.
+
+        Straight to the session (no re-render: the app is leaving). Nothing when read-only,
+        when it has not moved since the last time, or when the store refuses: quitting must
+        go on, and the resume then lands on the next pending item instead.
+        """
+        item = self.current_item
+        if item is None or self.session.read_only:
+            return
+        if landing.last_cursor(self.session.events) == item.qid:
+            return
+        try:
+            self.session.record(landing.CURSOR_EVENT, qid=item.qid)
+        except (RsdeployError, OSError):
+            return  # only a convenience is lost; every tick and run is already durable
+
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
         """Record one event durably, then re-render from the session; False when refused."""
         if self.session.read_only:

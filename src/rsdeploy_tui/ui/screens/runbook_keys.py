@@ -70,6 +70,7 @@ class RunbookKeys(_Base):
         def current_list(self) -> ItemList | None: ...
         def record(self, kind: str, item: str | None = None, **data: Any) -> bool: ...
         def _update_detail(self) -> None: ...
+        def remember_cursor(self) -> None: ...
         async def _ensure_phase_pane(self, pane: Any) -> Any: ...
 
     # ---------------------------------------------------------------- ticking
@@ -283,6 +284,7 @@ class RunbookKeys(_Base):
         """Quit; ask first when commands or checks are running."""
         running = self.running_work()
         if not running:
+            self.remember_cursor()
             self.app.exit(self.session.id)
             return
         from rsdeploy_tui.ui.screens.modals import ConfirmModal
@@ -294,5 +296,9 @@ class RunbookKeys(_Base):
                 yes="Quit",
                 no="Stay",
             ),
-            lambda yes: self.app.exit(self.session.id) if yes else None,
+            lambda yes: self._quit_now() if yes else None,
         )
+
+    def _quit_now(self) -> None:
+        self.remember_cursor()
+        self.app.exit(self.session.id)
