@@ -276,6 +276,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             total=total,
             critical_pending=critical,
             version=version,
+            failing=len(view.failing_items(self.checklist.iter_items(), self.state)),
         )
 
     def _operator_text(self) -> str:
@@ -502,9 +503,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         """Run the item's check (ui/checking.py)."""
         self.checking.check_item(self.current_item)
 
-    def action_check_all(self) -> None:
-        """Run every check of the phase (ui/checking.py)."""
-        self.checking.check_phase(self.current_phase)
+    def action_check_all(self, including_done: bool = False) -> None:
+        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        self.checking.check_phase(self.current_phase, including_done)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""

@@ -104,9 +104,36 @@ class RunbookKeys(_Base):
         self._tick(item)
 
     def _tick(self, item: Item) -> None:
+        found = self.state.items.get(item.qid)
+        status = found.check_status if found is not None else None
+        if status in ("fail", "error"):
+            self._tick_over_check(item, status)  # not green: it takes a reason, like a gate
+            return
         self.enter_phase(self.checklist.phase_of(item))
         if self.record("tick", item=item.qid):
             self._move_to_next_pending(item.qid)
+
+    def _tick_over_check(self, item: Item, status: str | None) -> None:
+        found = self.state.item(item.qid)
+        summary = found.check.summary if found.check is not None else ""
+
+        def done(reason: str | None) -> None:
+            if not reason:
+                return
+            self.enter_phase(self.checklist.phase_of(item))
+            if self.record("tick", item=item.qid, reason=reason, check_status=status):
+                self._move_to_next_pending(item.qid)
+
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
+        self.app.push_screen(
+            ReasonModal(
+                f"Its check {'failed' if status == 'fail' else 'could not tell'}",
+                "Why tick it anyway? (recorded in the deployment log)",
+                body=f"{self.ctx.display(item.text)}\n\nLatest check: {status}: {summary}",
+                ok_label="Tick anyway",
+            ),
+            done,
+        )
 
     def _untick(self, item: Item) -> None:
         self.record("untick", item=item.qid)
