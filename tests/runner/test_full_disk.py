@@ -17,7 +17,7 @@ import pytest
 
 from rsdeploy_tui.runner import start_run, wait_run
 from rsdeploy_tui.runner.detached import read_drop_note
-from support import skip_or_fail
+from support import need
 
 
 @pytest.fixture
@@ -28,8 +28,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        skip_or_fail(f"cannot mount a 2 MiB tmpfs for the full-disk test (needs root): "
-                     f"{done.stderr.strip() or done.returncode}")
+        need("a mountable tmpfs", f"the full-disk test mounts a 2 MiB tmpfs: "
+             f"{done.stderr.strip() or done.returncode}",
+             "run the tests as root (or with CAP_SYS_ADMIN) on Linux")
     try:
         yield mount_point
     finally:

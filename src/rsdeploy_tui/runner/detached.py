@@ -112,6 +112,7 @@ def start_run(
     display: str | None = None,
     secret_names: Iterable[str] = (),
     fail_fast: bool = True,
+    mask_values: Iterable[str] = (),
 ) -> RunHandle:
     """Start ``bash -c command`` detached from this process.
 
@@ -127,6 +128,9 @@ def start_run(
         fail_fast: Stop at the first failing line or ``;``-separated command (``bash -e -o
             pipefail``) and record which it was (``RunStatus.failed``); False for an item with
             ``continue_on_error``.
+        mask_values: Further values masked in the log file and metadata (vars that hold a
+            token or a URL password: ``session.redactor.added_values()``); handed to the
+            wrapper in its environment, which it removes before the command starts.
 
     Raises:
         RunError: the id is unusable or already used, or the wrapper could not start.
@@ -142,6 +146,7 @@ def start_run(
     child_env["RSDEPLOY_RUN_DISPLAY"] = display if display is not None else command
     child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
     child_env["RSDEPLOY_RUN_FAIL_FAST"] = "1" if fail_fast else "0"
+    child_env["RSDEPLOY_RUN_MASK"] = json.dumps(list(mask_values))
     launcher = subprocess.Popen(
         [sys.executable, "-I", str(WRAPPER), str(run_dir), run_id, str(cwd or ""), "--", command],
         stdin=subprocess.DEVNULL,
@@ -316,6 +321,10 @@ def cancel_run(run_dir: Path, run_id: str, grace: float = 3.0) -> CancelOutcome:
             break
         time.sleep(0.02)
     ended = read_exit(run_dir, run_id)
+    # The wrapper leaves right after its exit record: cancel returns when nothing is left.
+    end = time.monotonic() + 5.0
+    while _alive(int(meta["pid"]), meta.get("proc_start")) and time.monotonic() < end:
+        time.sleep(0.02)
     if ended is None:
         killed = 128 + signal.SIGKILL.value
         write_json_atomic(

@@ -9,7 +9,8 @@ Usage: ``wrapper.py RUN_DIR RUN_ID CWD -- COMMAND`` (CWD may be empty). Settings
 in ``ps`` come through the environment and are removed before the command starts:
 ``RSDEPLOY_RUN_DISPLAY`` (the command as the operator sees it, secrets already masked) and
 ``RSDEPLOY_RUN_SECRETS`` (comma-separated NAMES of environment variables whose values are masked
-in the log; the values themselves are only in the environment).
+in the log; the values themselves are only in the environment) and ``RSDEPLOY_RUN_MASK`` (a JSON
+list of further values to mask: vars holding a token or a URL password).
 
 What it does:
 1. Forks; the first process prints the wrapper's pid on stdout and exits, so the app reaps it at
@@ -49,13 +50,15 @@ MASK = b"****"
 # Secrets shorter than this are not masked: masking "ab" would shred ordinary output.
 MIN_SECRET_LEN = 4
 IDLE_FLUSH_S = 2.0
-"""A partial line held back (it may end in the start of a secret) is written after this much
-silence: a prompt or progress text shows up, at the cost of masking a secret only if a program
-pauses for this long in the middle of printing it."""
+"""A partial line held back is written after this much silence (a prompt or progress text shows
+up), all but a tail that could be the start of a secret: that waits for the rest."""
 CHUNK = 65536
 LINGER_S = 1.0
 """After the shell ends, how long its output may stay open (a background child holding it)
 before the run is recorded as ended, with the lingering processes named."""
+_CONTROL_BYTES = re.compile(  # as session.redact's: sequences and C0 controls but \t \n
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?"
+    rb"|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _now() -> str:
@@ -106,15 +109,45 @@ def _load_redactor(names: list[str]) -> Any:
     return module.Redactor(names)
 
 
+def _mask_values(text: str) -> list[str]:
+    """The extra values to mask, from ``RSDEPLOY_RUN_MASK`` (a JSON list of strings)."""
+    try:
+        values = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
+
+
 class SecretMask:
     """Masks secret values in a byte stream even when a value is split across reads."""
 
     def __init__(self, values: list[bytes]) -> None:
         values = sorted({v for v in values if len(v) >= MIN_SECRET_LEN}, key=len, reverse=True)
         self.pattern = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
+        # the values as a screen shows them (control sequences stripped), for ``idle``
+        self.plain = [_CONTROL_BYTES.sub(b"", v) for v in values]
         self.hold = max((len(v) for v in values), default=1) - 1
         # A one-line secret cannot span a newline: everything up to the last newline is safe.
         self.one_line = not any(b"\n" in v for v in values)
+
+    def idle(self, buf: bytes) -> tuple[bytes, bytes]:
+        """After a pause: (masked bytes to write now, bytes to keep back).
+
+        Everything is written except a tail that could be the start of a secret (what is left
+        of the line, with control sequences ignored, is a proper prefix of a value): a program
+        that pauses half-way through printing a secret gets it masked when the rest comes.
+        """
+        if self.pattern is None or not buf:
+            return buf, b""
+        line_start = buf.rfind(b"\n") + 1
+        # escape sequences may sit inside the prefix: allow for them beyond the value's length
+        first = max(line_start, len(buf) - 4 * (self.hold + 1) - 64)
+        for start in range(first, len(buf)):
+            tail = _CONTROL_BYTES.sub(b"", buf[start:])
+            if tail and any(len(tail) < len(v) and v.startswith(tail) for v in self.plain):
+                out, _ = self.feed(buf[:start], final=True)
+                return out, buf[start:]
+        return self.feed(buf, final=True)
 
     def feed(self, buf: bytes, *, final: bool) -> tuple[bytes, bytes]:
         """Returns (masked bytes safe to write, raw bytes to keep until more data arrives).
@@ -209,13 +242,16 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
     names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
     fail_fast = os.environ.pop("RSDEPLOY_RUN_FAIL_FAST", "1") != "0"
+    extra = _mask_values(os.environ.pop("RSDEPLOY_RUN_MASK", ""))
     # Values of secret variables are masked byte-exactly by SecretMask (even split across reads);
-    # the Redactor then masks secret-shaped text (password=..., AWS keys, DSN passwords).
+    # the Redactor then masks their other forms and secret-shaped text (password=..., AWS keys).
     redactor = _load_redactor(names)
+    redactor.add_values(extra)
     shown = display
     display = redactor.text(display)
     # environb: values that are not valid UTF-8 are masked byte for byte too.
-    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())])
+    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())]
+                      + [value.encode("utf-8", "surrogateescape") for value in extra])
     steps = _load_sibling("runner/steps.py", "_rsdeploy_run_steps")
     proctree = _load_sibling("runner/proctree.py", "_rsdeploy_run_proctree")
     runlog = _load_sibling("runner/runlog.py", "_rsdeploy_run_runlog")
@@ -257,7 +293,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     t0 = time.monotonic()
     exit_code: int
     sig_name: str | None = None
-    extra: dict[str, Any] = {}
+    ended_extra: dict[str, Any] = {}
     script = steps.fail_fast_script(command, err_path) if fail_fast else command
     try:
         child = subprocess.Popen(
@@ -287,7 +323,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
                 log(out)
             elif pending:
                 # Output paused in mid-line (a prompt, a progress bar): show what we have.
-                out, pending = mask.feed(pending, final=True)
+                out, pending = mask.idle(pending)
                 log(out)
             if returncode is None:
                 returncode = child.poll()
@@ -308,18 +344,19 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
             exit_code = returncode
         lingering = proctree.descendants(pid)
         if lingering:
-            extra["background"] = [redactor.text(proctree.describe(p)) for p in lingering[:5]]
+            ended_extra["background"] = [redactor.text(proctree.describe(p))
+                                         for p in lingering[:5]]
         else:
             _reap_strays()
         if fail_fast:
             failed = steps.read_failure(err_path, command, shown, exit_code)
             if failed is not None:
                 failed["text"] = redactor.text(failed["text"])
-                extra["failed"] = failed
-    if not extra.get("background"):
+                ended_extra["failed"] = failed
+    if not ended_extra.get("background"):
         writer.close()
     if writer.dropped_total:
-        extra["output_dropped"] = {"bytes": writer.dropped_total, "reason": writer.reason}
+        ended_extra["output_dropped"] = {"bytes": writer.dropped_total, "reason": writer.reason}
     _write_exit(
         runlog,
         exit_path,
@@ -329,10 +366,10 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
             "signal": sig_name,
             "ended": _now(),
             "duration_s": round(time.monotonic() - t0, 3),
-            **extra,
+            **ended_extra,
         },
     )
-    if extra.get("background"):
+    if ended_extra.get("background"):
         # Keep the rest of their output in the log (nothing is lost), then reap them.
         with contextlib.suppress(OSError):
             while chunk := os.read(fd, CHUNK):
