@@ -84,7 +84,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
-        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        # Not in the footer (it would push Quit off an 80-column line): the output view's border
+        # names o and w, and ? lists them.
+        Binding("o", "output_full", "Output", show=False,
+                tooltip="The run's output full screen, or back"),
         Binding("w", "output_wrap", "Wrap", show=False,
                 tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
