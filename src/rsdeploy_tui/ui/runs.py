@@ -85,6 +85,7 @@ class RunController:
         self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
         self._missing: dict[str, list[str]] = {}
         self._cancelled: dict[str, str] = {}
+        self._dropping: set[str] = set()
 
     @property
     def values(self) -> dict[str, str]:
@@ -413,6 +414,7 @@ class RunController:
             if now - checked < 1.0:
                 return False
             checked = now
+            self._show_drop_note(followed)
             return run_status(followed.run_dir, followed.run_id).lost
 
         log = followed.run_dir / f"{followed.run_id}.log"
@@ -433,6 +435,26 @@ class RunController:
                 title="Run output", severity="error", timeout=15)
             return
         self._ended(followed)
+
+    def _show_drop_note(self, followed: Followed) -> None:
+        """While the run's log cannot be written (full disk), say so: the output is not lost
+        on screen without a reason."""
+        from rsdeploy_tui.runner.detached import read_drop_note
+
+        note = read_drop_note(followed.run_dir, followed.run_id)
+        if note is None or not note.get("dropping"):
+            self._dropping.discard(followed.run_id)
+            return
+        if followed.run_id in self._dropping:
+            return
+        self._dropping.add(followed.run_id)
+        reason = note.get("reason") or "the write failed"
+        self.output.set_status(followed.run_id, "running · output not written", "unknown")
+        self.output.feed(followed.run_id, [
+            f"Output missing from here: the run log cannot be written ({reason}); the command "
+            "runs on and its exit will be recorded."])
+        self.screen.notify(f"{followed.qid}: the run log cannot be written ({reason}); the "
+                           "command runs on.", title="Run output", severity="warning", timeout=15)
 
     def _ended(self, followed: Followed) -> None:
         """The run is over: gather exit code, duration, tail and action result; record them."""
