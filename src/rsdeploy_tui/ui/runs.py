@@ -123,12 +123,16 @@ class RunController:
                 followed = Followed(qid, run.run, Path(run.log).parent, run.command)
                 self.output.open_run(run.run, self._title(qid, run.command))
                 status = run_status(followed.run_dir, run.run)
+                # Recording an earlier run's end re-renders, and the view may have loaded this
+                # run's tail already: start its lines afresh, never twice.
                 if status.running:
                     attached += 1
+                    self.output.reset_lines(run.run, [])
                     self._follow(followed)
                 else:
                     ended += 1
-                    self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
+                    self.output.reset_lines(run.run, tail_lines(Path(run.log), 200,
+                                                                keep_colour=True))
                     self._ended(followed)
         if attached or ended:
             self.screen.notify(
