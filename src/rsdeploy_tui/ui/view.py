@@ -299,6 +299,9 @@ def detail_text(
         out.append("\nFailed", style="bold red")
         if found is not None and found.at:
             out.append(f" at {short_time(found.at)}", style="red")
+        if found is not None and found.reason:  # marked failed by an operator (F)
+            out.append(f" by {found.by or '?'}: ", style="red")
+            out.append(found.reason)
         out.append("\n")
     elif name == "running":
         out.append("\nRunning\n", style="bold yellow")
