@@ -9,7 +9,8 @@ Usage: ``wrapper.py RUN_DIR RUN_ID CWD -- COMMAND`` (CWD may be empty). Settings
 in ``ps`` come through the environment and are removed before the command starts:
 ``RSDEPLOY_RUN_DISPLAY`` (the command as the operator sees it, secrets already masked) and
 ``RSDEPLOY_RUN_SECRETS`` (comma-separated NAMES of environment variables whose values are masked
-in the log; the values themselves are only in the environment).
+in the log; the values themselves are only in the environment) and ``RSDEPLOY_RUN_MASK`` (a JSON
+list of further values to mask: vars holding a token or a URL password).
 
 What it does:
 1. Forks; the first process prints the wrapper's pid on stdout and exits, so the app reaps it at
@@ -96,6 +97,15 @@ def _load_redactor(names: list[str]) -> Any:
     sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
     spec.loader.exec_module(module)
     return module.Redactor(names)
+
+
+def _mask_values(text: str) -> list[str]:
+    """The extra values to mask, from ``RSDEPLOY_RUN_MASK`` (a JSON list of strings)."""
+    try:
+        values = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
 
 
 class SecretMask:
@@ -185,12 +195,15 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     """The wrapper proper (already in its own session). Returns the command's exit code."""
     display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
     names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
+    extra = _mask_values(os.environ.pop("RSDEPLOY_RUN_MASK", ""))
     # Values of secret variables are masked byte-exactly by SecretMask (even split across reads);
-    # the Redactor then masks secret-shaped text (password=..., AWS keys, DSN passwords).
+    # the Redactor then masks their other forms and secret-shaped text (password=..., AWS keys).
     redactor = _load_redactor(names)
+    redactor.add_values(extra)
     display = redactor.text(display)
     # environb: values that are not valid UTF-8 are masked byte for byte too.
-    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())])
+    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())]
+                      + [value.encode("utf-8", "surrogateescape") for value in extra])
     log_path = run_dir / f"{run_id}.log"
     exit_path = run_dir / f"{run_id}.exit"
     log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

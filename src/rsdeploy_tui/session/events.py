@@ -15,7 +15,7 @@ SCHEMA_VERSION = 1
 
 EVENT_KINDS = frozenset({
     "session_created", "session_resumed", "lock_taken_over", "checklist_changed",
-    "tick", "untick", "skip", "note",
+    "tick", "untick", "skip", "fail", "note", "cursor",
     "check_result", "command_started", "command_finished", "run_cancelled",
     "gate_override", "phase_entered", "fact", "rollback_started", "confirmation",
     "session_finished", "session_abandoned",

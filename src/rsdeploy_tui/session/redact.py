@@ -67,7 +67,9 @@ _CONTROL = re.compile(
 _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _B64_CHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 # What every shape pattern above needs in the text (lower-cased): one scan screens a line.
-_SHAPE_MARKS = re.compile(r"p(?:assw|wd|rivate)|secret|token|api[_-]?key|://|uthoriz|bearer")
+# (apart, each starting with a literal: ``re`` searches those faster than one alternation)
+_SHAPE_MARKS = tuple(re.compile(pattern) for pattern in (
+    r"p(?:assw|wd|rivate)", r"secret", r"token", r"api[_-]?key", r"://", r"uthoriz", r"bearer"))
 _KEY_ID_MARKS = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)")
 
 
@@ -103,19 +105,27 @@ def value_forms(value: str) -> tuple[set[str], set[str]]:
     return exact, fragments
 
 
+_PRIME = (1 << 61) - 1
+"""Modulus of the rolling hash that picks the windows worth a digest (a Mersenne prime)."""
+
+
 class Remembered:
     """Secret values a session knows only as salted digests (never the value itself).
 
-    Each entry is the byte length of one form of a value (as printed, URL-encoded, hex) and the
-    keyed BLAKE2b of it under the session's salt: enough to recognise the value in text (every
-    window of that length is hashed and compared), not to recover it short of guessing.
+    Each entry is one form of a value (as printed, without control sequences, URL-encoded): its
+    byte length, the keyed BLAKE2b of it under the session's salt, and a 16-bit tag of a
+    salted rolling hash. Text is searched by computing the rolling hash of every window of each
+    remembered length (cheap arithmetic) and the digest only of windows whose tag matches:
+    enough to recognise a value, not to recover it short of guessing.
     """
 
-    def __init__(self, salt: bytes, entries: Iterable[tuple[int, str]] = ()) -> None:
+    def __init__(self, salt: bytes, entries: Iterable[tuple[int, str, int]] = ()) -> None:
         self.salt = salt
-        self.by_length: dict[int, set[bytes]] = {}
-        for length, digest in entries:
-            self.add(int(length), bytes.fromhex(digest))
+        seed = hashlib.blake2b(b"rolling-base", key=salt, digest_size=8).digest()
+        self._base = int.from_bytes(seed, "big") % (_PRIME - 512) + 257
+        self.by_length: dict[int, dict[bytes, int]] = {}
+        for length, digest, tag in entries:
+            self.add(int(length), bytes.fromhex(digest), int(tag))
 
     @classmethod
     def new(cls) -> Remembered:
@@ -129,7 +139,8 @@ class Remembered:
             return None
         try:
             salt = bytes.fromhex(str(record["salt"]))
-            entries = [(int(length), str(digest)) for length, digest in record["digests"]]
+            entries = [(int(length), str(digest), int(tag))
+                       for length, digest, tag in record["digests"]]
             return cls(salt, entries)
         except (KeyError, TypeError, ValueError):
             return None
@@ -138,44 +149,59 @@ class Remembered:
         """The salted digest of ``data``."""
         return hashlib.blake2b(data, key=self.salt, digest_size=16).digest()
 
-    def add(self, length: int, digest: bytes) -> bool:
-        """Remember one digest; False when it was known already."""
-        known = self.by_length.setdefault(length, set())
+    def tag(self, data: bytes) -> int:
+        """The low 16 bits of the salted rolling hash of ``data``."""
+        h = 0
+        for byte in data:
+            h = (h * self._base + byte) % _PRIME
+        return h & 0xFFFF
+
+    def add(self, length: int, digest: bytes, tag: int) -> bool:
+        """Remember one form; False when it was known already."""
+        known = self.by_length.setdefault(length, {})
         if digest in known:
             return False
-        known.add(digest)
+        known[digest] = tag
         return True
 
-    def forms(self, value: str) -> list[tuple[int, bytes]]:
-        """(length, digest) of each exact form of ``value``."""
-        exact, _fragments = value_forms(value)
-        out = []
-        for form in exact:
-            data = form.encode("utf-8", "surrogateescape")
-            out.append((len(data), self.digest(data)))
-        return out
+    def forms(self, value: str) -> list[tuple[int, bytes, int]]:
+        """(length, digest, tag) of the forms of ``value`` worth remembering."""
+        from urllib.parse import quote
 
-    def knows(self, value: str) -> bool:
-        """Whether ``value`` itself is remembered."""
-        data = value.encode("utf-8", "surrogateescape")
-        return self.digest(data) in self.by_length.get(len(data), ())
+        out = []
+        for form in dict.fromkeys((value, strip_controls(value), quote(value, safe=""))):
+            data = form.encode("utf-8", "surrogateescape")
+            if len(data) >= MIN_VALUE_LENGTH:
+                out.append((len(data), self.digest(data), self.tag(data)))
+        return out
 
     def record(self) -> dict[str, Any]:
         """A JSON-able form (salt and digests as hex) for the journal."""
         return {"salt": self.salt.hex(), "digests": sorted(
-            [length, digest.hex()] for length, known in self.by_length.items()
-            for digest in known)}
+            [length, digest.hex(), tag] for length, known in self.by_length.items()
+            for digest, tag in known.items())}
 
     def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of ``text`` whose bytes hash to a remembered digest."""
+        """Character spans of ``text`` whose bytes are a remembered form."""
         if not self.by_length or len(text) < MIN_VALUE_LENGTH:
             return []
         data = text.encode("utf-8", "surrogateescape")
-        digest = self.digest
+        base, prime = self._base, _PRIME
+        prefix = [0]  # prefix[i] = rolling hash of data[:i]
+        h = 0
+        for byte in data:
+            h = (h * base + byte) % prime
+            prefix.append(h)
         found: list[tuple[int, int]] = []
         for length, known in self.by_length.items():
-            for start in range(len(data) - length + 1):
-                if digest(data[start:start + length]) in known:
+            if length > len(data):
+                continue
+            tags = set(known.values())
+            shift = pow(base, length, prime)
+            # the window data[start:start+length] hashes to (hi - lo * shift) % prime
+            for start, (lo, hi) in enumerate(zip(prefix, prefix[length:])):
+                if (hi - lo * shift) % prime & 0xFFFF in tags \
+                        and self.digest(data[start:start + length]) in known:
                     found.append((start, start + length))
         if not found:
             return []
@@ -214,6 +240,7 @@ class Redactor:
         self._seen: tuple[str | None, ...] | None = None
         self._values: re.Pattern[str] | None = None
         self._fragments: re.Pattern[str] | None = None
+        self._screen: re.Pattern[str] | None = None  # every form and fragment, for screening
         self._plain: tuple[str, ...] = ()
         # remembered digests that no value in hand accounts for: text must be scanned for them
         self._unresolved: Remembered | None = None
@@ -224,9 +251,13 @@ class Redactor:
     def add_values(self, values: Iterable[str]) -> None:
         """Also mask these values (held in memory only), e.g. vars named like a token."""
         for value in values:
-            if value and len(value) >= MIN_VALUE_LENGTH:
+            if value and len(value) >= MIN_VALUE_LENGTH and value not in self._added:
                 self._added[value] = None
-        self._seen = None
+                self._seen = None  # the patterns are rebuilt on the next call
+
+    def added_values(self) -> list[str]:
+        """The values given to ``add_values`` (to pass on to a run's wrapper, in memory)."""
+        return list(self._added)
 
     def current_values(self) -> list[str]:
         """Every secret value in hand now: the environment's and the added ones."""
@@ -234,15 +265,15 @@ class Redactor:
         return [v for v in dict.fromkeys([*values, *self._added])
                 if v and len(v) >= MIN_VALUE_LENGTH]
 
-    def unremembered(self) -> list[tuple[int, bytes]]:
+    def unremembered(self) -> list[tuple[int, bytes, int]]:
         """Forms of values in hand that ``remembered`` does not know yet (adds none)."""
         if self.remembered is None:
             return []
         out = []
         for value in self.current_values():
-            for length, digest in self.remembered.forms(value):
-                if digest not in self.remembered.by_length.get(length, ()):
-                    out.append((length, digest))
+            for length, digest, tag in self.remembered.forms(value):
+                if digest not in self.remembered.by_length.get(length, {}):
+                    out.append((length, digest, tag))
         return out
 
     def remember_new(self) -> dict[str, Any] | None:
@@ -255,9 +286,9 @@ class Redactor:
             return None
         self._checked = self._seen
         new = Remembered(self.remembered.salt)
-        for length, digest in self.unremembered():
-            if self.remembered.add(length, digest):
-                new.add(length, digest)
+        for length, digest, tag in self.unremembered():
+            if self.remembered.add(length, digest, tag):
+                new.add(length, digest, tag)
         return new.record() if new.by_length else None
 
     def _refresh(self) -> None:
@@ -278,14 +309,17 @@ class Redactor:
         self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._fragments = re.compile("|".join(
             map(re.escape, sorted(fragments, key=len, reverse=True)))) if fragments else None
+        both = sorted(exact | fragments, key=len, reverse=True)
+        self._screen = re.compile("|".join(map(re.escape, both))) if both else None
         self._unresolved = None
         if self.remembered is not None and self.remembered.by_length:
-            accounted = {d for _length, d in (f for v in self.current_values()
-                                              for f in self.remembered.forms(v))}
+            accounted = {form[1] for v in self.current_values()
+                         for form in self.remembered.forms(v)}
             rest = Remembered(self.remembered.salt)
             for length, known in self.remembered.by_length.items():
-                for digest in known - accounted:
-                    rest.add(length, digest)
+                for digest, tag in known.items():
+                    if digest not in accounted:
+                        rest.add(length, digest, tag)
             self._unresolved = rest if rest.by_length else None
 
     # -- public ----------------------------------------------------------------------------
@@ -318,15 +352,19 @@ class Redactor:
         that need it.
         """
         self._refresh()
-        if self._unresolved is not None and len(text) >= MIN_VALUE_LENGTH:
+        # values known only by digest (not in this environment): one scan over all the text
+        if self._unresolved is not None and self._unresolved.spans(text):
             return True
-        if _HAS_CONTROL.search(text):
+        # isprintable runs at C speed; the regex only says which control character it was
+        if not text.replace("\n", "").replace("\t", "").isprintable() \
+                and _HAS_CONTROL.search(text):
             return True
-        if _KEY_ID_MARKS.search(text) or _SHAPE_MARKS.search(text.lower()):
+        if _KEY_ID_MARKS.search(text):
             return True
-        if self._values is not None and self._values.search(text):
+        lower = text.lower()
+        if any(mark.search(lower) for mark in _SHAPE_MARKS):
             return True
-        return self._fragments is not None and self._fragments.search(text) is not None
+        return self._screen is not None and self._screen.search(text) is not None
 
     # -- inside ----------------------------------------------------------------------------
 
@@ -421,8 +459,8 @@ def remembered_in(records: Iterable[Any]) -> Remembered | None:
             merged = found
         elif found.salt == merged.salt:
             for length, known in found.by_length.items():
-                for digest in known:
-                    merged.add(length, digest)
+                for digest, tag in known.items():
+                    merged.add(length, digest, tag)
     return merged
 
 

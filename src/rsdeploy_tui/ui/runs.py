@@ -265,13 +265,15 @@ class RunController:
                                               secrets=self.checklist.secrets)
                     handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
                                        run_id=prepared.run_id, display=prepared.display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values())
                     shown = prepared.display
                 else:
                     assert shell is not None
                     handle = start_run(self.run_dir, shell, cwd=self._cwd(),
                                        run_id=new_run_id(item.qid), display=display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values())
                     shown = display
             except (RsdeployError, OSError) as error:
                 self.screen.app.call_from_thread(self._failed_to_start, item, error)
