@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, need_tmux
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.session import SessionStore
 from rsdeploy_tui.session.events import Event, parse_line
@@ -22,10 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(100, 32)
     yield term
     assert term.close() == [], "the app outlived its terminal (killed now)"
@@ -58,5 +55,5 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     screen.wait_for(lambda t: f"rsdeploy-tui resume {healthy.id}" in t or not t.strip(),
                     timeout=15, what="the app to quit")
     resumed = store.open(healthy.id, read_only=True)
-    assert [e.kind for e in resumed.events][-1] == "session_resumed"
+    assert "session_resumed" in [e.kind for e in resumed.events]
     assert store.summary(broken.id).status == "damaged"
