@@ -100,6 +100,10 @@ phases:
 """
 
 
+POSTED: list[str] = []
+"""Bodies the webhook received (the stakeholder message as sent)."""
+
+
 class _Reflector(BaseHTTPRequestHandler):
     """Reflects the request's credentials back, in the body and in response headers, in the
     forms a careless server would use."""
@@ -124,7 +128,7 @@ class _Reflector(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (a webhook)
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        POSTED.append(self.rfile.read(length).decode("utf-8", "replace"))
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -274,6 +278,12 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
     screen.keys("s")
     wait_until(lambda: list(work.glob("*.txt")), "the saved message")
     capture("after saving the message")
+    POSTED.clear()
+    screen.keys("p")  # post to the webhook (the reflector)
+    wait_until(lambda: journal_has(session_dir, lambda e: e["kind"] == "fact" and str(
+        e["data"].get("name", "")).startswith("notification.")), "the post's result recorded")
+    assert POSTED, "the webhook got nothing"
+    capture("after posting the message")
     quit_app()
 
     # -- resumed from a shell without the secrets: what was seen is still masked ---------------
@@ -319,6 +329,8 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
         leaks += leaks_in(text, f"screen {what}")
     for what, text in printed:
         leaks += leaks_in(text, f"output of {what}")
+    for body in POSTED:
+        leaks += leaks_in(body, "the message posted to the webhook")
     assert leaks == []
     # the canaries really went through: masked, not absent
     run_log = next(p for p in written if p.suffix == ".log").read_text()
