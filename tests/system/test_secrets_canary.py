@@ -260,7 +260,9 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
         wait_until(lambda item=item: journal_has(session_dir, lambda e: e["kind"] ==
                                                  "check_result" and e["item"] == f"pre.{item}"),
                    f"the {item} check's result in the journal")
-        time.sleep(0.3)  # the screen re-renders from the recorded result
+        # the screen re-renders from the recorded result and says so
+        screen.wait_for(lambda t, item=item: f"Check of pre.{item}:" in t,
+                        what=f"the {item} check's result on screen")
         capture(f"after the {item} check")
     screen.keys("j")
     screen.keys("Space")
