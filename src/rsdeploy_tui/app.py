@@ -44,6 +44,8 @@ STYLE_FILES = ("app.tcss", "runbook.tcss", "checks.tcss", "live.tcss")
 PALETTE = [
     ("tick", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
     ("skip", "Skip item", "Skip the highlighted item with a reason"),
+    ("skip_section", "Skip section", "Skip every open item of the section with one reason"),
+    ("fail", "Mark item failed", "Mark the highlighted item failed, with a reason"),
     ("note", "Add note", "Add a note to the highlighted item"),
     ("run", "Run command", "Run the highlighted item's command"),
     ("cancel_run", "Cancel run", "Cancel the highlighted item's running command"),
@@ -57,6 +59,7 @@ PALETTE = [
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),
+    ("finish", "Finish session", "Finish the session (says what is still open first)"),
     ("help", "Keys", "Every key and what it does"),
     ("request_quit", "Quit", "Quit; the session can be resumed"),
 ]
@@ -228,6 +231,9 @@ class RunbookApp(OrderedKeys[str | None]):
                 continue  # not the main thread (tests)
 
     def _on_signal(self, signum: int) -> None:
+        for candidate in self.screen_stack:  # the SSH link dropped: keep where the cursor was
+            if isinstance(candidate, RunbookScreen):
+                candidate.remember_cursor()
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
 
     def _start_watchdog(self, signum: int) -> None:
@@ -258,11 +264,15 @@ class RunbookApp(OrderedKeys[str | None]):
     # ---------------------------------------------------------------- palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every runbook action by name (only those available now)."""
+        ours: set[str] = set()
         if isinstance(screen, RunbookScreen):
+            ours = {title for _, title, _ in PALETTE}  # listed once: ours, not Textual's too
             for action, title, help_text in PALETTE:
                 if screen.check_action(action, ()):
                     yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in ours:
+                yield command
 
 
 def make_app(

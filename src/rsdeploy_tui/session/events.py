@@ -15,7 +15,7 @@ SCHEMA_VERSION = 1
 
 EVENT_KINDS = frozenset({
     "session_created", "session_resumed", "lock_taken_over", "checklist_changed",
-    "tick", "untick", "skip", "note",
+    "tick", "untick", "skip", "fail", "note", "cursor",
     "check_result", "command_started", "command_finished", "run_cancelled",
     "gate_override", "phase_entered", "fact", "rollback_started", "confirmation",
     "session_finished", "session_abandoned",
@@ -171,6 +171,11 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
             stack.extend((v, depth + 1) for v in value.values())
         elif isinstance(value, list):
             stack.extend((v, depth + 1) for v in value)
+
+
+def check_event(event: Event) -> None:
+    """Raise ``EventDamaged`` when ``event`` would not load again (field types, depth)."""
+    _check_data(event.kind, event.data)
 
 
 def _check_crc(line: bytes) -> bool:

@@ -240,6 +240,8 @@ def _apply_item(item: ItemState, event: Event) -> None:
         item._set("pending", event)
     elif kind == "skip":
         item._set("skipped", event, str(data.get("reason", "")))
+    elif kind == "fail":  # the operator marked a (manual) item failed, with a reason
+        item._set("failed", event, str(data.get("reason", "")))
     elif kind == "note":
         item.notes.append(Note(str(data.get("text", "")), event.operator, event.at))
     elif kind == "check_result":

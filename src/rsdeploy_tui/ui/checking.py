@@ -61,6 +61,7 @@ ACTIONS = frozenset({"check", "check_all", "tick_passed", "rollback", "cancel_ch
 # Heavy client libraries per check module: imported in a thread before the first check of that
 # family, so the import (100-250 ms) never runs on the event loop.
 _WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config"),
+         "backups": ("boto3", "botocore.config"),
          "database": ("psycopg2",), "local": (), "django": ()}
 
 

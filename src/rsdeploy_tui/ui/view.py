@@ -218,16 +218,10 @@ def section_prompt(title: str, glyphs: Glyphs) -> Text:
 
 
 def _evidence_lines(evidence: Mapping[str, Any], indent: str = "  ") -> Iterable[str]:
-    for key, value in evidence.items():
-        if isinstance(value, Mapping):
-            yield f"{indent}{key}:"
-            yield from _evidence_lines(value, indent + "  ")
-            continue
-        is_list = isinstance(value, list | tuple)
-        shown = ", ".join(str(v) for v in value) if is_list else str(value)
-        if len(shown) > EVIDENCE_VALUE_WIDTH:
-            shown = shown[: EVIDENCE_VALUE_WIDTH - 3] + "..."
-        yield f"{indent}{key}: {shown}"
+    # One renderer for the panel, `check` and the reports: text, never Python reprs.
+    from rsdeploy_tui.checks.evidence import evidence_lines
+
+    return evidence_lines(evidence, indent, EVIDENCE_VALUE_WIDTH)
 
 
 _BLOCK_START = re.compile(r"\s|[-*+] |\d+[.)] |#|>|```|\|")
@@ -307,6 +301,9 @@ def detail_text(
         out.append("\nFailed", style="bold red")
         if found is not None and found.at:
             out.append(f" at {short_time(found.at)}", style="red")
+        if found is not None and found.reason:  # marked failed by an operator (F)
+            out.append(f" by {found.by or '?'}: ", style="red")
+            out.append(found.reason)
         out.append("\n")
     elif name == "running":
         out.append("\nRunning\n", style="bold yellow")
