@@ -273,12 +273,14 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
     screen.wait_for(lambda t: "Canary deployment" in t and "Save log" in t, what="the log tab")
     capture("the deployment log tab")
     screen.keys("s")
-    wait_until(lambda: list(work.glob("deployment-log-*.md")), "the saved deployment log")
+    # saved into the session directory (or the working directory, as it once was)
+    wait_until(lambda: list(tmp_path.rglob("deployment-log-*.md")), "the saved deployment log")
     screen.keys("3")  # Messages
     screen.wait_for(lambda t: "Post" in t and "Refill" in t, what="the messages tab")
     capture("the messages tab")
     screen.keys("s")
-    wait_until(lambda: list(work.glob("*.txt")), "the saved message")
+    wait_until(lambda: [p for p in tmp_path.rglob("*.txt") if session_id in p.name],
+               "the saved message")
     capture("after saving the message")
     POSTED.clear()
     screen.keys("p")  # post to the webhook (the reflector)
