@@ -250,3 +250,20 @@ def test_a_secret_set_mid_session_is_remembered(
     monkeypatch.delenv("SECRET_KEY")
     viewer = store.open(s.id, read_only=True)
     assert viewer.redactor.text("k=late-django-key-5d5d") == "k=****"
+
+
+def test_a_viewer_learns_digests_the_driver_records_later(
+        tmp_path: Path, checklist: Checklist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`show` beside a live session: a secret the driver meets mid-session is masked in the
+    viewer's refreshed redactor too, whose environment never had it."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    store = SessionStore(tmp_path / "state" / "sessions")
+    driver = store.create(checklist, operator="ana")
+    viewer = store.open(driver.id, read_only=True)
+    viewer.redactor.add_values(["viewer-only-value-1"])
+    monkeypatch.setenv("SECRET_KEY", "late-django-key-6e6e")
+    driver.record("tick", "pre.notify")
+    monkeypatch.delenv("SECRET_KEY")
+    viewer.refresh()
+    assert viewer.redactor.text("late-django-key-6e6e viewer-only-value-1") == "**** ****"
+    driver.close()

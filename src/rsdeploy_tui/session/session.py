@@ -197,7 +197,9 @@ class Session:
         if any(event.kind == "checklist_changed" for event in new):
             self.meta = meta_from(self.id, self.events)
         if any(SECRET_DIGESTS in event.data for event in new):
+            added = self.redactor.added_values()
             self.redactor = Redactor(self.meta.secrets, remembered=_remembered(self.events))
+            self.redactor.add_values(added)
         self.holder = current_holder(self.dir / LOCK_NAME)
         return new
 
