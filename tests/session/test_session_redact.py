@@ -137,7 +137,8 @@ def test_api_tokens_and_client_secrets_are_secret_shaped() -> None:
     ("pre.db-backup", "pre.db-backup"),
     ("Production database backed up", "Production database backed up"),
     ("AKIAZZCANARY00000001 in a log", "**** in a log"),
-    ("aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "aws_secret_access_key ****"),
+    ("aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00",
+     "aws_secret_access_key ****"),
     ("AWS Secret: wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "AWS Secret: ****"),
     # long s: (?i) reads it as s, so the cheap "aws" screen must not skip it
     ("aw\u017f secret wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "aw\u017f secret ****"),

@@ -73,9 +73,11 @@ phases:
               printf 'b64 %s\\n' "$(printf %s "$DB_PASSWORD" | base64)";
               printf 'hex %s\\n' "$(printf %s "$DB_PASSWORD" | od -An -tx1 | tr -d ' \\n')";
               printf 'basic %s\\n' "$(printf 'ana:%s' "$DB_PASSWORD" | base64)";
-              python3 -c 'import os, urllib.parse as u; print("url", u.quote(os.environ["DB_PASSWORD"], safe=""))';
+              python3 -c 'import os, urllib.parse as u;
+              print("url", u.quote(os.environ["DB_PASSWORD"], safe=""))';
               printf 'esc %s\\033[1m%s end\\n' "$${DB_PASSWORD:0:8}" "$${DB_PASSWORD:8}";
-              printf 'pause %s' "$${DB_PASSWORD:0:9}"; sleep 3; printf '%s end\\n' "$${DB_PASSWORD:9}";
+              printf 'pause %s' "$${DB_PASSWORD:0:9}"; sleep 3;
+              printf '%s end\\n' "$${DB_PASSWORD:9}";
               printf 'dsn %s\\n' "${dsn}";
               echo "ECHO-$((40 + 2))"
           - id: reflect

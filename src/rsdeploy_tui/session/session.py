@@ -20,7 +20,8 @@ from rsdeploy_tui.session.journal import (
     read_journal,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor, Remembered, remembered_in
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.remembered import Remembered, remembered_in
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
 
