@@ -23,7 +23,7 @@ KEYS: list[tuple[str, str]] = [
     ("n", "add a note"),
     ("r / x", "run the item's command / cancel its run"),
     ("o / w", "run output full screen (left/right scroll) / wrap long lines or not"),
-    ("c / a", "run the item's check / every check of the phase"),
+    ("c / a / A", "check: the item / phase's open items / all items"),
     ("T", "tick the items whose check passed"),
     ("R", "start a rollback (with a reason) or go to its phase"),
     ("l / L", "eb logs pane / full screen"),
