@@ -51,8 +51,54 @@ def test_backup_upload_then_verify_passes(deployment: Deployment, aws_env: Any, 
     assert code == 0 and verify.ok, verify.summary
     assert deployment.facts["backup_verified"] is True
     assert "sha256 matches" in verify.summary
-    # The item ticks itself on success (the runner layer ticks when tick_on_success is set).
-    assert deployment.checklist.item("deploy.verify-backup-integrity").tick_on_success
+    # That the item then ticks itself is the app's doing: test_verification_ticks_itself_in_the_app.
+
+
+async def test_verification_ticks_itself_in_the_app(deployment: Deployment) -> None:
+    """Run from the runbook (r), a passing verify_backup records a tick by itself: the event is
+    in the stored session, after the run's successful end."""
+    from rsdeploy_tui.app import make_app
+    from rsdeploy_tui.session import SessionStore
+    from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+
+    async def wait_for(condition: Any, what: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout  # generous: only keeps a broken build from hanging
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await pilot.pause(0.05)
+
+    qid = "deploy.verify-backup-integrity"
+    result, code = deployment.run("pre.db-backup")
+    assert code == 0, result.summary
+    session = deployment.session
+    for gate in ("pre.db-backup", "deploy.db-backup-now", "deploy.media-backup"):
+        session.record("tick", item=gate)  # the deploy phase's gate, as the operator ticks it
+    store = SessionStore(root=session.dir.parent)
+
+    def stored_kinds() -> list[tuple[str, object]]:
+        events = store.open(session.id, read_only=True).events
+        return [(e.kind, e.data.get("exit_code")) for e in events if e.item == qid]
+
+    app = make_app(deployment.checklist, session, use_git=False)
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunbookScreen)
+        await wait_for(lambda: screen.runs.ready, "the run controller")
+
+        def on_item() -> bool:
+            # The runbook places the cursor once after start-up: insist until it sticks.
+            if screen.current_item is None or screen.current_item.qid != qid:
+                screen.focus_item(screen.checklist.item(qid))
+                return False
+            return True
+
+        await wait_for(on_item, f"the cursor on {qid}")
+        assert stored_kinds() == []
+        await pilot.press("r")
+        await wait_for(lambda: ("tick", None) in stored_kinds(), "the tick of a passing check")
+    kinds = [k for k in stored_kinds() if k[0] != "fact"]  # the action's facts come in between
+    assert kinds == [("command_started", None), ("command_finished", 0), ("tick", None)]
+    assert store.open(session.id, read_only=True).state().items[qid].state == "done"
 
 
 def test_a_flipped_byte_in_s3_fails_verification(deployment: Deployment, aws_env: Any) -> None:
