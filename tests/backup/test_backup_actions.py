@@ -227,11 +227,13 @@ def test_cancel_stops_the_backup_and_keeps_the_partial_file(
     bindir = _slow_pg_dump(tmp_path / "slowbin", Path(pg_db.tool("pg_dump")))
     prepared, _ = deployment.start("deploy.db-backup-now",
                                    env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    # The event that matters: the dump is mid-way (the slow pg_dump has written its 4000 bytes
+    # into the partial file and hangs), not "some time has passed".
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(
-            (deployment.session.dir / "backups").glob("*.part")):
+    while not [p for p in (deployment.session.dir / "backups").glob("*.part")
+               if p.stat().st_size >= 4000]:
+        assert time.monotonic() < deadline, "the backup never started writing"
         time.sleep(0.05)
-    time.sleep(0.3)
     outcome = cancel_run(prepared.run_dir, prepared.run_id, grace=3.0)
     assert outcome.signal == "SIGINT"
     result = collect_result(prepared.run_dir, prepared.run_id)
@@ -243,23 +245,32 @@ def test_the_password_never_shows_in_process_listings_logs_or_files(
         deployment: Deployment, pg_db: Any, aws_env: Any, tmp_path: Path) -> None:
     password = pg_db.password
     real = Path(pg_db.tool("pg_dump"))
-    # pg_dump stays alive a moment after dumping, so its command line can be read.
+    # pg_dump (a shell passing its own arguments on to the real one) stays alive after dumping
+    # until the test has read its command line: no race with a fixed linger time.
     bindir = tmp_path / "lingering"
     bindir.mkdir()
-    (bindir / "pg_dump").write_text(f'#!/bin/sh\n"{real}" "$@"\ncode=$?\nsleep 1.5\nexit $code\n')
+    release = tmp_path / "release"
+    (bindir / "pg_dump").write_text(
+        f'#!/bin/sh\n"{real}" "$@"\ncode=$?\n'
+        f'while [ ! -e "{release}" ]; do sleep 0.05; done\nexit $code\n')
     (bindir / "pg_dump").chmod(0o755)
     prepared, handle = deployment.start("pre.db-backup",
                                         env={"RSDEPLOY_PG_BINDIR": str(bindir)})
     # Every process of the run: the runner's wrapper, the action, pg_dump (one process group).
     seen: list[bytes] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and deployment.status(prepared).running:
+
+    def dumps() -> list[bytes]:
+        return [c for c in seen if b"--format=custom" in c and pg_db.dbname.encode() in c]
+
+    deadline = time.monotonic() + 60
+    while not dumps():
+        assert time.monotonic() < deadline, "pg_dump's command line was never seen"
+        assert deployment.status(prepared).running, "the backup ended before pg_dump was seen"
         for pid in _group_members(handle.pgid):
             with contextlib.suppress(OSError):
                 seen.append(Path(f"/proc/{pid}/cmdline").read_bytes())
         time.sleep(0.05)
-    dumps = [c for c in seen if b"--format=custom" in c and pg_db.dbname.encode() in c]
-    assert dumps, "pg_dump's command line was never seen"
+    release.touch()
     assert [c for c in seen if b"rsdeploy_tui.actions" in c]
     assert not [c for c in seen if password.encode() in c]
     result, code = deployment.finish(prepared)
