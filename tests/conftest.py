@@ -13,6 +13,7 @@ pytest_plugins = [
     "support.eb_stub",
     "support.real_eb",
     "support.django_app",
+    "support.django_real",
     "fake_eb.fixtures",
 ]
 

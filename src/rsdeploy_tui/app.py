@@ -44,6 +44,8 @@ STYLE_FILES = ("app.tcss", "runbook.tcss", "checks.tcss", "live.tcss")
 PALETTE = [
     ("tick", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
     ("skip", "Skip item", "Skip the highlighted item with a reason"),
+    ("skip_section", "Skip section", "Skip every open item of the section with one reason"),
+    ("fail", "Mark item failed", "Mark the highlighted item failed, with a reason"),
     ("note", "Add note", "Add a note to the highlighted item"),
     ("run", "Run command", "Run the highlighted item's command"),
     ("cancel_run", "Cancel run", "Cancel the highlighted item's running command"),
@@ -57,6 +59,7 @@ PALETTE = [
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),
+    ("finish", "Finish session", "Finish the session (says what is still open first)"),
     ("help", "Keys", "Every key and what it does"),
     ("request_quit", "Quit", "Quit; the session can be resumed"),
 ]
@@ -127,15 +130,39 @@ class RunbookApp(OrderedKeys[str | None]):
         # so it counts as empty (steps using it refuse to run and say so) until given again.
         lost = sorted(name for name, value in stored.items()
                       if MASK in value and name not in self.ctx.values)
+        # Masking is for what is written, never for what runs: a var whose value is in the
+        # checklist or config again (a default DSN with its password) gets that value back.
+        for name, value in self._unmasked(stored, lost).items():
+            stored[name] = value
+            lost.remove(name)
         for name in lost:
             stored[name] = ""
         self.ctx.values = {**stored, **self.ctx.values}
+        from rsdeploy_tui.session.redact import secret_var_values
+
+        # tokens and passwords in vars are masked wherever they show up (in memory only)
+        self.session.redactor.add_values(secret_var_values(self.ctx.values))
         if lost:
             again = " ".join(f"--set {name}=..." for name in lost)
             warning = (f"{', '.join(lost)} held a secret, which is never stored: steps using it "
                        f"will not run until you resume with {again}.")
             self._notice = f"{self._notice} {warning}" if self._notice else warning
         return RunbookScreen(self.ctx, self.session)
+
+    def _unmasked(self, stored: Mapping[str, str], names: list[str]) -> dict[str, str]:
+        """The vars among ``names`` whose fresh value (checklist default, config) is the one
+        that was recorded masked: it masks to exactly what the session holds."""
+        if not names or self.session is None:
+            return {}
+        from rsdeploy_tui.checklist.vars import resolve_vars
+
+        try:
+            fresh = resolve_vars(self.ctx.checklist, dict(self.ctx.values))
+        except RsdeployError:
+            return {}  # the screen says what is wrong when the steps need it
+        redact = self.session.redactor.value
+        return {name: fresh[name] for name in names
+                if fresh.get(name) and redact({name: fresh[name]}).get(name) == stored[name]}
 
     def _launch_choice(self, choice: str | None) -> None:
         assert self._open_choice is not None
@@ -204,6 +231,9 @@ class RunbookApp(OrderedKeys[str | None]):
                 continue  # not the main thread (tests)
 
     def _on_signal(self, signum: int) -> None:
+        for candidate in self.screen_stack:  # the SSH link dropped: keep where the cursor was
+            if isinstance(candidate, RunbookScreen):
+                candidate.remember_cursor()
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
 
     def _start_watchdog(self, signum: int) -> None:
@@ -234,11 +264,15 @@ class RunbookApp(OrderedKeys[str | None]):
     # ---------------------------------------------------------------- palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every runbook action by name (only those available now)."""
+        ours: set[str] = set()
         if isinstance(screen, RunbookScreen):
+            ours = {title for _, title, _ in PALETTE}  # listed once: ours, not Textual's too
             for action, title, help_text in PALETTE:
                 if screen.check_action(action, ()):
                     yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in ours:
+                yield command
 
 
 def make_app(

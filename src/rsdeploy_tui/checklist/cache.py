@@ -18,6 +18,7 @@ import copyreg
 import hashlib
 import os
 import pickle
+import stat
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -76,9 +77,8 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
         RsdeployError: the file cannot be read or is not YAML.
     """
     source = Path(path) if path is not None else locations.bundled_checklist()
-    try:
-        data = source.read_bytes()
-    except OSError:
+    data = _read_regular(source)
+    if data is None:
         return _load(source)  # its message names the file and the reason
     digest = hashlib.sha256(data).hexdigest()
     entry = _entry(source, digest)
@@ -89,9 +89,40 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
             os.utime(entry)  # in use: not pruned
             return cached
     checklist = _load(source)
-    if checklist.sha256 == digest:  # the file did not change while it was read twice
+    # the file did not change while it was read twice; a checklist whose var defaults hold a
+    # secret (a DSN with its password, a token) is not copied into the cache
+    if checklist.sha256 == digest and not _holds_secret(checklist):
         _store(entry, checklist)
     return checklist
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The file's bytes; None when it is not a small regular file (a FIFO is never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 2 * 1024 * 1024:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _holds_secret(checklist: Checklist) -> bool:
+    """Whether a var default would be masked by the session's redaction."""
+    from rsdeploy_tui.session.redact import Redactor, secret_var_values
+
+    defaults = dict(checklist.vars)
+    return bool(secret_var_values(defaults)) or \
+        Redactor(checklist.secrets, environ={}).value(defaults) != defaults
 
 
 def _load(path: Path) -> Checklist:

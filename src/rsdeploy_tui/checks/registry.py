@@ -14,6 +14,7 @@ import importlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import field, replace
 from typing import Any, Literal
 
@@ -27,8 +28,8 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds a check may take when neither the item nor the caller says otherwise."""
 
 # Checks that legitimately take longer than DEFAULT_TIMEOUT (test suites, deployment polls).
-_TYPE_TIMEOUTS = {"command": 600.0, "django_deploy": 120.0, "migrations": 120.0,
-                  "eb_deployed": 300.0, "secrets_in_repo": 120.0}
+_TYPE_TIMEOUTS = {"command": 600.0, "test_suite": 1800.0, "django_deploy": 120.0,
+                  "migrations": 120.0, "eb_deployed": 300.0, "secrets_in_repo": 120.0}
 
 # type name -> "module:function" under rsdeploy_tui.checks; imported on first use.
 CHECK_TYPES: dict[str, str] = {
@@ -43,6 +44,7 @@ CHECK_TYPES: dict[str, str] = {
     "row_counts": "database:check_row_counts",
     "sql": "database:check_sql",
     "s3_object": "aws_checks:check_s3_object",
+    "db_backup": "backups:check_db_backup",
     "eb_health": "aws_checks:check_eb_health",
     "eb_deployed": "aws_checks:check_eb_deployed",
     "cloudwatch_alarms": "aws_checks:check_cloudwatch_alarms",
@@ -50,6 +52,7 @@ CHECK_TYPES: dict[str, str] = {
     "eb_env_vars": "aws_checks:check_eb_env_vars",
     "env_vars": "local:check_env_vars",
     "command": "local:check_command",
+    "test_suite": "suite:check_test_suite",
     "secrets_in_repo": "local:check_secrets_in_repo",
     "django_deploy": "django:check_django_deploy",
     "migrations": "django:check_migrations",
@@ -145,6 +148,17 @@ class CheckContext:
 
 CheckFunction = Callable[[CheckContext, dict[str, Any]], Awaitable[CheckResult]]
 
+# When the running check must be done (time.monotonic()); set per check task by ``_run``, so a
+# check can give its own network waits less than the time left and name what did not answer
+# instead of being cut off by the overall limit with no word about where.
+_DEADLINE: ContextVar[float | None] = ContextVar("check_deadline", default=None)
+
+
+def time_left(default: float = DEFAULT_TIMEOUT) -> float:
+    """Seconds until the running check's time limit (``default`` outside a check)."""
+    deadline = _DEADLINE.get()
+    return default if deadline is None else max(0.0, deadline - time.monotonic())
+
 
 def get_check(type_name: str) -> CheckFunction:
     """The coroutine function implementing a check type.
@@ -197,12 +211,19 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
     limit = timeout_for(type_name, params, ctx)
     params.pop("timeout", None)
     function = get_check(type_name)
+    token = _DEADLINE.set(time.monotonic() + limit)
     try:
         return await asyncio.wait_for(function(ctx, params), limit)
     except TimeoutError:
-        return CheckResult("error", f"timed out after {limit:g} s")
+        # Name what was waited on: the command or URL when the check has one.
+        what = next((f"`{params[key]}`" if key in ("run", "command") else str(params[key])
+                     for key in ("run", "command", "url") if params.get(key)),
+                    f"the {type_name} check")
+        return CheckResult("error", f"{what} did not finish within {limit:g} s")
     except CheckError as exc:
         return CheckResult("error", exc.reason, exc.evidence)
+    finally:
+        _DEADLINE.reset(token)
 
 
 def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
@@ -211,9 +232,11 @@ def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
     Always applies a ``Redactor`` for the context's secret names and environment (secret values,
     secret-shaped text); ``ctx.redact`` (a session's ``Redactor`` or any ``str -> str``) on top.
     """
-    from rsdeploy_tui.session.redact import Redactor
+    from rsdeploy_tui.session.redact import Redactor, secret_var_values
 
     base = Redactor(ctx.secrets, environ=ctx.environ)
+    # a server may reflect a var it was sent (an api_token, a DSN's password) into evidence
+    base.add_values(secret_var_values(ctx.vars))
     evidence = base.value(_plain(result.evidence))
     summary = base.text(result.summary)
     extra = ctx.redact

@@ -74,10 +74,13 @@ def run(args: argparse.Namespace) -> int:
 
     rows = [{"item": item.qid, "type": item.check.type if item.check else "",
              **results[item.qid].as_dict()} for item in items if item.qid in results]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print_table(rows)
+    from rsdeploy_tui.commands.printable import printable_stdout
+
+    with printable_stdout():  # evidence may hold a command's escape sequences
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print_table(rows)
     bad = [r for r in rows if r["status"] in ("fail", "error")]
     return 1 if bad else 0
 
@@ -185,9 +188,15 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     """One line per check, then the counts."""
     width = max((len(r["item"]) for r in rows), default=4)
     type_width = max((len(r["type"]) for r in rows), default=4)
+    from rsdeploy_tui.checks.evidence import evidence_lines
+
     for row in rows:
         print(f"{_MARK.get(row['status'], row['status']):<6} {row['item']:<{width}}  "
               f"{row['type']:<{type_width}}  {row['duration_s']:>6.2f}s  {row['summary']}")
+        if row["status"] in ("fail", "error"):
+            # What was observed, as text, under a check that did not pass.
+            for line in evidence_lines(row.get("evidence"), " " * 7):
+                print(line)
     counts = {s: sum(r["status"] == s for r in rows) for s in _MARK}
     print(f"\n{len(rows)} checks: {counts['pass']} passed, {counts['fail']} failed, "
           f"{counts['error']} errors, {counts['skipped']} skipped")

@@ -53,9 +53,17 @@ def _status_items(checklist: Checklist, words: tuple[str, ...]) -> list[Item]:
     return items
 
 
+def _state_of(state: Any, qid: str) -> str:
+    """An item's state for the log: a done item whose latest check fails counts as failed."""
+    record = state.items.get(qid)
+    if record is None:
+        return "pending"
+    return "failed" if getattr(record, "failing", False) else str(record.state)
+
+
 def _judge(items: list[Item], state: Any) -> tuple[str, int, int, int, int]:
     """(status, done, skipped, failed, total): status pass | fail | partial | none."""
-    states = [state.items[i.qid].state if i.qid in state.items else "pending" for i in items]
+    states = [_state_of(state, i.qid) for i in items]
     done, skipped, failed = (states.count(s) for s in ("done", "skipped", "failed"))
     if not items:
         return "none", 0, 0, 0, 0
@@ -93,8 +101,7 @@ def success_criteria(checklist: Checklist, state: Any,
     no items tied to it, or the deployment is still in progress and none of its items failed)."""
     out = []
     for criterion in checklist.success_criteria:
-        states = {q: (state.items[q].state if q in state.items else "pending")
-                  for q in criterion.items}
+        states = {q: _state_of(state, q) for q in criterion.items}
         if not states:
             met, why = None, "not verified (no items tied to it)"
         elif all(s == "done" for s in states.values()):
@@ -124,7 +131,11 @@ def _evidence_summary(record: Any) -> str:
     parts = []
     check = record.check
     if check is not None:
-        parts.append(f"check {check.status}: {check.summary}".strip())
+        stale = " (stale: older than its last successful run)" if getattr(
+            record, "check_stale", False) else ""
+        parts.append(f"check {check.status}{stale}: {check.summary}".strip())
+        if getattr(record, "failing", False):
+            parts.append("done but now failing")
     if record.runs:
         run = record.runs[-1]
         if getattr(run, "cancelled", None):

@@ -164,7 +164,7 @@ def _migrations(log: dict[str, Any]) -> list[str]:
 
 def _issues(log: dict[str, Any]) -> list[str]:
     words = {"failed": "Failed", "skipped": "Skipped", "note": "Note",
-             "cancelled": "Cancelled"}
+             "cancelled": "Cancelled", "deviation": "Deviation", "override": "Override"}
     lines = []
     for issue in log["issues"]:
         who = f" ({issue['by']}, {_when(issue['at'])})" if issue.get("by") else ""

@@ -103,6 +103,7 @@ def start_run(
     run_id: str,
     display: str | None = None,
     secret_names: Iterable[str] = (),
+    mask_values: Iterable[str] = (),
 ) -> RunHandle:
     """Start ``bash -c command`` detached from this process.
 
@@ -115,6 +116,9 @@ def start_run(
         display: The command as recorded in the metadata; defaults to ``command``.
         secret_names: Environment variable names whose values are masked in the log file
             (``session.redact.ALWAYS_SECRET`` names are always added).
+        mask_values: Further values masked in the log file and metadata (vars that hold a
+            token or a URL password: ``session.redactor.added_values()``); handed to the
+            wrapper in its environment, which it removes before the command starts.
 
     Raises:
         RunError: the id is unusable or already used, or the wrapper could not start.
@@ -129,6 +133,7 @@ def start_run(
     child_env.update(env or {})
     child_env["RSDEPLOY_RUN_DISPLAY"] = display if display is not None else command
     child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
+    child_env["RSDEPLOY_RUN_MASK"] = json.dumps(list(mask_values))
     launcher = subprocess.Popen(
         [sys.executable, "-I", str(WRAPPER), str(run_dir), run_id, str(cwd or ""), "--", command],
         stdin=subprocess.DEVNULL,

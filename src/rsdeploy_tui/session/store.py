@@ -30,8 +30,14 @@ from rsdeploy_tui.session.journal import (
     storage_error,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor
-from rsdeploy_tui.session.session import Session, checklist_identity, meta_from, summary_of
+from rsdeploy_tui.session.redact import Redactor, Remembered, secret_var_values
+from rsdeploy_tui.session.session import (
+    SECRET_DIGESTS,
+    Session,
+    checklist_identity,
+    meta_from,
+    summary_of,
+)
 from rsdeploy_tui.session.snapshot import (
     SessionSummary,
     read_snapshot,
@@ -88,6 +94,7 @@ class SessionStore:
                operator: str | None = None) -> Session:
         """Start a new session on ``checklist``: takes the lock, records ``session_created``."""
         operator = default_operator(operator)
+        _refuse_huge_vars(vars or {})
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             for _ in range(20):
@@ -102,7 +109,11 @@ class SessionStore:
                                     f"No free session id in {self.root}.")
         except OSError as error:
             raise storage_error(error, self.root, "create a session directory in") from None
-        redactor = Redactor(checklist.secrets)
+        # digests of the secret values in hand, so a resume elsewhere still masks them
+        remembered = Remembered.new()
+        redactor = Redactor(checklist.secrets, remembered=remembered)
+        redactor.add_values(secret_var_values(vars or {}))
+        redactor.remember_new()
         lock = SessionLock(directory, redactor.text(operator), iso(self.clock()))
         writer = None
         try:
@@ -111,7 +122,8 @@ class SessionStore:
             first = Event(1, "session_created", iso(self.clock()), redactor.text(operator),
                           socket.gethostname(), None, redactor.value({
                               **identity, "vars": dict(vars or {}),
-                              "secrets": list(checklist.secrets), "ssh_from": ssh_origin()}))
+                              "secrets": list(checklist.secrets), "ssh_from": ssh_origin()})
+                          | {SECRET_DIGESTS: remembered.record()})
             writer.append(first)
         except BaseException:
             if writer is not None:
@@ -121,6 +133,7 @@ class SessionStore:
             raise
         session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
                           writer=writer, clock=self.clock)
+        session.redactor.add_values(secret_var_values(vars or {}))  # in memory only
         session.write_snapshot()
         return session
 
@@ -244,9 +257,13 @@ class SessionStore:
             return summary_of(meta_from(directory.name, loaded.events),
                               derive_state(loaded.events))
         except RsdeployError as error:
-            return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
-                                  created="", updated="", status="damaged",
-                                  problem=f"{error.title}: {error.message}")
+            problem = f"{error.title}: {error.message}"
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+            # the load validates every event, so this is a gap in it: still only this session
+            problem = (f"Session unreadable: {directory / JOURNAL_NAME} could not be summarised "
+                       f"({type(error).__name__}: {error}).")
+        return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
+                              created="", updated="", status="damaged", problem=problem)
 
 
 def _size(path: Path) -> int:
@@ -256,6 +273,19 @@ def _size(path: Path) -> int:
         return 0
     except OSError as error:
         raise storage_error(error, path, "read") from None
+
+
+def _refuse_huge_vars(vars: Mapping[str, str]) -> None:
+    """Vars are recorded in ``session_created``: a runaway expansion must never reach the disk."""
+    from rsdeploy_tui.checklist.vars import MAX_VALUE_CHARS
+
+    for name, value in vars.items():
+        if len(str(value)) > MAX_VALUE_CHARS:
+            raise RsdeployError(
+                "Variable too large",
+                f"var '{name}' is {len(str(value)):,} characters, more than {MAX_VALUE_CHARS:,}; "
+                "no session was started and nothing was recorded. Check its value (--set, the "
+                "config file or the checklist's vars).")
 
 
 def _remove_unstarted(directory: Path) -> None:

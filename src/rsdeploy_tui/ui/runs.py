@@ -212,21 +212,32 @@ class RunController:
             else:
                 self._launch(item, shell, display, typed)
 
-        if not confirm:
-            go(None)
-            return
-
-        def answered(typed: str | None) -> None:
-            if typed is None:
-                self.screen.notify("Not run: the confirmation was cancelled.")
+        def confirmed_then_go() -> None:
+            if not confirm:
+                go(None)
                 return
-            if self.screen.record("confirmation", item=item.qid, text=typed, command=display):
-                go(typed)
 
-        body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}"
-        from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
-        self.screen.app.push_screen(
-            TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
+            def answered(typed: str | None) -> None:
+                if typed is None:
+                    self.screen.notify("Not run: the confirmation was cancelled.")
+                    return
+                if self.screen.record("confirmation", item=item.qid, text=typed,
+                                      command=display):
+                    go(typed)
+
+            body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}"
+            from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+            self.screen.app.push_screen(
+                TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
+
+        # A forward migrate asks first when the session's plan loses data (ui/migration_gate.py).
+        from rsdeploy_tui.ui import migration_gate
+        gate = (migration_gate.migration_gate(self.checklist, self.screen.state)
+                if shell is not None and migration_gate.runs_forward_migrate(shell) else None)
+        if gate is not None:
+            migration_gate.ask(self.screen, item.qid, gate, display, confirmed_then_go)
+            return
+        confirmed_then_go()
 
     def _refuse_missing(self, item: Item, command: str, missing: list[str]) -> None:
         key = f"missing-{item.qid}"
@@ -254,13 +265,15 @@ class RunController:
                                               secrets=self.checklist.secrets)
                     handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
                                        run_id=prepared.run_id, display=prepared.display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values())
                     shown = prepared.display
                 else:
                     assert shell is not None
                     handle = start_run(self.run_dir, shell, cwd=self._cwd(),
                                        run_id=new_run_id(item.qid), display=display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values())
                     shown = display
             except (RsdeployError, OSError) as error:
                 self.screen.app.call_from_thread(self._failed_to_start, item, error)
@@ -401,6 +414,8 @@ class RunController:
                 self._tick_on_success(item)
             else:
                 self.screen.notify(f"Done (exit 0): {what}", title="Command finished")
+            if item is not None:  # its check result is now stale: check again
+                self.screen.checking.recheck_after_run(item)
         elif code is None:
             reason = data.get("interrupted") or data.get("lost") or "exit code unknown"
             self.screen.notify(f"{what}: {reason}", title="Run interrupted",
