@@ -234,20 +234,31 @@ _KEY_AS_SHOWN = {"space": "space", "slash": "/", "question_mark": "?", "escape":
 
 
 def _help_rows(screen: HelpScreen) -> list[tuple[str, str]]:
-    """The (keys, what they do) rows the help screen draws, read from its rendered table."""
+    """The runbook section's (keys, what they do) rows, read from the help as rendered (up to
+    the next section's heading: the log pane and tabs have keys of their own)."""
     from rich.console import Console
-    from rich.table import Table
     from textual.widgets import Static
+
+    from rsdeploy_tui.ui.screens.help import KEY_WIDTH
 
     console = Console(width=120, record=True, color_system=None)
     for widget in screen.query(Static):
-        if isinstance(widget.content, Table):
+        if widget.has_class("help-keys") or not isinstance(widget.content, str):
             console.print(widget.content)
-    rows = []
-    for line in console.export_text().splitlines():
-        if line.strip():
-            keys, _, text = line.strip().partition("  ")
-            rows.append((keys.strip(), text.strip()))
+    lines = console.export_text().splitlines()
+    start = lines.index("Runbook (the item list)") + 1
+    rows: list[tuple[str, str]] = []
+    for line in lines[start:]:
+        if line and not line.startswith(" ") and len(line.rstrip()) <= KEY_WIDTH + 2 and \
+                line[KEY_WIDTH:].strip() == "" and rows:
+            break  # the next section's heading
+        keys, text = line[:KEY_WIDTH].strip(), line[KEY_WIDTH:].strip()
+        if keys:
+            rows.append((keys, text))
+        elif text and rows:  # a wrapped description
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]} {text}")
+        elif not line.strip() and rows:
+            break
     return rows
 
 
@@ -268,7 +279,7 @@ async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None
             key = _KEY_AS_SHOWN.get(binding.key, binding.key)
             assert key in shown, f"the help does not list {key!r} ({binding.action})"
         described = dict(rows)
-        assert described["space"] == "tick and go to the next pending (done: untick)"
+        assert described["space"] == "tick and go to the next pending (done: asks, then unticks)"
         assert described["r / x"] == "run the item's command / cancel its run"
         assert described["?"] == "this help"
         await pilot.press("escape")

@@ -23,6 +23,7 @@ KEYS: list[tuple[str, str]] = [
     ("n", "add a note"),
     ("r / x", "run the item's command / cancel its run"),
     ("c / a", "run the item's check / every check of the phase"),
+    ("A", "every check of the phase, done items too"),
     ("T", "tick the items whose check passed"),
     ("R", "start a rollback (with a reason) or go to its phase"),
     ("l / L", "eb logs pane / full screen"),
