@@ -44,7 +44,8 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
                               None, {**first.data, "items": 7}).to_line())
 
     # (stderr stays the terminal: Textual draws the screen there)
-    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env)
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env,
+                 keep_after_exit=True)
     offer = screen.wait_for(lambda t: "An unfinished deployment session exists" in t,
                             what="the resume offer")
     assert healthy.id in offer and broken.id not in offer
@@ -52,8 +53,14 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     screen.wait_for(lambda t: "1/" in t and " done" in t and healthy.id in t,
                     what="the resumed runbook")
     screen.keys("q")
-    screen.wait_for(lambda t: f"rsdeploy-tui resume {healthy.id}" in t or not t.strip(),
-                    timeout=15, what="the app to quit")
+    # The pane outlives the app: its exit status and the hint it printed are read, not guessed.
+    screen.wait_for(lambda t: screen.exit_status() is not None, timeout=30,
+                    what="the app to quit")
+    assert screen.exit_status() == 0
+    assert f"rsdeploy-tui resume {healthy.id}" in screen.text(history=True)
     resumed = store.open(healthy.id, read_only=True)
-    assert "session_resumed" in [e.kind for e in resumed.events]
+    kinds = [e.kind for e in resumed.events]
+    # Resumed once, after what was there (the cursor position may be recorded after it).
+    assert kinds.count("session_resumed") == 1
+    assert kinds.index("session_resumed") > kinds.index("tick")
     assert store.summary(broken.id).status == "damaged"
