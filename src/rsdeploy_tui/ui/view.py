@@ -163,7 +163,9 @@ def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
     return Text(glyphs.check_fail, style="bold red")
 
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+# as in Markdown, ** opens only before and closes only after a non-space: "**** and ****" (two
+# masked values) stays as it is instead of becoming a bold " and "
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*\s](?:[^*]*[^*\s])?)\*\*")
 
 
 def inline(text: str, style: str = "") -> Text:

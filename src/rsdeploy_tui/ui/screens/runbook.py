@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
-                           "fail", "skip_section", "finish"})
+                           "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
@@ -53,6 +53,7 @@ WHY_NOT = {
     "check": "This item has no automated check.",
     "cancel_run": "This item has nothing running to cancel.",
     "check_all": "This phase has no automated checks.",
+    "check_all_done": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
     "filter": "This tab has no items to filter: / works on a phase's tab.",
     "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
@@ -423,7 +424,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
         if action in ITEM_ACTIONS:
             return self.current_item is not None
-        return action != "check_all" or self.current_phase is not None
+        return action not in ("check_all", "check_all_done") or self.current_phase is not None
 
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
@@ -525,8 +526,12 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         self.checking.check_item(self.current_item)
 
     def action_check_all(self, including_done: bool = False) -> None:
-        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        """Run the checks of the phase's open items (ui/checking.py)."""
         self.checking.check_phase(self.current_phase, including_done)
+
+    def action_check_all_done(self) -> None:
+        """``A``: run every check of the phase, re-checking done and skipped items too."""
+        self.checking.check_phase(self.current_phase, including_done=True)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""
