@@ -268,3 +268,9 @@ def test_a_viewer_learns_digests_the_driver_records_later(
     viewer.refresh()
     assert viewer.redactor.text("late-django-key-6e6e viewer-only-value-1") == "**** ****"
     driver.close()
+
+
+def test_an_environment_variable_named_like_a_secret_is_one() -> None:
+    r = Redactor(environ={"GITHUB_TOKEN": "ghp-canary-1111", "SMTP_PASSWORD": "smtp-pw-2222",
+                          "EB_ENV": "rs-prod-env"})
+    assert r.text("ghp-canary-1111 smtp-pw-2222 rs-prod-env") == "**** **** rs-prod-env"
