@@ -308,7 +308,15 @@ class Redactor:
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, Mapping):
-            return {key: self._entry(str(key), item) for key, item in value.items()}
+            out = {key: self._entry(str(key), item) for key, item in value.items()}
+            # {name: api_token, value: ...} (a fact, a value set in the app): the value is secret,
+            # and masked wherever it shows up from now on
+            name, secret = value.get("name"), value.get("value")
+            if isinstance(name, str) and isinstance(secret, str) and secret and (
+                    name.lower() in self._names or _SECRET_KEY_NAME.search(name)):
+                out["value"] = webhook_shown(secret) if "webhook" in name.lower() else MASK
+                self.add_values(secret_var_values({name: secret}))
+            return out
         if isinstance(value, list | tuple):
             if value and all(isinstance(item, str) for item in value):
                 return self._lines(value)
