@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, need_tmux
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.session import SessionStore
 from rsdeploy_tui.session.events import Event, parse_line
@@ -22,10 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(100, 32)
     yield term
     assert term.close() == [], "the app outlived its terminal (killed now)"
@@ -47,7 +44,8 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
                               None, {**first.data, "items": 7}).to_line())
 
     # (stderr stays the terminal: Textual draws the screen there)
-    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env)
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env,
+                 keep_after_exit=True)
     offer = screen.wait_for(lambda t: "An unfinished deployment session exists" in t,
                             what="the resume offer")
     assert healthy.id in offer and broken.id not in offer
@@ -55,8 +53,14 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     screen.wait_for(lambda t: "1/" in t and " done" in t and healthy.id in t,
                     what="the resumed runbook")
     screen.keys("q")
-    screen.wait_for(lambda t: f"rsdeploy-tui resume {healthy.id}" in t or not t.strip(),
-                    timeout=15, what="the app to quit")
+    # The pane outlives the app: its exit status and the hint it printed are read, not guessed.
+    screen.wait_for(lambda t: screen.exit_status() is not None, timeout=30,
+                    what="the app to quit")
+    assert screen.exit_status() == 0
+    assert f"rsdeploy-tui resume {healthy.id}" in screen.text(history=True)
     resumed = store.open(healthy.id, read_only=True)
-    assert [e.kind for e in resumed.events][-1] == "session_resumed"
+    kinds = [e.kind for e in resumed.events]
+    # Resumed once, after what was there (the cursor position may be recorded after it).
+    assert kinds.count("session_resumed") == 1
+    assert kinds.index("session_resumed") > kinds.index("tick")
     assert store.summary(broken.id).status == "damaged"
