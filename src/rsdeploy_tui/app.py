@@ -87,7 +87,10 @@ class RunbookApp(OrderedKeys[str | None]):
         ask_deployment_info: bool = False,
         notice: str | None = None,
     ) -> None:
-        super().__init__()
+        # Keys typed after q stay in the terminal for the shell (ui/typeahead.py).
+        from rsdeploy_tui.ui.typeahead import KeepTypeaheadDriver
+
+        super().__init__(driver_class=KeepTypeaheadDriver)
         self.ctx = ctx
         self.session = session
         self._offer = offer

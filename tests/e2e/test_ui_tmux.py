@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import textwrap
@@ -127,3 +128,33 @@ def test_resume_after_kill_lands_on_the_running_item(
     rows = {row["id"]: row for row in shown_session(env)["items"]}  # type: ignore[union-attr]
     assert rows["p1.slow"]["state"] != "running"
     screen.keys("q")
+
+
+def test_keys_typed_after_q_reach_the_shell(
+    screen: TmuxScreen, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Keys typed while the app was leaving (`rsdeploy-tui show` right after `q`) were
+    swallowed: read by the app, then flushed. Now the app stops reading at `q`."""
+    checklist = tmp_path / "landing.yaml"
+    checklist.write_text(CHECKLIST)
+    app = shlex.join([sys.executable, "-m", "rsdeploy_tui", "--checklist", str(checklist),
+                      "--operator", "ana"])
+    # after the app, the shell reads one line: whatever was typed after q
+    screen.start(["bash", "--norc", "-c", f"{app}; read -r line; echo \"GOT:$line\"; sleep 60"],
+                 env)
+    screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
+    screen.keys("Escape")
+    screen.wait_for(lambda t: "First manual step" in t and "New deployment" not in t,
+                    what="the runbook")
+    screen.keys("Down")  # so that q records where the cursor is (the sign q was handled)
+    screen.wait_for(lambda t: "Second manual step" in t, what="the cursor moved")
+    (journal,) = (tmp_path / "state").glob("sessions/*/events.jsonl")
+    screen.keys("q")
+    deadline = time.monotonic() + 30
+    while not re.search(r'"kind":\s*"cursor"', journal.read_text()):
+        assert time.monotonic() < deadline, "q was not handled"
+        time.sleep(0.02)
+    # the app has stopped reading the terminal before it records the cursor: type now
+    screen.tmux("send-keys", "-t", screen.session, "-l", "typed-after-q")
+    screen.keys("Enter")
+    screen.wait_for(lambda t: "GOT:typed-after-q" in t, what="the shell reading the keys")
