@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 SHORT_HEIGHT = 30
 """Below this many rows the screen is ``-short``: one header line, one banner line, no list
-borders top and bottom, no phase progress bar (the tab has the counts), so the item list keeps
-at least 10 rows at 80x24 with the log pane open."""
+borders top and bottom, so the item list keeps at least 10 rows at 80x24 with the log pane
+open."""
 
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
