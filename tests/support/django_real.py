@@ -163,15 +163,15 @@ def _require_django() -> None:
     try:
         import django  # noqa: F401
     except ImportError:
-        from support.net import skip_or_fail
+        from support.real_parts import need
 
-        skip_or_fail("Django is not installed: pip install -e '.[test]' (Django 5.2 is in the "
-                     "test extras)")
+        need("Django", "it is not installed in the test venv",
+             "pip install -e '.[test]' (Django 5.2 is in the test extras)")
 
 
 @pytest.fixture
 def make_django_project(tmp_path: Path) -> Iterator[Callable[..., DjangoProject]]:
-    """Factory: ``make_django_project(**variant)`` -> a fresh copy (see ``build_django_project``)."""
+    """Factory: ``make_django_project(**variant)`` -> a fresh copy (``build_django_project``)."""
     _require_django()
     made: list[DjangoProject] = []
 

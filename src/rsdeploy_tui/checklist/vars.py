@@ -23,6 +23,9 @@ from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.errors import RsdeployError, UsageError
 
 MASK = "****"
+MAX_VALUE_CHARS = 65_536
+"""Longest a variable's expanded value may be (a URL, a DSN, a few lines): a ``${v}${v}``
+doubling chain is refused with its name instead of eating memory and the journal."""
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_PREFIX = "env:"
@@ -237,7 +240,9 @@ def resolve_vars(
             return resolved[name]
         if name in chain:
             cycle = " -> ".join((*chain, name))
-            raise VarError("Circular variable", f"the variables refer to each other: {cycle}.")
+            raise VarError("Circular variable", f"{_where(checklist)}the variables refer to "
+                           f"each other: {cycle}. Fix one of them (in the checklist's vars, the "
+                           "config file or --set).")
 
         def replace(match: re.Match[str]) -> str:
             inner = match.group(1)
@@ -246,9 +251,18 @@ def resolve_vars(
             return resolve(inner, (*chain, name))
 
         value = _TOKEN.sub(replace, layered[name])
+        if len(value) > MAX_VALUE_CHARS:
+            raise VarError("Variable too large", f"{_where(checklist)}var '{name}' expands to "
+                           f"{len(value):,} characters, more than {MAX_VALUE_CHARS:,}; a value "
+                           "it uses doubles at each step or is far too long. Nothing was run "
+                           "or recorded.")
         resolved[name] = value
         return value
 
     for name in layered:
         resolve(name, ())
     return resolved
+
+
+def _where(checklist: Checklist) -> str:
+    return f"{checklist.path}: " if checklist.path else ""

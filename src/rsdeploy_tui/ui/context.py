@@ -39,6 +39,8 @@ class RunbookContext:
     """Optional layers (``runner``, ``checks``, ``logs``) wired in when they exist."""
 
     _redactor: Any = field(default=None, init=False, repr=False, compare=False)
+    _masked_for: tuple[int, int] | None = field(default=None, init=False, repr=False,
+                                                compare=False)
 
     def display(self, text: str) -> str:
         """``${vars}`` expanded for the screen, secret values and secret shapes masked.
@@ -48,9 +50,13 @@ class RunbookContext:
         """
         from rsdeploy_tui.checklist.vars import expand
 
-        if self._redactor is None:
-            from rsdeploy_tui.session.redact import Redactor
+        from rsdeploy_tui.session.redact import Redactor, secret_var_values
 
+        if self._redactor is None:
             self._redactor = Redactor(self.checklist.secrets)
+        # vars holding a token or a URL password are masked wherever they are expanded
+        if self._masked_for != (id(self.values), len(self.values)):
+            self._masked_for = (id(self.values), len(self.values))
+            self._redactor.add_values(secret_var_values(self.values))
         shown = expand(text, self.values, secrets=self.checklist.secrets, mode="display")
         return str(self._redactor.text(shown))

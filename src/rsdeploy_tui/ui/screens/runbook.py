@@ -49,7 +49,7 @@ open."""
 
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
-                           "fail", "skip_section", "finish"})
+                           "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
 # Footer entries that only make sense while the item list (or detail) has the focus.
@@ -60,6 +60,7 @@ WHY_NOT = {
     "check": "This item has no automated check.",
     "cancel_run": "This item has nothing running to cancel.",
     "check_all": "This phase has no automated checks.",
+    "check_all_done": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
     "filter": "This tab has no items to filter: / works on a phase's tab.",
     "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
@@ -91,6 +92,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
+        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        Binding("w", "output_wrap", "Wrap", show=False,
+                tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
         Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
@@ -429,7 +433,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
         if action in ITEM_ACTIONS:
             return self.current_item is not None
-        return action != "check_all" or self.current_phase is not None
+        return action not in ("check_all", "check_all_done") or self.current_phase is not None
 
     @property
     def active_bindings(self) -> dict[str, Any]:
@@ -473,6 +477,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
                 return None
         if action == "clear_filter" and not self._filter_shown():
             return None
+        if action in ("output_full", "output_wrap"):
+            return self.run_output.shown is not None  # False: hidden from the footer
+        if action == "switch_phase" and self.run_output.full:
+            return False  # left/right scroll the full-screen output sideways
         if action == "filter" and self.current_phase is None:
             return None  # the Deployment Log and Messages tabs have no items to filter
         # False (not None) lets the key through to a text box that has the focus.
@@ -501,6 +509,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
+        seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
         except RsdeployError as error:
@@ -511,6 +520,8 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
             return False
+        for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
+            self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.render_state()
         return True
@@ -525,13 +536,25 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.current_item is not None:
             self.runs.cancel(self.current_item)
 
+    def action_output_full(self) -> None:
+        """The shown run's output full screen, or back (ui/runs.py)."""
+        self.runs.toggle_full()
+
+    def action_output_wrap(self) -> None:
+        """Run output: soft wrap, or one line each with sideways scrolling (ui/runs.py)."""
+        self.runs.toggle_wrap()
+
     def action_check(self) -> None:
         """Run the item's check (ui/checking.py)."""
         self.checking.check_item(self.current_item)
 
     def action_check_all(self, including_done: bool = False) -> None:
-        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        """Run the checks of the phase's open items (ui/checking.py)."""
         self.checking.check_phase(self.current_phase, including_done)
+
+    def action_check_all_done(self) -> None:
+        """``A``: run every check of the phase, re-checking done and skipped items too."""
+        self.checking.check_phase(self.current_phase, including_done=True)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""
