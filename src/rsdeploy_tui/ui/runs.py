@@ -163,7 +163,10 @@ class RunController:
             self.output.show(None)
             return
         run = runs[-1]
-        if run.run not in self.output.runs:
+        # A run still going is opened and followed by resume() (from offset 0): loading its
+        # tail here too, when a record during resume() re-renders first, doubled its lines.
+        if run.run not in self.output.runs and (run.finished is not None
+                                                or not self.services.get("reattach", True)):
             self._load_finished(item.qid, run)
         self.output.show(run.run)
 
