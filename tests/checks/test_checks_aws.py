@@ -196,3 +196,37 @@ async def test_an_html_error_page_is_named_not_shown(aws_credentials: Any) -> No
     assert plain_message(_HtmlErrorPage.PAGE.decode()) == (
         'the endpoint answered with an HTML page ("502 Bad Gateway") instead of an AWS '
         "response (a proxy or load balancer in the way, or a wrong aws_endpoint_url)")
+
+
+def test_aws_describe_error_names_an_html_page(aws_credentials: Any) -> None:
+    """The sentence actions, the log pane and the banner show (rsdeploy_tui.aws.describe_error)."""
+    from rsdeploy_tui.aws import client, describe_error
+
+    with _HtmlErrorPage() as endpoint:
+        calls = (("elasticbeanstalk", lambda c: c.describe_environments()),
+                 ("cloudwatch", lambda c: c.describe_alarms()),
+                 ("s3", lambda c: c.list_objects_v2(Bucket="b")))
+        for service, call in calls:
+            try:
+                call(client(service, {"aws_endpoint_url": endpoint}, retries=0))
+            except Exception as exc:
+                sentence = describe_error(exc)
+            else:
+                raise AssertionError(f"{service} answered through an HTML error page")
+            assert "<" not in sentence and "b'" not in sentence, sentence
+            assert "502" in sentence, sentence
+
+
+async def test_aws_that_never_answers_is_named(aws_credentials: Any) -> None:
+    import socket
+
+    frozen = socket.socket()
+    frozen.bind(("127.0.0.1", 0))
+    frozen.listen(16)  # accepts, never answers
+    endpoint = f"http://127.0.0.1:{frozen.getsockname()[1]}"
+    try:
+        result = await run("eb_health", ctx(aws_endpoint_url=endpoint), timeout=1)
+    finally:
+        frozen.close()
+    assert result.status == "error"
+    assert result.summary == f"AWS ({endpoint}) for the eb_health check did not finish within 1 s"

@@ -190,6 +190,10 @@ async def test_a_time_out_names_what_timed_out(web: WebServers) -> None:
     result = await run("http", ctx(web), url=frozen, timeout=2)
     assert result.status == "error"
     assert result.summary.startswith(f"{frozen} did not answer within 1.75 s"), result.summary
+    tls = await run("tls_cert", ctx(web), host="127.0.0.1", port=web.frozen_port, timeout=2)
+    assert tls.status == "error"
+    assert tls.summary == (f"127.0.0.1:{web.frozen_port} did not complete a TLS handshake "
+                           "within 1.75 s"), tls.summary
 
 
 async def test_security_headers_verdict_per_header(web: WebServers) -> None:

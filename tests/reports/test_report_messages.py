@@ -170,3 +170,24 @@ def test_the_log_never_reads_pass_for_a_done_item_now_failing(
     assert "now failing" in row["evidence"]
     assert any(i["kind"] == "deviation" and i["item"] == health["items"][0]
                for i in log["issues"])
+
+
+def test_a_tick_over_a_failing_check_is_an_override_in_the_log(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    from rsdeploy_tui.reports import render_report
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "override")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    item = next(iter(checklist.iter_items()))
+    session.record("check_result", item.qid, status="error", summary="timed out", evidence={})
+    session.record("tick", item.qid, reason="verified by hand in the console",
+                   check_status="error")
+    text = render_report(checklist, session, "md", clock=CLOCK, use_git=False)
+    assert "- Override: " in text and "verified by hand in the console" in text

@@ -255,3 +255,18 @@ def test_without_id_and_only_abandoned_sessions_a_sentence(
         assert done.returncode != 0
         assert "no active or finished session" in done.stderr and s.id in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_show_says_a_done_item_is_now_failing(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    s = SessionStore(state / "sessions").open(session_id, operator="ana")
+    s.record("check_result", "pre.unit-tests", status="fail", summary="1 test failed",
+             evidence={})
+    s.close()
+    done = cli(state, "show", session_id)
+    assert done.returncode == 0, done.stderr
+    block = done.stdout.split("pre.unit-tests", 1)[1].split("\n  [", 1)[0]
+    assert "NOW FAILING" in block and "check fail: 1 test failed" in block
+    doc = json.loads(cli(state, "show", session_id, "--json").stdout)
+    row = next(i for i in doc["items"] if i["id"] == "pre.unit-tests")
+    assert row["failing"] is True and row["state"] == "done"

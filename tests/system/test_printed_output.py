@@ -21,7 +21,11 @@ phases:
     items:
       - id: colourful
         text: Prints escape sequences
-        check: {type: command, run: "printf 'ok \\\\033[31mred\\\\033[0m \\\\033]0;owned\\\\007 \\\\302\\\\233 done\\\\n'; exit 1"}
+        check:
+          type: command
+          run: >-
+            printf 'ok \\033[31mred\\033[0m \\033]0;owned\\007 \\302\\233 done\\n';
+            exit 1
 """
 RAW = ("\x1b", "\x07", "\x9b")
 

@@ -73,9 +73,11 @@ phases:
               printf 'b64 %s\\n' "$(printf %s "$DB_PASSWORD" | base64)";
               printf 'hex %s\\n' "$(printf %s "$DB_PASSWORD" | od -An -tx1 | tr -d ' \\n')";
               printf 'basic %s\\n' "$(printf 'ana:%s' "$DB_PASSWORD" | base64)";
-              python3 -c 'import os, urllib.parse as u; print("url", u.quote(os.environ["DB_PASSWORD"], safe=""))';
+              python3 -c 'import os, urllib.parse as u;
+              print("url", u.quote(os.environ["DB_PASSWORD"], safe=""))';
               printf 'esc %s\\033[1m%s end\\n' "$${DB_PASSWORD:0:8}" "$${DB_PASSWORD:8}";
-              printf 'pause %s' "$${DB_PASSWORD:0:9}"; sleep 3; printf '%s end\\n' "$${DB_PASSWORD:9}";
+              printf 'pause %s' "$${DB_PASSWORD:0:9}"; sleep 3;
+              printf '%s end\\n' "$${DB_PASSWORD:9}";
               printf 'dsn %s\\n' "${dsn}";
               echo "ECHO-$((40 + 2))"
           - id: reflect
@@ -98,6 +100,10 @@ phases:
           - id: tick-me
             text: Something the operator ticks (with ${api_token} and ${notify_webhook_url})
 """
+
+
+POSTED: list[str] = []
+"""Bodies the webhook received (the stakeholder message as sent)."""
 
 
 class _Reflector(BaseHTTPRequestHandler):
@@ -124,7 +130,7 @@ class _Reflector(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 (a webhook)
         length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
+        POSTED.append(self.rfile.read(length).decode("utf-8", "replace"))
         self.send_response(200)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -256,7 +262,9 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
         wait_until(lambda item=item: journal_has(session_dir, lambda e: e["kind"] ==
                                                  "check_result" and e["item"] == f"pre.{item}"),
                    f"the {item} check's result in the journal")
-        time.sleep(0.3)  # the screen re-renders from the recorded result
+        # the screen re-renders from the recorded result and says so
+        screen.wait_for(lambda t, item=item: f"Check of pre.{item}:" in t,
+                        what=f"the {item} check's result on screen")
         capture(f"after the {item} check")
     screen.keys("j")
     screen.keys("Space")
@@ -267,13 +275,21 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
     screen.wait_for(lambda t: "Canary deployment" in t and "Save log" in t, what="the log tab")
     capture("the deployment log tab")
     screen.keys("s")
-    wait_until(lambda: list(work.glob("deployment-log-*.md")), "the saved deployment log")
+    # saved into the session directory (or the working directory, as it once was)
+    wait_until(lambda: list(tmp_path.rglob("deployment-log-*.md")), "the saved deployment log")
     screen.keys("3")  # Messages
     screen.wait_for(lambda t: "Post" in t and "Refill" in t, what="the messages tab")
     capture("the messages tab")
     screen.keys("s")
-    wait_until(lambda: list(work.glob("*.txt")), "the saved message")
+    wait_until(lambda: [p for p in tmp_path.rglob("*.txt") if session_id in p.name],
+               "the saved message")
     capture("after saving the message")
+    POSTED.clear()
+    screen.keys("p")  # post to the webhook (the reflector)
+    wait_until(lambda: journal_has(session_dir, lambda e: e["kind"] == "fact" and str(
+        e["data"].get("name", "")).startswith("notification.")), "the post's result recorded")
+    assert POSTED, "the webhook got nothing"
+    capture("after posting the message")
     quit_app()
 
     # -- resumed from a shell without the secrets: what was seen is still masked ---------------
@@ -319,6 +335,8 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
         leaks += leaks_in(text, f"screen {what}")
     for what, text in printed:
         leaks += leaks_in(text, f"output of {what}")
+    for body in POSTED:
+        leaks += leaks_in(body, "the message posted to the webhook")
     assert leaks == []
     # the canaries really went through: masked, not absent
     run_log = next(p for p in written if p.suffix == ".log").read_text()

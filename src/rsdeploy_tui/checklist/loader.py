@@ -349,6 +349,7 @@ def _item(
         confirm=confirm,
         interactive=r.boolean(data, "interactive", field),
         tick_on_success=r.boolean(data, "tick_on_success", field),
+        continue_on_error=r.boolean(data, "continue_on_error", field),
         check=check,
         auto_tick=r.boolean(data, "auto_tick", field),
         action=action,

@@ -143,8 +143,16 @@ def _evidence_summary(record: Any) -> str:
         elif run.exit_code is None:
             parts.append("command running")
         else:
-            parts.append(f"command exit {run.exit_code}")
+            parts.append(f"command exit {run.exit_code}{_failed_line(run)}")
     return "; ".join(parts)
+
+
+def _failed_line(run: Any) -> str:
+    """`` (line 1 of 2 failed: git checkout v1.4.0)`` for a run that stopped at a line."""
+    failed = getattr(run, "failed", None)
+    if not isinstance(failed, dict):
+        return ""
+    return f" (line {failed.get('step')} of {failed.get('of')} failed: {failed.get('text', '')})"
 
 
 def _item_row(qid: str, record: Any, **known: Any) -> dict[str, Any]:
@@ -165,7 +173,10 @@ def _item_row(qid: str, record: Any, **known: Any) -> dict[str, Any]:
         row["runs"] = [{"run": r.run, "command": r.command, "started": r.started,
                         "finished": r.finished, "exit_code": r.exit_code,
                         "duration_s": getattr(r, "duration_s", None),
-                        "cancelled": getattr(r, "cancelled", None)} for r in record.runs]
+                        "cancelled": getattr(r, "cancelled", None),
+                        # Only for a run that stopped at a failing line (schema 1: keys added).
+                        **({"failed": r.failed} if getattr(r, "failed", None) else {})}
+                       for r in record.runs]
     return row
 
 

@@ -318,6 +318,10 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
                 shown = f"cancelled ({run['cancelled']})"
             else:
                 shown = "running" if code is None else str(code)
+                failed = run.get("failed")
+                if isinstance(failed, dict) and code is not None:
+                    shown += (f" — line {failed.get('step')} of {failed.get('of')} failed: "
+                              f"{failed.get('text', '')}")
             lines.append(f"| `{row['qid']}` | {_cell(_code(_one_line(run['command'])))} "
                          f"| {_cell(shown)} "
                          f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")

@@ -20,7 +20,8 @@ from rsdeploy_tui.session.journal import (
     read_journal,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor, Remembered, remembered_in
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.remembered import Remembered, remembered_in
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
 
@@ -197,7 +198,9 @@ class Session:
         if any(event.kind == "checklist_changed" for event in new):
             self.meta = meta_from(self.id, self.events)
         if any(SECRET_DIGESTS in event.data for event in new):
+            added = self.redactor.added_values()
             self.redactor = Redactor(self.meta.secrets, remembered=_remembered(self.events))
+            self.redactor.add_values(added)
         self.holder = current_holder(self.dir / LOCK_NAME)
         return new
 

@@ -30,7 +30,8 @@ from rsdeploy_tui.session.journal import (
     storage_error,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor, Remembered, secret_var_values
+from rsdeploy_tui.session.redact import Redactor, secret_var_values
+from rsdeploy_tui.session.remembered import Remembered
 from rsdeploy_tui.session.session import (
     SECRET_DIGESTS,
     Session,

@@ -163,7 +163,9 @@ def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
     return Text(glyphs.check_fail, style="bold red")
 
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+# as in Markdown, ** opens only before and closes only after a non-space: "**** and ****" (two
+# masked values) stays as it is instead of becoming a bold " and "
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*\s](?:[^*]*[^*\s])?)\*\*")
 
 
 def inline(text: str, style: str = "") -> Text:
@@ -364,6 +366,11 @@ def detail_text(
             elif run.finished and run.exit_code is None:
                 exit_code = "ended, exit status unknown"
             out.append(f"  {run.run}  {short_time(run.started)}  {exit_code}\n")
+            failed = getattr(run, "failed", None)
+            if isinstance(failed, dict):  # the line a fail-fast run stopped at
+                out.append(f"    line {failed.get('step')} of {failed.get('of')} failed: "
+                           f"{failed.get('text', '')} → exit {failed.get('exit_code')}\n",
+                           style="bold red")
             for line in (run.tail or [])[-5:]:
                 out.append(f"    {line}\n", style="dim")
     if found is not None and found.notes:

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
-                           "fail", "skip_section", "finish"})
+                           "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
@@ -53,6 +53,7 @@ WHY_NOT = {
     "check": "This item has no automated check.",
     "cancel_run": "This item has nothing running to cancel.",
     "check_all": "This phase has no automated checks.",
+    "check_all_done": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
     "filter": "This tab has no items to filter: / works on a phase's tab.",
     "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
@@ -84,6 +85,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
+        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        Binding("w", "output_wrap", "Wrap", show=False,
+                tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
         Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
@@ -417,7 +421,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
         if action in ITEM_ACTIONS:
             return self.current_item is not None
-        return action != "check_all" or self.current_phase is not None
+        return action not in ("check_all", "check_all_done") or self.current_phase is not None
 
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
@@ -447,6 +451,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
                 return None
         if action == "clear_filter" and not self._filter_shown():
             return None
+        if action in ("output_full", "output_wrap"):
+            return self.run_output.shown is not None  # False: hidden from the footer
+        if action == "switch_phase" and self.run_output.full:
+            return False  # left/right scroll the full-screen output sideways
         if action == "filter" and self.current_phase is None:
             return None  # the Deployment Log and Messages tabs have no items to filter
         # False (not None) lets the key through to a text box that has the focus.
@@ -502,13 +510,25 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.current_item is not None:
             self.runs.cancel(self.current_item)
 
+    def action_output_full(self) -> None:
+        """The shown run's output full screen, or back (ui/runs.py)."""
+        self.runs.toggle_full()
+
+    def action_output_wrap(self) -> None:
+        """Run output: soft wrap, or one line each with sideways scrolling (ui/runs.py)."""
+        self.runs.toggle_wrap()
+
     def action_check(self) -> None:
         """Run the item's check (ui/checking.py)."""
         self.checking.check_item(self.current_item)
 
     def action_check_all(self, including_done: bool = False) -> None:
-        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        """Run the checks of the phase's open items (ui/checking.py)."""
         self.checking.check_phase(self.current_phase, including_done)
+
+    def action_check_all_done(self) -> None:
+        """``A``: run every check of the phase, re-checking done and skipped items too."""
+        self.checking.check_phase(self.current_phase, including_done=True)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""
