@@ -24,7 +24,6 @@ from textual.screen import Screen
 
 from rsdeploy_tui import locations
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.session.redact import MASK
 from rsdeploy_tui.ui.context import RunbookContext, utc_now
 from rsdeploy_tui.ui.glyphs import pick
 from rsdeploy_tui.ui.keyboard import OrderedKeys
@@ -122,18 +121,17 @@ class RunbookApp(OrderedKeys[str | None]):
 
     def _runbook_screen(self) -> RunbookScreen:
         assert self.session is not None
-        stored = dict(self.session_vars())
+        # One resolver: recorded vars, values set in the session, facts (ui/context.py).
+        self.ctx.resolve(self.session)
         # A var that held a secret was stored masked: running with "****" in it would be wrong,
         # so it counts as empty (steps using it refuse to run and say so) until given again.
-        lost = sorted(name for name, value in stored.items()
-                      if MASK in value and name not in self.ctx.values)
-        for name in lost:
-            stored[name] = ""
-        self.ctx.values = {**stored, **self.ctx.values}
+        lost = sorted(name for name, source in self.ctx.resolution.sources.items()
+                      if source.source == "lost")
         if lost:
             again = " ".join(f"--set {name}=..." for name in lost)
             warning = (f"{', '.join(lost)} held a secret, which is never stored: steps using it "
-                       f"will not run until you resume with {again}.")
+                       f"will not run until it is given again (v sets a value, or resume with "
+                       f"{again}).")
             self._notice = f"{self._notice} {warning}" if self._notice else warning
         return RunbookScreen(self.ctx, self.session)
 

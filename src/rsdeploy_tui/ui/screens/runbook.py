@@ -277,8 +277,14 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         if item is None:
             detail.show(view.detail_empty())
             return
+        from rsdeploy_tui.rollback import missing_hint
+        from rsdeploy_tui.values import item_templates
+
+        command, _ = self.ctx.command_shown(item, self.state.facts)
+        missing = self.ctx.missing(*item_templates(item, self.state.facts, self.ctx.values))
         detail.show(self.checking.decorate_detail(item, view.detail_text(
-            self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
+            self.checklist, item, self.state, self.ctx.display_marked, self.ctx.glyphs,
+            command=command, missing=missing, hint=missing_hint)))
 
     # ---------------------------------------------------------------- lookups
     def _phase_pane(self) -> PhasePane | None:
@@ -446,6 +452,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                         severity="error", timeout=15)
             return False
         self.state = self.session.state(self.checklist)
+        self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         self.render_state()
         return True
 
