@@ -54,6 +54,7 @@ PALETTE = [
     ("logs", "Toggle eb logs pane", "Show or hide the eb logs pane"),
     ("logs_full", "eb logs full screen", "The eb logs pane full screen, or back"),
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
+    ("values", "Set a value", "Every ${name} with its value and source; set one for this session"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),
     ("help", "Keys", "Every key and what it does"),
