@@ -24,7 +24,7 @@ KEYS: list[tuple[str, str]] = [
     ("R", "start a rollback (with a reason) or go to its phase"),
     ("l / L", "eb logs pane / full screen"),
     ("g", "next pending item, across phases"),
-    ("v", "set a value the item lacks (F2 in it: every value and its source)"),
+    ("v", "set a value the item lacks, or see every value"),
     ("/", "filter items by text (enter keeps, escape clears)"),
     ("escape", "clear the filter, else cancel running checks (asks first)"),
     ("ctrl+p", "command palette: every action by name"),

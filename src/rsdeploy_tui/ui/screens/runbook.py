@@ -155,6 +155,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel)
         found = pane.query(kind)
         if found:
+            for shown in found:
+                shown.vars = dict(self.ctx.values)  # values set since it was built
             for log_view in pane.query(DeploymentLogView):
                 log_view.refresh_report()
             self._focus_inside(pane)
