@@ -96,8 +96,8 @@ class SetValueModal(TypedInto, Dialog["tuple[str, str] | None"]):
             return out
         table = Table(show_header=True, box=None, padding=(0, 1, 0, 0), expand=True)
         table.add_column("name", style="bold", no_wrap=True)
-        table.add_column("value", overflow="fold")
-        table.add_column("from", style="dim", overflow="fold")
+        table.add_column("value", overflow="fold", ratio=3)
+        table.add_column("from", style="dim", overflow="fold", ratio=2)
         for row in self.rows:
             value = Text(row.value) if row.value else Text("not set", style="red")
             table.add_row(row.name, value, row.source)
