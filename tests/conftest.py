@@ -11,7 +11,9 @@ pytest_plugins = [
     "support.postgres",
     "support.aws",
     "support.eb_stub",
+    "support.real_eb",
     "support.django_app",
+    "support.django_real",
     "fake_eb.fixtures",
 ]
 

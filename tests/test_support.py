@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port, skip_or_fail
+from support import free_port, in_ci, need, need_command
 from support.aws import AwsEnv
 from support.django_app import FakeManage
 from support.eb_stub import SUPPORTED_ACTIONS, EbApiStub
@@ -28,14 +28,29 @@ def test_free_port_is_bindable() -> None:
         sock.bind(("127.0.0.1", port))
 
 
-@pytest.mark.parametrize(("ci", "outcome"), [("", "skip"), ("0", "skip"), ("true", "fail")])
-def test_missing_tool_skips_locally_and_fails_under_ci(
+@pytest.mark.parametrize(
+    ("ci", "outcome"),
+    [("", "skip"), ("0", "skip"), ("false", "skip"), ("no", "skip"),
+     ("1", "fail"), ("true", "fail"), ("TRUE", "fail"), ("yes", "fail"), ("Yes", "fail")],
+)
+def test_missing_real_part_skips_locally_and_fails_under_ci(
     monkeypatch: pytest.MonkeyPatch, ci: str, outcome: str
 ) -> None:
     monkeypatch.setenv("CI", ci)
     expected = pytest.skip.Exception if outcome == "skip" else pytest.fail.Exception
-    with pytest.raises(expected, match="initdb not found"):
-        skip_or_fail("initdb not found")
+    with pytest.raises(expected) as stopped:
+        need("tmux", "not on PATH", "apt-get install tmux")
+    # The message names the part and how to install it, whichever way the test stops.
+    assert "missing real part: tmux (not on PATH); install: apt-get install tmux" in str(
+        stopped.value)
+    assert in_ci() is (outcome == "fail")
+
+
+def test_need_command_returns_the_path_or_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    assert need_command("sh", "apt-get install dash").endswith("/sh")
+    with pytest.raises(pytest.fail.Exception, match="no-such-tool-xyz"):
+        need_command("no-such-tool-xyz", "nothing to install")
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
@@ -209,6 +224,8 @@ def test_eb_stub_answers_every_call_through_boto3(eb_stub: EbApiStub) -> None:
         "app-v41",
         "aborted",
     )
+    platform = eb.describe_platform_version(PlatformArn=described[0]["PlatformArn"])
+    assert platform["PlatformDescription"]["PlatformStatus"] == "Ready"
     assert {c.action for c in eb_stub.calls} == set(SUPPORTED_ACTIONS)
 
 
@@ -387,3 +404,16 @@ def test_fake_manage_runs_from_a_shell_command(fake_manage: FakeManage) -> None:
         check=True,
     )
     assert direct.stdout.startswith("admin\n [X] 0001_initial\n")
+
+
+def test_eb_stub_update_events_carry_the_request_id(eb_stub: EbApiStub) -> None:
+    """`eb deploy` follows DescribeEvents(RequestId=<its UpdateEnvironment's>) only."""
+    eb_stub.add_environment("rs-systems-prod", update_polls=0)
+    eb = _eb(eb_stub)
+    request_id = eb.update_environment(EnvironmentName="rs-systems-prod",
+                                       VersionLabel="app-v42")["ResponseMetadata"]["RequestId"]
+    mine = eb.describe_events(EnvironmentName="rs-systems-prod", RequestId=request_id)["Events"]
+    assert mine[0]["Message"] == "Environment update completed successfully."
+    assert {e["RequestId"] for e in mine} == {request_id}
+    everything = eb.describe_events(EnvironmentName="rs-systems-prod")["Events"]
+    assert len(everything) > len(mine)  # the environment's older events have no request id

@@ -72,7 +72,15 @@ def session_values(checklist: Checklist, session: Session, *,
         builtins={"session_dir": str(session.dir)},
         overrides=overrides,
         config=config,
+        masked_as=_masked_as(session),
     )
+
+
+def _masked_as(session: Session) -> Any:
+    redactor = getattr(session, "redactor", None)
+    if redactor is None:
+        return None
+    return lambda name, value: redactor.value({name: value}).get(name)
 
 
 def refuse_name(checklist: Checklist, name: str) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from checkrun import item, run
 
 from rsdeploy_tui.checks.registry import CheckContext, run_checks
-from support import skip_or_fail
+from support import need_command
 
 
 async def test_command_pass_fail_and_output() -> None:
@@ -94,8 +93,7 @@ async def test_env_vars_presence_only() -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    if shutil.which("git") is None:
-        skip_or_fail("git is not installed")
+    need_command("git", "apt-get install git", why="the check reads a real repository")
     root = tmp_path / "app"
     root.mkdir()
     subprocess.run(["git", "init", "-q", str(root)], check=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, cli, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, cli, need_tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -41,10 +41,7 @@ phases:
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(100, 32)
     yield term
     term.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, cli, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, cli, need_tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -22,10 +22,7 @@ PROGRESS = re.compile(r"(\d+)/(\d+) done")
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(100, 32)
     yield term
     assert term.close() == [], "the app outlived its terminal (killed now)"
@@ -182,10 +179,7 @@ def test_sighup_exits_cleanly(screen: TmuxScreen, env: dict[str, str], tmp_path:
 
 def test_c_locale_16_colours_80x24(env: dict[str, str]) -> None:
     """LANG=C over SSH with TERM=xterm: ASCII marks and borders, no crash, keys work."""
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     screen = TmuxScreen(80, 24)
     try:
         screen.start(

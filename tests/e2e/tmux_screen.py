@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -138,6 +137,8 @@ def cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def have_tmux() -> bool:
-    """Whether tmux is installed."""
-    return shutil.which("tmux") is not None
+def need_tmux() -> None:
+    """tmux, or the one rule for a missing real part (skip locally, fail under CI)."""
+    from support.real_parts import need_command
+
+    need_command("tmux", "apt-get install tmux", why="the end-to-end tests drive a real terminal")

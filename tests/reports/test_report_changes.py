@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,9 +11,14 @@ from reports_factory import CANARY, START, FixedClock, frozen, make_store, sessi
 
 from rsdeploy_tui.reports import build_log, build_messages, render_report
 from rsdeploy_tui.reports.changes import git_changes
+from support import need_command
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None and os.environ.get("CI") != "true",
-                                reason="git is not installed")
+
+@pytest.fixture(autouse=True)
+def _git_installed() -> None:
+    need_command("git", "apt-get install git", why="the changes come from a real repository")
+
+
 CLOCK = FixedClock(START)
 
 

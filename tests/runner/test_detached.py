@@ -25,6 +25,7 @@ from rsdeploy_tui.runner import (
     wait_run,
 )
 from rsdeploy_tui.runner.detached import group_members
+from support.real_parts import need_proc
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -128,8 +129,8 @@ def test_run_survives_app_sigkill(tmp_path: Path) -> None:
     assert exit_record["exit_code"] == 7 and exit_record["ended"]
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 def test_cancel_kills_whole_group_no_zombies(tmp_path: Path) -> None:
+    need_proc()
     handle = start_run(tmp_path, "sleep 100 & sleep 100; wait", run_id="c1")
     deadline = time.monotonic() + 10
     while len(group_members(handle.pgid)) < 4 and time.monotonic() < deadline:
@@ -144,8 +145,8 @@ def test_cancel_kills_whole_group_no_zombies(tmp_path: Path) -> None:
     assert _procs_in_group(handle.pgid) == []
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
 def test_cancel_escalates_to_sigkill(tmp_path: Path) -> None:
+    need_proc()
     handle = start_run(
         tmp_path, "trap '' INT TERM; echo ready; while true; do sleep 0.1; done", run_id="c2"
     )

@@ -6,6 +6,7 @@ Only the standard library is imported at package level so that importing ``suppo
 
 from __future__ import annotations
 
-from support.net import free_port, skip_or_fail
+from support.net import free_port
+from support.real_parts import in_ci, need, need_command, need_path
 
-__all__ = ["free_port", "skip_or_fail"]
+__all__ = ["free_port", "in_ci", "need", "need_command", "need_path"]

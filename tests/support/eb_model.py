@@ -62,10 +62,12 @@ class StubEvent:
     severity: str = "INFO"
     event_date: dt.datetime = dataclasses.field(default_factory=now)
     version_label: str | None = None
+    request_id: str | None = None
+    """The UpdateEnvironment request this event belongs to (``eb deploy`` follows only those)."""
 
     def description(self, env: StubEnvironment) -> dict[str, Any]:
         """EventDescription."""
-        return {
+        described = {
             "EventDate": self.event_date,
             "Message": self.message,
             "ApplicationName": env.application,
@@ -73,6 +75,9 @@ class StubEvent:
             "EnvironmentName": env.name,
             "Severity": self.severity,
         }
+        if self.request_id:
+            described["RequestId"] = self.request_id
+        return described
 
 
 @dataclasses.dataclass
@@ -134,6 +139,8 @@ class StubUpdate:
     """(namespace, option name, value) to apply when the update succeeds."""
     options_to_remove: list[tuple[str, str]]
     polls_left: int | None
+    request_id: str | None = None
+    """The RequestId UpdateEnvironment answered with; the update's events carry it."""
     outcome: str = "in progress"
     """in progress / succeeded / failed / aborted."""
 
@@ -223,6 +230,8 @@ class StubEnvironment:
     """The update in progress, if any."""
     history: list[StubUpdate] = dataclasses.field(default_factory=list)
     """Finished updates, oldest first."""
+    _events_request_id: str | None = dataclasses.field(default=None, repr=False)
+    """RequestId stamped on events while an update runs (its last events included)."""
     date_created: dt.datetime = dataclasses.field(
         default_factory=lambda: now() - dt.timedelta(days=30)
     )
@@ -258,6 +267,20 @@ class StubEnvironment:
                 f"arn:aws:elasticbeanstalk:{self.region}:123456789012:environment/"
                 f"{self.application}/{self.name}"
             ),
+        }
+
+    def platform_description(self) -> dict[str, Any]:
+        """PlatformDescription (DescribePlatformVersion): an EB-managed, supported platform."""
+        return {
+            "PlatformArn": PLATFORM_ARN.format(region=self.region),
+            "PlatformOwner": "AWSElasticBeanstalk",
+            "PlatformName": "Python 3.11 running on 64bit Amazon Linux 2023",
+            "PlatformVersion": "4.3.0",
+            "SolutionStackName": SOLUTION_STACK,
+            "PlatformStatus": "Ready",
+            "PlatformCategory": "Python",
+            "OperatingSystemName": "Amazon Linux 2023",
+            "SupportedTierList": ["WebServer/Standard", "Worker/SQS/HTTP"],
         }
 
     def refreshed_at(self) -> dt.datetime:
@@ -315,6 +338,7 @@ class StubEnvironment:
             "PlatformArn": PLATFORM_ARN.format(region=self.region),
             "ApplicationName": self.application,
             "EnvironmentName": self.name,
+            "Tier": {"Name": "WebServer", "Type": "Standard", "Version": "1.0"},
             "DeploymentStatus": "deployed",
             "DateCreated": self.date_created,
             "DateUpdated": self.date_updated,
@@ -326,7 +350,8 @@ class StubEnvironment:
         self, message: str, severity: str = "INFO", when: dt.datetime | None = None
     ) -> StubEvent:
         """Append an event (shown newest first by DescribeEvents)."""
-        event = StubEvent(message, severity, when or now(), self.version_label)
+        request_id = self._events_request_id
+        event = StubEvent(message, severity, when or now(), self.version_label, request_id)
         self.events.append(event)
         return event
 
@@ -346,11 +371,13 @@ class StubEnvironment:
         version_label: str | None,
         settings: list[tuple[str, str, str]],
         removals: list[tuple[str, str]],
+        request_id: str | None = None,
     ) -> None:
         """Begin an UpdateEnvironment: Updating, abortable, events as EB writes them."""
         self.update = StubUpdate(
-            version_label, self.version_label, settings, removals, self.update_polls
+            version_label, self.version_label, settings, removals, self.update_polls, request_id
         )
+        self._events_request_id = request_id
         self.status = "Updating"
         self.abortable_operation_in_progress = True
         self.health_status = "Info"
@@ -425,6 +452,7 @@ class StubEnvironment:
             ]
             update.outcome = "failed"
         self.history.append(update)
+        self._events_request_id = None
 
     def abort_update(self) -> None:
         """AbortEnvironmentUpdate: back to the previous version, Ready."""
@@ -441,3 +469,4 @@ class StubEnvironment:
         self.add_event("Environment update was aborted.", "WARN")
         update.outcome = "aborted"
         self.history.append(update)
+        self._events_request_id = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -47,6 +48,7 @@ SUPPORTED_ACTIONS = (
     "DescribeConfigurationSettings",
     "UpdateEnvironment",
     "AbortEnvironmentUpdate",
+    "DescribePlatformVersion",  # the real `eb status` asks it about the environment's platform
 )
 # Calls that count as one "poll" towards an automatic end of an update.
 _POLLING_ACTIONS = frozenset(SUPPORTED_ACTIONS[:4])
@@ -173,8 +175,11 @@ class EbApiStub:
                 if action in _POLLING_ACTIONS:
                     for env in self.environments.values():
                         env.count_poll()
+                # The real `eb deploy` follows the events of its own RequestId only.
+                request_id = str(uuid.uuid4())
+                params["_RequestId"] = request_id
                 result = getattr(self, f"_do_{action}")(params)
-                return 200, response_xml(self.model, action, result)
+                return 200, response_xml(self.model, action, result, request_id)
             except StubError as exc:
                 return exc.status, error_xml(self.model, exc.code, exc.message, exc.status < 500)
 
@@ -232,6 +237,7 @@ class EbApiStub:
             if params.get("EnvironmentName") in (None, env.name)
             and params.get("EnvironmentId") in (None, env.environment_id)
             and params.get("ApplicationName") in (None, env.application)
+            and params.get("RequestId") in (None, ev.request_id)
             and (start is None or ev.event_date >= start)
             and (end is None or ev.event_date < end)
             and severity_at_least(ev.severity, params.get("Severity", "TRACE"))
@@ -273,8 +279,16 @@ class EbApiStub:
             (s.get("Namespace", ""), s.get("OptionName", ""))
             for s in member_list(params, "OptionsToRemove")
         ]
-        env.start_update(params.get("VersionLabel"), settings, removals)
+        env.start_update(params.get("VersionLabel"), settings, removals, params["_RequestId"])
         return env.description()
+
+    def _do_DescribePlatformVersion(self, params: dict[str, str]) -> dict[str, Any]:
+        arn = params.get("PlatformArn", "")
+        for env in self.environments.values():
+            described = env.platform_description()
+            if described["PlatformArn"] == arn:
+                return {"PlatformDescription": described}
+        raise StubError("InvalidParameterValue", f"No platform found for PlatformArn = '{arn}'.")
 
     def _do_AbortEnvironmentUpdate(self, params: dict[str, str]) -> None:
         env = self._env(params)

@@ -26,7 +26,8 @@ from typing import Any
 
 import pytest
 
-from support.net import free_port, skip_or_fail
+from support.net import free_port
+from support.real_parts import need
 
 PG_USER = "rsdeploy"
 # Distinctive so redaction tests can grep for it in files, logs and screens.
@@ -378,9 +379,10 @@ class _Cluster:
 
 def _require_runnable(bindir: Path | None) -> Path:
     if bindir is None:
-        skip_or_fail(
-            "PostgreSQL server binaries (initdb, pg_ctl) not found; "
-            "install the Debian package postgresql-15 (or set RSDEPLOY_TEST_PG_BINDIR)"
+        need(
+            "PostgreSQL server binaries",
+            "initdb and pg_ctl not found (RSDEPLOY_TEST_PG_BINDIR, pg_config, /usr/lib/postgresql)",
+            "apt-get install postgresql (or set RSDEPLOY_TEST_PG_BINDIR)",
         )
     if os.geteuid() == 0:
         import pwd
@@ -388,9 +390,11 @@ def _require_runnable(bindir: Path | None) -> Path:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            skip_or_fail("running as root but there is no 'postgres' user to own the test cluster")
+            need("the 'postgres' user", "running as root, initdb needs an owner for the cluster",
+                 "apt-get install postgresql (creates the user)")
         if shutil.which("runuser") is None:
-            skip_or_fail("running as root but 'runuser' is missing (util-linux)")
+            need("runuser", "running as root, the cluster runs as 'postgres'",
+                 "apt-get install util-linux")
     return bindir
 
 

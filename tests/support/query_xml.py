@@ -69,6 +69,14 @@ def _serialize(shape: Any, value: Any, tag: str) -> str:
             for name, member in shape.members.items()
             if name in value and value[name] is not None
         )
+        # Members the real service sends beyond botocore's public model (the EB CLI's own model
+        # has ConfigurationSettingsDescription.Tier, and `eb health` reads it): plain string maps.
+        inner += "".join(
+            f"<{name}>" + "".join(f"<{k}>{escape(str(v))}</{k}>" for k, v in extra.items())
+            + f"</{name}>"
+            for name, extra in value.items()
+            if name not in shape.members and isinstance(extra, dict)
+        )
         return f"<{tag}>{inner}</{tag}>"
     if kind == "list":
         member_tag = shape.member.serialization.get("name", "member")
@@ -85,7 +93,12 @@ def _serialize(shape: Any, value: Any, tag: str) -> str:
     return f"<{tag}>{_format_scalar(shape, value)}</{tag}>"
 
 
-def response_xml(service_model: Any, operation: str, result: Mapping[str, Any] | None) -> str:
+def response_xml(
+    service_model: Any,
+    operation: str,
+    result: Mapping[str, Any] | None,
+    request_id: str | None = None,
+) -> str:
     """The full XML response document for ``operation`` with ``result`` as its output."""
     op = service_model.operation_model(operation)
     namespace = service_model.metadata.get("xmlNamespace", "")
@@ -95,7 +108,8 @@ def response_xml(service_model: Any, operation: str, result: Mapping[str, Any] |
         body = _serialize(op.output_shape, dict(result or {}), wrapper)
     return (
         f'<{operation}Response xmlns="{namespace}">{body}'
-        f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        f"<ResponseMetadata><RequestId>{request_id or uuid.uuid4()}</RequestId>"
+        "</ResponseMetadata>"
         f"</{operation}Response>"
     )
 

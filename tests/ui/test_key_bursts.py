@@ -19,7 +19,7 @@ from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
 
 SIZE = (100, 32)
 Stored = Callable[[str], SessionState]
-NAMES = {" ": "space", "\n": "enter", "\x1b": "escape"}
+NAMES = {" ": "space", "\n": "enter", "\x1b": "escape", "/": "slash"}
 
 
 async def burst(pilot: object, text: str, until: Callable[[], bool]) -> None:
@@ -126,3 +126,21 @@ async def test_a_burst_of_phase_switches_lands_on_the_last_and_acts_there(
         assert screen.current_phase.id == "post"
     (ticked,) = [item for kind, item in kinds(session) if kind == "tick"]
     assert ticked is not None and ticked.startswith("post.")
+
+
+async def test_keys_typed_right_after_slash_go_into_the_filter_in_order(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    """`/health` typed in one burst filtered on `ealth` (the box was not focused yet), `/ssh`
+    lost every letter: every key after `/` goes into the box, in order, and the enter and the
+    space after it act on the filtered list."""
+    session.record("gate_override", phase="post", reason="test")
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await burst(pilot, "/health\n ", lambda: any(k == "tick" for k, _ in kinds(session)))
+        box = app.screen.query_one("#filter")
+        assert box.value == "health"  # type: ignore[attr-defined]
+    ticks = [item for kind, item in kinds(session) if kind == "tick"]
+    assert ticks == ["post.health"]
+    assert stored(session.id).item("post.health").state == "done"

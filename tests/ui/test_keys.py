@@ -45,16 +45,23 @@ async def test_space_ticks_and_moves_to_next_pending(
     assert state.current_phase == "pre"
 
 
-async def test_untick_plain_item_needs_no_question(
+async def test_untick_of_any_done_item_asks_and_says_who_ticked_it_when(
     mini: Checklist, session: Session, stored: Stored
 ) -> None:
+    """Space on a done item unticked it without a word (easy by habit after a resume)."""
     session.record("tick", item="pre.db-restore-test")
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("down")
         assert runbook(app).current_item.qid == "pre.db-restore-test"
         await pilot.press("space")
-        assert not isinstance(app.screen, ConfirmModal)
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmModal)
+        body = str(dialog.query_one(".dialog-body").render())
+        assert "Ticked by ana at 02:00:00 UTC" in body
+        await pilot.press("n")
+        assert stored(session.id).item("pre.db-restore-test").state == "done"
+        await pilot.press("space", "y")
     assert stored(session.id).item("pre.db-restore-test").state == "pending"
 
 

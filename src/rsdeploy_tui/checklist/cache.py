@@ -89,9 +89,20 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
             os.utime(entry)  # in use: not pruned
             return cached
     checklist = _load(source)
-    if checklist.sha256 == digest:  # the file did not change while it was read twice
+    # the file did not change while it was read twice; a checklist whose var defaults hold a
+    # secret (a DSN with its password, a token) is not copied into the cache
+    if checklist.sha256 == digest and not _holds_secret(checklist):
         _store(entry, checklist)
     return checklist
+
+
+def _holds_secret(checklist: Checklist) -> bool:
+    """Whether a var default would be masked by the session's redaction."""
+    from rsdeploy_tui.session.redact import Redactor, secret_var_values
+
+    defaults = dict(checklist.vars)
+    return bool(secret_var_values(defaults)) or \
+        Redactor(checklist.secrets, environ={}).value(defaults) != defaults
 
 
 def _load(path: Path) -> Checklist:

@@ -29,7 +29,7 @@ TOP_KEYS = {
     "rollback_triggers",
     "success_criteria",
 }
-PHASE_KEYS = {"id", "title", "help", "gate", "sections", "items"}
+PHASE_KEYS = {"id", "title", "tab", "help", "gate", "sections", "items"}
 SECTION_KEYS = {"id", "title", "help", "items"}
 ITEM_KEYS = {
     "id",

@@ -201,6 +201,7 @@ def _phase(r: FieldReader, raw: Any, line: int, index: int) -> Phase | None:
     pid = r.ident(data, f"phases[{index}]")
     field = f"phases[{pid or index}]"
     title = r.string(data, "title", field, required=True)
+    tab = _tab_title(r, data, field)
     help_text = r.string(data, "help", field)
     gate = r.ref_list(data, "gate", field, "gate")
     sections: list[Section] = []
@@ -228,8 +229,33 @@ def _phase(r: FieldReader, raw: Any, line: int, index: int) -> Phase | None:
         section_ids.setdefault(section.id, section.line)
         sections.append(section)
     return Phase(
-        id=pid, title=title, sections=tuple(sections), gate=gate, help=help_text, line=data.line
+        id=pid, title=title, sections=tuple(sections), gate=gate, help=help_text, line=data.line,
+        tab=tab,
     )
+
+
+MAX_TAB_TITLE = 14
+"""Longest short tab title: the bundled eight tabs, numbered and counted, fit in 100 columns."""
+
+
+def _tab_title(r: FieldReader, data: Any, field: str) -> str:
+    """A phase's short tab title: one line of plain text, at most ``MAX_TAB_TITLE`` long."""
+    raw = data.get("tab")
+    if raw is None:
+        return ""
+    tab = r.string(data, "tab", field, vars_ok=False)
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        return ""  # string() said what was expected
+    line = data.line_of("tab")
+    if not tab.strip():
+        r.problem(line, f"{field}.tab", "is empty; expected a short title (e.g. 'Verify')")
+    elif "\n" in tab or tab != tab.strip():
+        r.problem(line, f"{field}.tab", "expected one line of text without leading or "
+                  f"trailing spaces, got {tab!r}")
+    elif len(tab) > MAX_TAB_TITLE:
+        r.problem(line, f"{field}.tab", f"is {len(tab)} characters long; expected a short "
+                  f"title of at most {MAX_TAB_TITLE} (the full one is 'title')")
+    return tab.strip()
 
 
 def _section(

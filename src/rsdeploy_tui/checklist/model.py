@@ -117,7 +117,7 @@ class Phase:
     id: str
     """Phase id, unique in the file (``pre``)."""
     title: str
-    """Tab title."""
+    """Full title (detail panel, reports, dialogs)."""
     sections: tuple[Section, ...] = ()
     """Sections in checklist order."""
     gate: tuple[str, ...] = ()
@@ -126,6 +126,13 @@ class Phase:
     """Prose shown at the top of the phase (Markdown)."""
     line: int = 0
     """Line of the phase in the checklist file."""
+    tab: str = ""
+    """Short title for its tab (``Verify``); empty: the tab shows ``title``."""
+
+    @property
+    def tab_title(self) -> str:
+        """What the phase's tab reads: the short title when the checklist gives one."""
+        return self.tab or self.title
 
     @property
     def items(self) -> tuple[Item, ...]:

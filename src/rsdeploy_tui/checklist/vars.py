@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -344,6 +344,7 @@ def resolve_values(
     builtins: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
     config: Mapping[str, str] | None = None,
+    masked_as: Callable[[str, str], str] | None = None,
 ) -> Resolution:
     """Layer every source of values, lowest first, then expand references between vars.
 
@@ -362,6 +363,9 @@ def resolve_values(
         builtins: Values the program provides (``session_dir``); they cannot be overridden.
         overrides: This run's ``--set`` (not recorded).
         config: Config-file values; None reads the operator's config file.
+        masked_as: ``(name, value) -> value as the session would record it``: a recorded
+            value that was masked is today's default or config value again when that masks to
+            exactly what was recorded (a default DSN with its password).
     """
     config_values = load_config_vars(checklist.name) if config is None else dict(config)
     layered: dict[str, str] = dict(checklist.vars)
@@ -375,6 +379,10 @@ def resolve_values(
         for name, value in recorded.items():
             if value == baseline.get(name):
                 continue
+            fresh = baseline.get(name, "")
+            if MASK in value and fresh and masked_as is not None and \
+                    masked_as(name, fresh) == value:
+                continue  # masking is for what is written, never for what runs
             if MASK in value:  # session.redact masks with the same text
                 # It held a secret when recorded and was masked: running with "****" would be
                 # wrong, so it is empty until given again.

@@ -27,8 +27,8 @@ DEFAULT_TIMEOUT = 30.0
 """Seconds a check may take when neither the item nor the caller says otherwise."""
 
 # Checks that legitimately take longer than DEFAULT_TIMEOUT (test suites, deployment polls).
-_TYPE_TIMEOUTS = {"command": 600.0, "django_deploy": 120.0, "migrations": 120.0,
-                  "eb_deployed": 300.0, "secrets_in_repo": 120.0}
+_TYPE_TIMEOUTS = {"command": 600.0, "test_suite": 1800.0, "django_deploy": 120.0,
+                  "migrations": 120.0, "eb_deployed": 300.0, "secrets_in_repo": 120.0}
 
 # type name -> "module:function" under rsdeploy_tui.checks; imported on first use.
 CHECK_TYPES: dict[str, str] = {
@@ -43,6 +43,7 @@ CHECK_TYPES: dict[str, str] = {
     "row_counts": "database:check_row_counts",
     "sql": "database:check_sql",
     "s3_object": "aws_checks:check_s3_object",
+    "db_backup": "backups:check_db_backup",
     "eb_health": "aws_checks:check_eb_health",
     "eb_deployed": "aws_checks:check_eb_deployed",
     "cloudwatch_alarms": "aws_checks:check_cloudwatch_alarms",
@@ -50,6 +51,7 @@ CHECK_TYPES: dict[str, str] = {
     "eb_env_vars": "aws_checks:check_eb_env_vars",
     "env_vars": "local:check_env_vars",
     "command": "local:check_command",
+    "test_suite": "suite:check_test_suite",
     "secrets_in_repo": "local:check_secrets_in_repo",
     "django_deploy": "django:check_django_deploy",
     "migrations": "django:check_migrations",
@@ -211,9 +213,11 @@ def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
     Always applies a ``Redactor`` for the context's secret names and environment (secret values,
     secret-shaped text); ``ctx.redact`` (a session's ``Redactor`` or any ``str -> str``) on top.
     """
-    from rsdeploy_tui.session.redact import Redactor
+    from rsdeploy_tui.session.redact import Redactor, secret_var_values
 
     base = Redactor(ctx.secrets, environ=ctx.environ)
+    # a server may reflect a var it was sent (an api_token, a DSN's password) into evidence
+    base.add_values(secret_var_values(ctx.vars))
     evidence = base.value(_plain(result.evidence))
     summary = base.text(result.summary)
     extra = ctx.redact

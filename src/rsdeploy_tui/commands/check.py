@@ -78,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
 
     rows = [{"item": item.qid, "type": item.check.type if item.check else "",
              **results[item.qid].as_dict()} for item in items if item.qid in results]
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print_table(rows)
+    from rsdeploy_tui.commands.printable import printable_stdout
+
+    with printable_stdout():  # evidence may hold a command's escape sequences
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            print_table(rows)
     bad = [r for r in rows if r["status"] in ("fail", "error")]
     return 1 if bad else 0
 

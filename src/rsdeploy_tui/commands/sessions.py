@@ -79,10 +79,13 @@ def _show(store: SessionStore, session_id: str | None, as_json: bool) -> int:
     checklist, note = recorded_checklist(session.meta)
     if note:
         print(f"rsdeploy-tui: note: {note}", file=sys.stderr)
-    if as_json:
-        print(json.dumps(session_view(session, checklist), indent=2, ensure_ascii=False))
-        return 0
-    _print_session(session, checklist, note)
+    from rsdeploy_tui.commands.printable import printable_stdout
+
+    with printable_stdout():  # run tails, notes and evidence may hold escape sequences
+        if as_json:
+            print(json.dumps(session_view(session, checklist), indent=2, ensure_ascii=False))
+            return 0
+        _print_session(session, checklist, note)
     return 0
 
 

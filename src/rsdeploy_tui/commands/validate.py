@@ -40,10 +40,15 @@ def run(args: argparse.Namespace) -> int:
             return 1
         raise
     if args.json:
+        from rsdeploy_tui.session.redact import Redactor, secret_var_values
+
         data = checklist_to_dict(checklist)
         data["resolved_vars"] = resolved
         data["valid"] = True
-        print(json.dumps(data, indent=2))
+        # a var default may hold a password (postgres://u:pw@h/db, api_token: ...)
+        redactor = Redactor(checklist.secrets)
+        redactor.add_values(secret_var_values(resolved))
+        print(json.dumps(redactor.value(data), indent=2))
         return 0
     figures = counts(checklist)
     print(f"{checklist.name}  ({path})")

@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from rsdeploy_tui.session.redact import MASK, Redactor
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
 
-MASK = "****"
-_MIN_LENGTH = 4
+__all__ = ["MASK", "Scrubber", "scrubber"]
 
 
 class Scrubber:
-    """Applies the session's redactor, then masks the checklist's secret env values again.
+    """Applies the session's redactor, then a redactor of the checklist's secret env values.
 
-    The second pass is cheap and keeps a report safe even for text the session never saw (git
-    log output, a message typed in the Communication tab).
+    The second pass keeps a report safe even for text the session never saw (git log output, a
+    message typed in the Communication tab) and with a session-less redactor; both mask every
+    form of a value (through escape sequences, encoded) and secret-shaped text.
     """
 
     def __init__(self, redactor: Any, secret_names: tuple[str, ...],
-                 environ: Mapping[str, str] | None = None) -> None:
-        env = os.environ if environ is None else environ
+                 environ: Mapping[str, str] | None = None,
+                 values: Mapping[str, str] | None = None) -> None:
+        from rsdeploy_tui.session.redact import secret_var_values
+
         self._redactor = redactor
-        values = sorted({env[n] for n in secret_names if len(env.get(n, "")) >= _MIN_LENGTH},
-                        key=len, reverse=True)
-        self._values = re.compile("|".join(map(re.escape, values))) if values else None
+        self._again = Redactor(secret_names, environ=environ)
+        if values:
+            self._again.add_values(secret_var_values(values))
 
     def text(self, text: str) -> str:
         """``text`` with secrets replaced by ``****``."""
@@ -35,29 +37,18 @@ class Scrubber:
             return text
         if self._redactor is not None:
             text = self._redactor.text(text)
-        if self._values is not None:
-            text = self._values.sub(MASK, text)
-        return text
+        return self._again.text(text)
 
     def value(self, value: Any) -> Any:
-        """A copy of nested dicts/lists with every string passed through ``text``."""
+        """A copy of nested dicts/lists with every string redacted."""
         if self._redactor is not None:
             value = self._redactor.value(value)
-        return self._again(value)
-
-    def _again(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self._values.sub(MASK, value) if self._values is not None else value
-        if isinstance(value, Mapping):
-            return {key: self._again(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._again(item) for item in value]
-        return value
+        return self._again.value(value)
 
 
-def scrubber(session: Any, checklist: Checklist) -> Scrubber:
-    """The scrubber for a session (its ``redactor``) and checklist (its ``secrets``)."""
+def scrubber(session: Any, checklist: Checklist,
+             values: Mapping[str, str] | None = None) -> Scrubber:
+    """The scrubber for a session (its ``redactor``) and checklist (its ``secrets``); ``values``:
+    the vars in use, whose secret-looking ones (tokens, URL passwords) are masked too."""
     redactor = getattr(session, "redactor", None) if session is not None else None
-    names = ("DB_PASSWORD", "SECRET_KEY", "ADMIN_PASSWORD", "AWS_SECRET_ACCESS_KEY",
-             *checklist.secrets)
-    return Scrubber(redactor, tuple(dict.fromkeys(names)))
+    return Scrubber(redactor, tuple(checklist.secrets), values=values)

@@ -42,10 +42,12 @@ MASK = b"****"
 # Secrets shorter than this are not masked: masking "ab" would shred ordinary output.
 MIN_SECRET_LEN = 4
 IDLE_FLUSH_S = 2.0
-"""A partial line held back (it may end in the start of a secret) is written after this much
-silence: a prompt or progress text shows up, at the cost of masking a secret only if a program
-pauses for this long in the middle of printing it."""
+"""A partial line held back is written after this much silence (a prompt or progress text shows
+up), all but a tail that could be the start of a secret: that waits for the rest."""
 CHUNK = 65536
+_CONTROL_BYTES = re.compile(  # as session.redact's: sequences and C0 controls but \t \n
+    rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?"
+    rb"|[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _now() -> str:
@@ -102,9 +104,30 @@ class SecretMask:
     def __init__(self, values: list[bytes]) -> None:
         values = sorted({v for v in values if len(v) >= MIN_SECRET_LEN}, key=len, reverse=True)
         self.pattern = re.compile(b"|".join(re.escape(v) for v in values)) if values else None
+        # the values as a screen shows them (control sequences stripped), for ``idle``
+        self.plain = [_CONTROL_BYTES.sub(b"", v) for v in values]
         self.hold = max((len(v) for v in values), default=1) - 1
         # A one-line secret cannot span a newline: everything up to the last newline is safe.
         self.one_line = not any(b"\n" in v for v in values)
+
+    def idle(self, buf: bytes) -> tuple[bytes, bytes]:
+        """After a pause: (masked bytes to write now, bytes to keep back).
+
+        Everything is written except a tail that could be the start of a secret (what is left
+        of the line, with control sequences ignored, is a proper prefix of a value): a program
+        that pauses half-way through printing a secret gets it masked when the rest comes.
+        """
+        if self.pattern is None or not buf:
+            return buf, b""
+        line_start = buf.rfind(b"\n") + 1
+        # escape sequences may sit inside the prefix: allow for them beyond the value's length
+        first = max(line_start, len(buf) - 4 * (self.hold + 1) - 64)
+        for start in range(first, len(buf)):
+            tail = _CONTROL_BYTES.sub(b"", buf[start:])
+            if tail and any(len(tail) < len(v) and v.startswith(tail) for v in self.plain):
+                out, _ = self.feed(buf[:start], final=True)
+                return out, buf[start:]
+        return self.feed(buf, final=True)
 
     def feed(self, buf: bytes, *, final: bool) -> tuple[bytes, bytes]:
         """Returns (masked bytes safe to write, raw bytes to keep until more data arrives).
@@ -220,7 +243,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
             if not ready:
                 # Output paused in mid-line (a prompt, a progress bar): show what we have.
                 if pending:
-                    out, pending = mask.feed(pending, final=True)
+                    out, pending = mask.idle(pending)
                     log(out)
                 continue
             chunk = os.read(fd, CHUNK)

@@ -1,7 +1,10 @@
 """One process drives a session: an OS lock (flock) plus a lock file saying who holds it.
 
 On one host the flock is authoritative: while the holder lives nobody else gets it, and when the
-holder dies (SSH link dropped, app killed) the kernel releases it. The lock file's contents (pid,
+holder dies (SSH link dropped, app killed) the kernel releases it. The flock that decides is taken
+on the session *directory* itself, which an operator cannot delete while the session exists:
+removing a "stale" ``lock`` file never lets a second writer in (the lock file is flocked too, so
+an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents (pid,
 host, user, since) tell a second process who holds it, and tell the next holder that the previous
 one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
 lock file naming another host is only taken over when asked to.
@@ -13,6 +16,7 @@ import fcntl
 import json
 import os
 import socket
+import stat
 from dataclasses import asdict
 from pathlib import Path
 
@@ -68,9 +72,17 @@ def pid_alive(pid: int) -> bool:
 def read_holder(path: Path) -> LockHolder | None:
     """The holder written in a lock file (None when empty, released, missing or unreadable)."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None  # a FIFO there must not hang a listing
+        raw = os.read(fd, 4096)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     if not raw.strip():
         return None
     try:
@@ -103,16 +115,31 @@ class SessionLock:
         self.path = directory / LOCK_NAME
         self.previous: LockHolder | None = None
         name = session_id or directory.name
+        self._dir_fd = -1
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            # O_NONBLOCK: a FIFO put at the lock path must not hang the open
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NONBLOCK,
+                               0o600)
         except OSError as error:
+            if self._dir_fd >= 0:
+                os.close(self._dir_fd)
             raise RsdeployError("Cannot lock the session",
                                 f"Could not open {self.path}: {error.strerror or error}.") from None
+        if not stat.S_ISREG(os.fstat(self._fd).st_mode):
+            os.close(self._fd)
+            os.close(self._dir_fd)
+            raise RsdeployError("Cannot lock the session",
+                                f"{self.path} is not a regular file (a FIFO or device was put "
+                                "there). Remove it; the session's other files are untouched.")
         try:
+            # the directory first: that one cannot be taken away by deleting a file
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             holder = read_holder(self.path)
             os.close(self._fd)
+            os.close(self._dir_fd)  # closing drops any flock taken on it
             who = holder.describe() if holder else "another process"
             raise SessionLocked(
                 "Session in use",
@@ -155,3 +182,6 @@ class SessionLock:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = -1
+        fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+        os.close(self._dir_fd)
+        self._dir_fd = -1

@@ -13,9 +13,14 @@ from typing import TYPE_CHECKING, Any
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import Event, iso
-from rsdeploy_tui.session.journal import JOURNAL_NAME, JournalWriter, read_journal
+from rsdeploy_tui.session.journal import (
+    JOURNAL_NAME,
+    JournalConflict,
+    JournalWriter,
+    read_journal,
+)
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.redact import Redactor, Remembered, remembered_in
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
 
@@ -55,6 +60,16 @@ class SessionMeta:
     """Qualified ids of the checklist's items (for counts without the checklist file)."""
     critical: tuple[str, ...]
     """Qualified ids of its critical items."""
+
+
+SECRET_DIGESTS = "secret_digests"
+"""Event data key holding salted digests of secret values (``session.redact.Remembered``)."""
+
+
+def _remembered(events: list[Event]) -> Remembered:
+    found = remembered_in(event.data.get(SECRET_DIGESTS) for event in events
+                          if isinstance(event.data, dict) and SECRET_DIGESTS in event.data)
+    return found if found is not None else Remembered.new()
 
 
 def meta_from(session_id: str, events: list[Event]) -> SessionMeta:
@@ -148,7 +163,9 @@ class Session:
         self._writer = writer
         self._clock = clock
         self.meta = meta_from(self.id, events)
-        self.redactor = Redactor(self.meta.secrets)
+        # secret values seen in this session, as salted digests: masked after a resume in a
+        # shell that no longer has them in its environment
+        self.redactor = Redactor(self.meta.secrets, remembered=_remembered(events))
         self._live = derive_state(events)
         self._cached: tuple[int, Checklist | None, SessionState] | None = None
         self._recording = threading.Lock()
@@ -179,6 +196,8 @@ class Session:
             _apply(self._live, event)
         if any(event.kind == "checklist_changed" for event in new):
             self.meta = meta_from(self.id, self.events)
+        if any(SECRET_DIGESTS in event.data for event in new):
+            self.redactor = Redactor(self.meta.secrets, remembered=_remembered(self.events))
         self.holder = current_holder(self.dir / LOCK_NAME)
         return new
 
@@ -213,17 +232,36 @@ class Session:
                     f"Session {self.id} {why}"
                     + (f" while {self.holder.describe()} drives it" if self.holder else "")
                     + f"; '{kind}' was not recorded.")
+            remember = self.redactor.remember_new()
+            if remember is not None:
+                if kind in ("session_resumed", "lock_taken_over"):
+                    data = {**data, SECRET_DIGESTS: remember}
+                else:  # a secret set mid-session (a value dialog): its own event first
+                    self._append("secrets_remembered", None, {SECRET_DIGESTS: remember})
             # through JSON once, so the event in memory equals the one a reload gives back
             clean = json.loads(json.dumps(self.redactor.value(data), default=str))
             event = Event(len(self.events) + 1, kind, iso(self._clock()),
                           self.redactor.text(self.operator), self.host, item, clean)
-            self._writer.append(event)
+            try:
+                self._writer.append(event)
+            except JournalConflict as conflict:
+                self._journal_conflict()
+                raise ReadOnlySession(conflict.title, conflict.message) from None
             self.events.append(event)
             _apply(self._live, event)
             if kind == "checklist_changed":
                 self.meta = meta_from(self.id, self.events)
             self.write_snapshot()
             return event
+
+    def _append(self, kind: str, item: str | None, data: dict[str, Any]) -> None:
+        """Append one event as it is (no redaction: only for data that holds no secret)."""
+        assert self._writer is not None
+        event = Event(len(self.events) + 1, kind, iso(self._clock()),
+                      self.redactor.text(self.operator), self.host, item, data)
+        self._writer.append(event)
+        self.events.append(event)
+        _apply(self._live, event)
 
     def adopt_checklist(self, checklist: Checklist) -> Event:
         """Follow a changed checklist file from now on, recording ``checklist_changed``."""
@@ -251,12 +289,20 @@ class Session:
     def close(self) -> None:
         """Stop writing and release the lock (idempotent)."""
         with self._recording:
-            if self._writer is not None:
-                self._writer.close()
-                self._writer = None
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
+            self._stop_writing()
+
+    def _stop_writing(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def _journal_conflict(self) -> None:
+        """Another writer was found: from now on this process only reads the session."""
+        self._stop_writing()
+        self.read_only = True
 
     def __enter__(self) -> Session:
         return self

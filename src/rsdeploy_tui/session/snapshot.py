@@ -1,20 +1,25 @@
 """``session.json``: a small summary for fast listing, written atomically after every event.
 
 The journal is the truth; the snapshot is rebuilt from it whenever it is missing, unreadable,
-from another schema, or behind the journal (a crash between the append and the snapshot).
+from another schema, behind the journal (a crash between the append and the snapshot), or its
+own checksum does not match (edited by hand: a ``session.json`` claiming "finished" never
+overrules the journal).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Any
 
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import SCHEMA_VERSION
-from rsdeploy_tui.session.journal import NewerSession, fsync_dir, storage_error
+from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.session.journal import NewerSession, fsync_dir, read_regular
 
 SNAPSHOT_NAME = "session.json"
 
@@ -63,8 +68,9 @@ def write_snapshot(directory: Path, record: dict[str, Any]) -> None:
     """Write ``session.json`` atomically: temp file in the same dir, fsync, replace, fsync dir."""
     path = directory / SNAPSHOT_NAME
     temp = directory / f"{SNAPSHOT_NAME}.{os.getpid()}.tmp"
-    data = json.dumps({"schema": SCHEMA_VERSION, **record}, ensure_ascii=False,
-                      separators=(",", ":"), default=str).encode("utf-8")
+    record = json.loads(json.dumps({"schema": SCHEMA_VERSION, **record}, default=str))
+    record["check"] = _checksum(record)
+    data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     try:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -79,7 +85,22 @@ def write_snapshot(directory: Path, record: dict[str, Any]) -> None:
     except OSError as error:
         with contextlib.suppress(OSError):  # else removed as a stale *.tmp at the next start
             temp.unlink(missing_ok=True)
-        raise storage_error(error, path, "write") from None
+        reason = ("no space left on the device" if error.errno in (errno.ENOSPC, errno.EDQUOT)
+                  else error.strerror or str(error))
+        raise RsdeployError(
+            "Summary not updated",
+            f"The event was recorded in the journal (events.jsonl); only the summary {path} "
+            f"could not be rewritten ({reason}). Nothing needs repeating: the summary is rebuilt "
+            "from the journal when the session is next listed or opened."
+            + (" Free some space: the next event may not fit." if error.errno in
+               (errno.ENOSPC, errno.EDQUOT) else "")) from None
+
+
+def _checksum(record: dict[str, Any]) -> str:
+    """CRC32 of the snapshot's canonical form without its ``check`` member."""
+    body = {k: v for k, v in record.items() if k != "check"}
+    canonical = json.dumps(body, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return f"{zlib.crc32(canonical.encode('utf-8')):08x}"
 
 
 def read_snapshot(directory: Path) -> dict[str, Any] | None:
@@ -90,8 +111,9 @@ def read_snapshot(directory: Path) -> dict[str, Any] | None:
     """
     path = directory / SNAPSHOT_NAME
     try:
-        record = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        raw = read_regular(path)  # a FIFO there is refused, never waited on
+        record = json.loads(raw) if raw is not None else None
+    except (RsdeployError, ValueError, RecursionError):
         return None
     if not isinstance(record, dict) or not isinstance(record.get("schema"), int):
         return None
@@ -107,6 +129,8 @@ def snapshot_summary(record: dict[str, Any] | None, journal_size: int) -> Sessio
     """The summary a snapshot holds, when it is well-formed and as new as the journal."""
     if record is None or record.get("journal_size") != journal_size:
         return None
+    if record.get("check") != _checksum(record):
+        return None  # changed by hand (or by an older version): the journal decides
     fields = SessionSummary.__dataclass_fields__
     try:
         summary = SessionSummary(**{k: v for k, v in record.items() if k in fields})

@@ -58,6 +58,8 @@ class CheckRecord:
     """How long the check took."""
     evidence: dict[str, Any] = field(default_factory=dict)
     """What the check saw (redacted)."""
+    seq: int = 0
+    """Journal position of the result (orders it against runs; times can tie)."""
 
 
 @datarecord
@@ -86,6 +88,8 @@ class RunRecord:
     """Signal name when the operator cancelled it."""
     confirmed: str | None = None
     """Text the operator typed to confirm a destructive command."""
+    finished_seq: int = 0
+    """Journal position of its end (0 while running)."""
 
 
 @datarecord
@@ -99,18 +103,51 @@ class ItemState:
     at: str | None = None
     """Time of the latest state change."""
     reason: str | None = None
-    """Skip reason (when skipped)."""
+    """Skip reason (when skipped), or why it was ticked although its latest check did not pass."""
     notes: list[Note] = field(default_factory=list)
     """Notes in the order typed."""
     check: CheckRecord | None = None
     """Latest check result."""
     runs: list[RunRecord] = field(default_factory=list)
     """Command runs, oldest first."""
-    _before_run: str = "pending"
+    _before_run: tuple[str, str | None, str | None, str | None] = ("pending", None, None, None)
     _open_runs: set[str] = field(default_factory=set)
 
     def _set(self, state: str, event: Event, reason: str | None = None) -> None:
         self.state, self.by, self.at, self.reason = state, event.operator, event.at, reason
+
+    @property
+    def last_success(self) -> RunRecord | None:
+        """The latest run that ended with exit status 0 (the action a check re-proves)."""
+        return next((r for r in reversed(self.runs) if r.exit_code == 0 and r.finished_seq),
+                    None)
+
+    @property
+    def check_stale(self) -> bool:
+        """The latest check result is older than the item's latest successful run.
+
+        The run changed what the check looked at (a backup taken, a deploy done), so that
+        result says nothing about now: it is shown as stale, never as current.
+        """
+        ok = self.last_success
+        return self.check is not None and ok is not None and ok.finished_seq > self.check.seq
+
+    @property
+    def check_status(self) -> str | None:
+        """The latest check's status as it stands now: pass|fail|error|skipped|stale|None."""
+        if self.check is None:
+            return None
+        return "stale" if self.check_stale else self.check.status
+
+    @property
+    def failing(self) -> bool:
+        """Done, but its latest (current) check failed or errored: not green."""
+        return self.state == "done" and self.check_status in ("fail", "error")
+
+    @property
+    def resolved(self) -> bool:
+        """Needs nothing more from the operator: done (and not failing) or skipped."""
+        return self.state in RESOLVED and not self.failing
 
 
 @datarecord
@@ -150,7 +187,7 @@ class SessionState:
         done = total = critical = 0
         for item in items:
             total += 1
-            resolved = self.item(item.qid).state in RESOLVED
+            resolved = self.item(item.qid).resolved
             done += resolved
             critical += bool(item.critical and not resolved)
         return done, total, critical
@@ -158,9 +195,13 @@ class SessionState:
     def count_ids(self, qids: Iterable[str], critical: Iterable[str]) -> tuple[int, int, int]:
         """``counts`` over recorded id lists (used when the checklist file is not at hand)."""
         ids = list(qids)
-        done = sum(self.item(q).state in RESOLVED for q in ids)
-        pending = sum(self.item(q).state not in RESOLVED for q in critical)
+        done = sum(self.item(q).resolved for q in ids)
+        pending = sum(not self.item(q).resolved for q in critical)
         return done, len(ids), pending
+
+    def failing(self, qids: Iterable[str]) -> list[str]:
+        """The items among ``qids`` that are done but whose latest check now fails."""
+        return [q for q in qids if self.item(q).failing]
 
 
 def _apply(state: SessionState, event: Event) -> None:
@@ -191,7 +232,10 @@ def _apply(state: SessionState, event: Event) -> None:
 def _apply_item(item: ItemState, event: Event) -> None:
     data, kind = event.data, event.kind
     if kind == "tick":
-        item._set("done", event)
+        # A tick over a check that did not pass carries the operator's reason (like a gate
+        # override); the UI asks for it.
+        reason = data.get("reason")
+        item._set("done", event, str(reason) if reason else None)
     elif kind == "untick":
         item._set("pending", event)
     elif kind == "skip":
@@ -201,8 +245,16 @@ def _apply_item(item: ItemState, event: Event) -> None:
     elif kind == "check_result":
         status = str(data.get("status", "error"))
         item.check = CheckRecord(status, str(data.get("summary", "")), event.at,
-                                 data.get("duration_s"), dict(data.get("evidence") or {}))
-        if status in ("fail", "error") and item.state not in RESOLVED:
+                                 data.get("duration_s"), dict(data.get("evidence") or {}),
+                                 event.seq)
+        if item.state == "running":
+            # The run decides when it ends; the result still counts for the state it returns to.
+            before = item._before_run[0]
+            if status in ("fail", "error") and before not in RESOLVED:
+                item._before_run = ("failed", event.operator, event.at, None)
+            elif status == "pass" and before == "failed":
+                item._before_run = ("pending", event.operator, event.at, None)
+        elif status in ("fail", "error") and item.state not in RESOLVED:
             item._set("failed", event)
         elif status == "pass" and item.state == "failed":
             item._set("pending", event)
@@ -211,7 +263,8 @@ def _apply_item(item: ItemState, event: Event) -> None:
                             data.get("pid"), data.get("log"), confirmed=data.get("confirmed"))
         item.runs.append(started)
         if not item._open_runs:
-            item._before_run = item.state
+            # Who ticked it and when must survive the run (a cancel restores them as they were).
+            item._before_run = (item.state, item.by, item.at, item.reason)
         item._open_runs.add(started.run)
         item._set("running", event)
     elif kind in ("command_finished", "run_cancelled"):
@@ -219,6 +272,7 @@ def _apply_item(item: ItemState, event: Event) -> None:
         run = next((r for r in reversed(item.runs) if r.run == run_id), None)
         if run is not None:
             run.finished = event.at
+            run.finished_seq = event.seq
             if kind == "command_finished":
                 run.exit_code = data.get("exit_code")
                 run.duration_s = data.get("duration_s")
@@ -228,11 +282,19 @@ def _apply_item(item: ItemState, event: Event) -> None:
         item._open_runs.discard(run_id)
         if item._open_runs or item.state != "running":
             return
-        failed = kind == "command_finished" and data.get("exit_code") not in (0, None)
-        if failed:
+        exit_code = data.get("exit_code") if kind == "command_finished" else None
+        if exit_code not in (0, None):
             item._set("failed", event)
-        else:
-            item._set(item._before_run, event)
+            return
+        before, by, at, reason = item._before_run
+        if exit_code == 0 and before == "failed":
+            # The latest run decides: exit 0 clears the failure an earlier run (or a check now
+            # stale) left; the failed run stays in ``runs``.
+            item._set("pending", event)
+            return
+        # Cancelled, ended with no known status, or succeeded: back to what it was, with the
+        # original who and when (a cancel never rewrites a tick).
+        item.state, item.by, item.at, item.reason = before, by, at, reason
 
 
 def derive_state(events: Iterable[Event], checklist: Checklist | None = None) -> SessionState:

@@ -30,8 +30,14 @@ from rsdeploy_tui.session.journal import (
     storage_error,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor
-from rsdeploy_tui.session.session import Session, checklist_identity, meta_from, summary_of
+from rsdeploy_tui.session.redact import Redactor, Remembered, secret_var_values
+from rsdeploy_tui.session.session import (
+    SECRET_DIGESTS,
+    Session,
+    checklist_identity,
+    meta_from,
+    summary_of,
+)
 from rsdeploy_tui.session.snapshot import (
     SessionSummary,
     read_snapshot,
@@ -102,7 +108,11 @@ class SessionStore:
                                     f"No free session id in {self.root}.")
         except OSError as error:
             raise storage_error(error, self.root, "create a session directory in") from None
-        redactor = Redactor(checklist.secrets)
+        # digests of the secret values in hand, so a resume elsewhere still masks them
+        remembered = Remembered.new()
+        redactor = Redactor(checklist.secrets, remembered=remembered)
+        redactor.add_values(secret_var_values(vars or {}))
+        redactor.remember_new()
         lock = SessionLock(directory, redactor.text(operator), iso(self.clock()))
         writer = None
         try:
@@ -114,7 +124,8 @@ class SessionStore:
                               "secrets": list(checklist.secrets), "ssh_from": ssh_origin(),
                               # the login behind the operator name: a plain resume by the same
                               # login keeps the name (commands/tui.py)
-                              "login": default_operator()}))
+                              "login": default_operator()})
+                          | {SECRET_DIGESTS: remembered.record()})
             writer.append(first)
         except BaseException:
             if writer is not None:
@@ -124,6 +135,7 @@ class SessionStore:
             raise
         session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
                           writer=writer, clock=self.clock)
+        session.redactor.add_values(secret_var_values(vars or {}))  # in memory only
         session.write_snapshot()
         return session
 
@@ -247,9 +259,13 @@ class SessionStore:
             return summary_of(meta_from(directory.name, loaded.events),
                               derive_state(loaded.events))
         except RsdeployError as error:
-            return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
-                                  created="", updated="", status="damaged",
-                                  problem=f"{error.title}: {error.message}")
+            problem = f"{error.title}: {error.message}"
+        except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as error:
+            # the load validates every event, so this is a gap in it: still only this session
+            problem = (f"Session unreadable: {directory / JOURNAL_NAME} could not be summarised "
+                       f"({type(error).__name__}: {error}).")
+        return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
+                              created="", updated="", status="damaged", problem=problem)
 
 
 def _size(path: Path) -> int:

@@ -43,6 +43,8 @@ POST_PHASE = "post"
 DEFAULT_CONCURRENCY = 8
 
 BINDINGS = [
+    Binding("A", "check_all(True)", "All checks, done too", show=False,
+            tooltip="Run every check of the phase, re-checking done items too"),
     Binding("T", "tick_passed", "Tick passed", show=False,
             tooltip="Tick the items whose check passed"),
     Binding("R", "rollback", "Rollback", show=False,
@@ -183,15 +185,36 @@ class CheckController:
             return
         self.start([item], f"Check of {item.qid}")
 
-    def check_phase(self, phase: Phase | None) -> None:
-        """``a``: run every check of the phase (those not already running)."""
+    def check_phase(self, phase: Phase | None, including_done: bool = False) -> None:
+        """``a``: run the checks of the phase's open items; ``A`` (``including_done``) re-checks
+        done and skipped items too (a 30-minute test suite must never re-run by accident)."""
         if phase is None:
             return
         items = [i for i in phase.items if i.check is not None and i.qid not in self.in_flight]
+        state = self.screen.state
+        left = [] if including_done else [
+            i for i in items if state.item(i.qid).state in ("done", "skipped")]
+        items = [i for i in items if i not in left]
         if not items:
-            self.screen.notify("Every check of this phase is already running.")
+            self.screen.notify(
+                f"Every open check of this phase is already done or running; A re-checks the "
+                f"{len(left)} done item(s) too." if left
+                else "Every check of this phase is already running.")
             return
-        self.start(items, f"Checks of {phase.title}")
+        label = f"Checks of {phase.title}"
+        if left:
+            label += f" ({len(left)} done item(s) not re-checked: A checks them too)"
+        self.start(items, label)
+
+    def recheck_after_run(self, item: Item) -> None:
+        """The item's run or action just ended with exit 0: its check result (if any) is now
+        stale, so check again at once (the result is what the list shows next)."""
+        if item.check is None or self.session.read_only or item.qid in self.in_flight:
+            return
+        found = self.screen.state.items.get(item.qid)
+        if found is None or found.check is None or not found.check_stale:
+            return
+        self.start([item], f"Check of {item.qid} after its run")
 
     def start(self, items: list[Item], label: str) -> None:
         """Start one worker per item; items whose baseline is in the batch wait for it."""
@@ -301,7 +324,8 @@ class CheckController:
             self._triggered(item, result, batch)
 
     def _passed(self, item: Item) -> None:
-        if view.state_name(self.screen.state, item.qid) in ("done", "skipped"):
+        found = self.screen.state.items.get(item.qid)
+        if found is None or found.state in ("done", "skipped") or found.check_status != "pass":
             return
         if item.auto_tick and not view.blockers(self.checklist, item, self.screen.state):
             self.screen.record("tick", item=item.qid)
@@ -359,8 +383,8 @@ class CheckController:
             found = state.items.get(qid)
             if item is None or found is None or found.check is None:
                 continue
-            if found.check.status != "pass" or found.state in ("done", "skipped"):
-                continue
+            if found.check_status != "pass" or found.state in ("done", "skipped"):
+                continue  # never tick on a result that failed, errored or went stale
             if view.blockers(self.checklist, item, state):
                 blocked.append(qid)
                 continue

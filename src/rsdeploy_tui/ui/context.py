@@ -63,6 +63,12 @@ class RunbookContext:
         self.resolution = session_values(self.checklist, session, start=self._launch,
                                          config=self._config)
         self.values = self.resolution.values
+        redactor = getattr(session, "redactor", None)
+        if redactor is not None and hasattr(redactor, "add_values"):
+            from rsdeploy_tui.session.redact import secret_var_values
+
+            # tokens and passwords in vars are masked wherever they show up (in memory only)
+            redactor.add_values(secret_var_values(self.values))
 
     def missing(self, *texts: str) -> list[str]:
         """Names ``texts`` refer to that have no value now."""

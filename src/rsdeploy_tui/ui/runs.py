@@ -218,25 +218,36 @@ class RunController:
             else:
                 self._launch(item, shell, display, typed)
 
-        if not confirm:
-            go(None)
-            return
-
-        def answered(typed: str | None) -> None:
-            if typed is None:
-                self.screen.notify("Not run: the confirmation was cancelled.")
+        def confirmed_then_go() -> None:
+            if not confirm:
+                go(None)
                 return
-            if self.screen.record("confirmation", item=item.qid, text=typed, command=display):
-                go(typed)
 
-        from rsdeploy_tui.acts_on import acts_on
+            def answered(typed: str | None) -> None:
+                if typed is None:
+                    self.screen.notify("Not run: the confirmation was cancelled.")
+                    return
+                if self.screen.record("confirmation", item=item.qid, text=typed,
+                                      command=display):
+                    go(typed)
 
-        named = acts_on(item, self.screen.state.facts, values, command=display)
-        body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}" + "".join(
-            f"\n{line}" for line in named)
-        from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
-        self.screen.app.push_screen(
-            TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
+            from rsdeploy_tui.acts_on import acts_on
+
+            named = acts_on(item, self.screen.state.facts, values, command=display)
+            body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}" + "".join(
+                f"\n{line}" for line in named)
+            from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+            self.screen.app.push_screen(
+                TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
+
+        # A forward migrate asks first when the session's plan loses data (ui/migration_gate.py).
+        from rsdeploy_tui.ui import migration_gate
+        gate = (migration_gate.migration_gate(self.checklist, self.screen.state)
+                if shell is not None and migration_gate.runs_forward_migrate(shell) else None)
+        if gate is not None:
+            migration_gate.ask(self.screen, item.qid, gate, display, confirmed_then_go)
+            return
+        confirmed_then_go()
 
     def _refuse_missing(self, item: Item, command: str, missing: list[str]) -> None:
         key = f"missing-{item.qid}"
@@ -411,6 +422,8 @@ class RunController:
                 self._tick_on_success(item)
             else:
                 self.screen.notify(f"Done (exit 0): {what}", title="Command finished")
+            if item is not None:  # its check result is now stale: check again
+                self.screen.checking.recheck_after_run(item)
         elif code is None:
             reason = data.get("interrupted") or data.get("lost") or "exit code unknown"
             self.screen.notify(f"{what}: {reason}", title="Run interrupted",

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from rsdeploy_tui.session import ItemState, SessionState
 
 EVIDENCE_VALUE_WIDTH = 120
+STALE_GLYPH = "?"
+"""Check cell of a result older than the item's last successful run (ASCII in both sets)."""
+FAILING_BADGE = "now failing"
+"""After the text of a done item whose latest check fails or errors."""
 
 
 def item_state(state: SessionState, qid: str) -> ItemState | None:
@@ -34,10 +38,24 @@ def state_name(state: SessionState, qid: str) -> str:
     return found.state if found is not None else "pending"
 
 
+def is_done(state: SessionState, qid: str) -> bool:
+    """Done and still green: ticked, and its latest check does not now fail (gates use this)."""
+    found = state.items.get(qid)
+    return found is not None and found.state == "done" and not found.failing
+
+
+def _finished(state: SessionState, qid: str) -> bool:
+    found = state.items.get(qid)
+    return found is not None and found.resolved
+
+
 def phase_counts(phase: Phase, state: SessionState) -> tuple[int, int]:
-    """(finished, total) of a phase; skipped items count as finished (they were decided)."""
+    """(finished, total) of a phase; skipped items count as finished (they were decided).
+
+    A done item whose latest check now fails is not finished: the bar must not read 100%.
+    """
     items = phase.items
-    finished = sum(1 for i in items if state_name(state, i.qid) in ("done", "skipped"))
+    finished = sum(1 for i in items if _finished(state, i.qid))
     return finished, len(items)
 
 
@@ -46,18 +64,22 @@ def overall_counts(checklist: Checklist, state: SessionState) -> tuple[int, int,
     finished = total = critical = 0
     for item in checklist.iter_items():
         total += 1
-        name = state_name(state, item.qid)
-        if name in ("done", "skipped"):
+        if _finished(state, item.qid):
             finished += 1
         elif item.critical:
             critical += 1
     return finished, total, critical
 
 
+def failing_items(items: Iterable[Item], state: SessionState) -> list[Item]:
+    """Items that are done but whose latest check fails or errors (the header counts them)."""
+    return [i for i in items if (found := state.items.get(i.qid)) is not None and found.failing]
+
+
 def tab_label(phase: Phase, state: SessionState) -> str:
-    """``Pre-Deployment 12/45``."""
+    """``Pre 12/45``: the phase's short tab title (else its title) and progress."""
     done, total = phase_counts(phase, state)
-    return f"{phase.title} {done}/{total}"
+    return f"{phase.tab_title} {done}/{total}"
 
 
 def blockers(checklist: Checklist, item: Item, state: SessionState) -> list[Item]:
@@ -75,7 +97,7 @@ def blockers(checklist: Checklist, item: Item, state: SessionState) -> list[Item
     found: list[Item] = []
     for ref in refs:
         other = checklist.find_item(ref)
-        if other is not None and other not in found and state_name(state, other.qid) != "done":
+        if other is not None and other not in found and not is_done(state, other.qid):
             found.append(other)
     return found
 
@@ -133,6 +155,9 @@ def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
     record = found.check if found is not None else None
     if record is None or record.status == "skipped":
         return Text(glyphs.check_none, style="dim")
+    if found is not None and found.check_stale:
+        # Older than the item's last successful run: says nothing about now.
+        return Text(STALE_GLYPH, style="bold yellow")
     if record.status == "pass":
         return Text(glyphs.check_pass, style="bold green")
     return Text(glyphs.check_fail, style="bold red")
@@ -169,14 +194,19 @@ def item_prompt(item: Item, found: ItemState | None, text: str, glyphs: Glyphs) 
     """One list line: state mark, check status cell, text, CRITICAL badge."""
     name = found.state if found is not None else "pending"
     line = Text()
-    line.append(glyphs.mark(name), style=MARK_STYLES.get(name, ""))
+    failing = found is not None and found.failing
+    line.append(glyphs.mark(name), style="bold reverse red" if failing else MARK_STYLES.get(name, ""))
     line.append(" ")
     line.append_text(check_glyph(found, item, glyphs))
     line.append(" ")
     line.append_text(inline(text, style="dim" if name == "skipped" else ""))
+    if failing:
+        line.append(" ")
+        line.append(FAILING_BADGE, style="bold red")
     if item.critical:
         line.append(" ")
-        line.append("CRITICAL", style="bold reverse red" if name != "done" else "red")
+        green = name == "done" and not failing
+        line.append("CRITICAL", style="bold reverse red" if not green else "red")
     return line
 
 
@@ -267,7 +297,15 @@ def detail_text(
     out.append("\n")
 
     if found is not None and name == "done":
-        out.append(f"\nTicked by {found.by or '?'} at {short_time(found.at)}\n", style="green")
+        failing = found.failing
+        out.append(f"\nTicked by {found.by or '?'} at {short_time(found.at)}",
+                   style="bold red" if failing else "green")
+        if found.reason:
+            out.append(f" although its check had not passed: {found.reason}", style="yellow")
+        out.append("\n")
+        if failing and found.check is not None:
+            out.append(f"Now failing: its latest check ({short_time(found.check.at)}) did not "
+                       "pass. It is not counted as done.\n", style="bold red")
     elif found is not None and name == "skipped":
         out.append(f"\nSkipped by {found.by or '?'} at {short_time(found.at)}: ", style="yellow")
         out.append(f"{found.reason or '(no reason)'}\n")
@@ -323,7 +361,14 @@ def detail_text(
             style = "green" if record.status == "pass" else "bold red"
             if record.status == "skipped":
                 style = "dim"
-            out.append(f"  {record.status.upper()}", style=style)
+            stale = found is not None and found.check_stale
+            if stale:
+                style = "bold yellow"
+                ok = found.last_success if found is not None else None
+                out.append(f"  STALE: older than the run that ended exit 0 at "
+                           f"{short_time(ok.finished if ok else None)}; c checks again\n",
+                           style=style)
+            out.append(f"  {'was ' if stale else ''}{record.status.upper()}", style=style)
             took = f"{record.duration_s:.1f}s, " if record.duration_s is not None else ""
             out.append(f"  {record.summary}  ({took}at {short_time(record.at)})\n")
             for line in _evidence_lines(record.evidence or {}, "    "):
@@ -332,6 +377,10 @@ def detail_text(
         _heading(out, "Runs")
         for run in found.runs[-3:]:
             exit_code = "running" if run.exit_code is None else f"exit {run.exit_code}"
+            if run.cancelled:
+                exit_code = f"cancelled ({run.cancelled})"
+            elif run.finished and run.exit_code is None:
+                exit_code = "ended, exit status unknown"
             out.append(f"  {run.run}  {short_time(run.started)}  {exit_code}\n")
             for line in (run.tail or [])[-5:]:
                 out.append(f"    {line}\n", style="dim")

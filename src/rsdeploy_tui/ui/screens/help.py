@@ -16,7 +16,7 @@ KEYS: list[tuple[str, str]] = [
     ("up/down, k/j", "move between items"),
     ("left/right, 1-9", "switch tab (phases, Deployment Log, Messages)"),
     ("enter, tab / esc", "focus the detail panel / back to the list"),
-    ("space", "tick and go to the next pending (done: untick)"),
+    ("space", "tick and go to the next pending (done: asks, then unticks)"),
     ("s / n", "skip with a reason / add a note"),
     ("r / x", "run the item's command / cancel its run"),
     ("c / a", "run the item's check / every check of the phase"),

@@ -137,7 +137,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
                         yield PhasePane(phase, self.ctx)
-            yield TabPage("Deployment Log", id=LOG_TAB)
+            yield TabPage("Log", id=LOG_TAB)  # the Deployment Log
             yield TabPage("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
         yield Footer(show_command_palette=False)
@@ -262,6 +262,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             total=total,
             critical_pending=critical,
             version=version,
+            failing=len(view.failing_items(self.checklist.iter_items(), self.state)),
         )
 
     def _operator_text(self) -> str:
@@ -373,7 +374,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     @on(Input.Submitted, "#filter")
     def _filter_kept(self) -> None:
         if self.current_list is not None:
-            self.current_list.focus()
+            self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
 
     # ---------------------------------------------------------------- bindings state
     def refresh_bindings(self) -> None:
@@ -490,9 +491,9 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         """Run the item's check (ui/checking.py)."""
         self.checking.check_item(self.current_item)
 
-    def action_check_all(self) -> None:
-        """Run every check of the phase (ui/checking.py)."""
-        self.checking.check_phase(self.current_phase)
+    def action_check_all(self, including_done: bool = False) -> None:
+        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        self.checking.check_phase(self.current_phase, including_done)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""

@@ -40,6 +40,21 @@ else:
     _Base = object
 
 
+class FilterBox(Input):
+    """The filter box: Enter hands the keyboard back to the list at once.
+
+    Moving the focus when the screen gets ``Input.Submitted`` is too late in a burst: the key
+    after Enter (``/health<Enter><Space>``) has been routed to the box by then.
+    """
+
+    async def action_submit(self) -> None:
+        """Keep the filter and go back to the item list now."""
+        await super().action_submit()
+        item_list = getattr(self.screen, "current_list", None)
+        if item_list is not None:
+            self.screen.set_focus(item_list)
+
+
 class RunbookKeys(_Base):
     """Actions bound to the runbook's keys (see ``RunbookScreen.BINDINGS``)."""
 
@@ -73,22 +88,13 @@ class RunbookKeys(_Base):
 
     # ---------------------------------------------------------------- actions
     def action_tick(self) -> None:
-        """Space: tick and move on; on a done item untick (asking first when critical)."""
+        """Space: tick and move on; on a done item ask before unticking it (who ticked it,
+        when): a space typed by habit after a resume must not undo someone's work."""
         item = self.current_item
         if item is None:
             return
         if view.state_name(self.state, item.qid) == "done":
-            if item.critical:
-                from rsdeploy_tui.ui.screens.modals import ConfirmModal
-                self.app.push_screen(
-                    ConfirmModal(
-                        "Untick a CRITICAL item?",
-                        f"{self.ctx.display(item.text)}\n\nIt goes back to pending.",
-                    ),
-                    lambda yes: self._untick(item) if yes else None,
-                )
-            else:
-                self._untick(item)
+            self._ask_untick(item)
             return
         blocking = view.blockers(self.checklist, item, self.state)
         if blocking:
@@ -97,12 +103,54 @@ class RunbookKeys(_Base):
         self._tick(item)
 
     def _tick(self, item: Item) -> None:
+        found = self.state.items.get(item.qid)
+        status = found.check_status if found is not None else None
+        if status in ("fail", "error"):
+            self._tick_over_check(item, status)  # not green: it takes a reason, like a gate
+            return
         self.enter_phase(self.checklist.phase_of(item))
         if self.record("tick", item=item.qid):
             self._move_to_next_pending(item.qid)
 
+    def _tick_over_check(self, item: Item, status: str | None) -> None:
+        found = self.state.item(item.qid)
+        summary = found.check.summary if found.check is not None else ""
+
+        def done(reason: str | None) -> None:
+            if not reason:
+                return
+            self.enter_phase(self.checklist.phase_of(item))
+            if self.record("tick", item=item.qid, reason=reason, check_status=status):
+                self._move_to_next_pending(item.qid)
+
+        from rsdeploy_tui.ui.screens.modals import ReasonModal
+        self.app.push_screen(
+            ReasonModal(
+                f"Its check {'failed' if status == 'fail' else 'could not tell'}",
+                "Why tick it anyway? (recorded in the deployment log)",
+                body=f"{self.ctx.display(item.text)}\n\nLatest check: {status}: {summary}",
+                ok_label="Tick anyway",
+            ),
+            done,
+        )
+
     def _untick(self, item: Item) -> None:
         self.record("untick", item=item.qid)
+
+    def _ask_untick(self, item: Item) -> None:
+        found = self.state.item(item.qid)
+        title = "Untick a CRITICAL item?" if item.critical else "Untick this item?"
+        from rsdeploy_tui.ui.screens.modals import ConfirmModal
+        self.app.push_screen(
+            ConfirmModal(
+                title,
+                f"{self.ctx.display(item.text)}\n\nTicked by {found.by or '?'} at "
+                f"{view.short_time(found.at)}. Unticking puts it back to pending (recorded).",
+                yes="Untick",
+                no="Keep it done",
+            ),
+            lambda yes: self._untick(item) if yes else None,
+        )
 
     def _offer_gate_override(self, item: Item, blocking: list[Item]) -> None:
         phase = self.checklist.phase_of(item)
@@ -200,10 +248,13 @@ class RunbookKeys(_Base):
         if found:
             box = found.first(Input)
         else:
-            box = Input(placeholder="filter items (enter keeps it, escape clears)", id="filter")
+            box = FilterBox(placeholder="filter items (enter keeps it, escape clears)",
+                            id="filter")
             await self.mount(box, after="#phases")
         box.display = True
-        box.focus()
+        # Now, not after the queue (Widget.focus): the keys typed right after `/` in the same
+        # burst are routed to whatever has the focus when their turn comes (ui/keyboard.py).
+        self.set_focus(box)
         self.refresh_bindings()
 
     def action_clear_filter(self) -> None:
@@ -215,7 +266,7 @@ class RunbookKeys(_Base):
                     item_list.rebuild(self.state, "")
             box.display = False
         if self.current_list is not None:
-            self.current_list.focus()
+            self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
         self._update_detail()
         self.refresh_bindings()
 

@@ -32,6 +32,7 @@ class RunbookHeader(Static):
         total: int,
         critical_pending: int,
         version: str = "",
+        failing: int = 0,
     ) -> None:
         """Show the current figures (called on every state change and once a second)."""
         sep = f" {glyphs.sep} "
@@ -57,6 +58,10 @@ class RunbookHeader(Static):
         bottom.append(sep)
         bottom.append(f"{done}/{total} done", style="bold")
         bottom.append(sep)
+        if failing:  # done items whose latest check fails: not counted in done above
+            bottom.append(f"{failing} done item{'s' if failing != 1 else ''} now failing",
+                          style="bold reverse red")
+            bottom.append(sep)
         if critical_pending:
             bottom.append(f"{critical_pending} critical pending", style="bold red")
         else:

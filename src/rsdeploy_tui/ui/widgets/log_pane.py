@@ -134,6 +134,12 @@ class BatchRedaction:
     def __call__(self, lines: list[str], joined: str | None = None) -> list[str]:
         """``lines`` with secrets masked (the same list when nothing can be secret);
         ``joined``: the lines joined by newlines, when the caller has them already."""
+        screen = getattr(self._redactor, "may_hold_secret", None)
+        if screen is not None:  # the redactor's own screen knows every form it masks
+            if not lines or not screen("\n".join(lines) if joined is None else joined):
+                return lines
+            text = self._redactor.text
+            return [text(line) if screen(line) else line for line in lines]
         values = self._secret_values()
 
         def suspect(text: str) -> bool:

@@ -28,7 +28,7 @@ def gate_note(phase: Phase, state: SessionState) -> str:
     override = state.gate_overrides.get(phase.id)
     if override is not None:
         return f"Gate overridden by {override.by}: {override.reason}"
-    waiting = [ref for ref in phase.gate if view.state_name(state, ref) != "done"]
+    waiting = [ref for ref in phase.gate if not view.is_done(state, ref)]
     if not waiting:
         return "Gate open: " + ", ".join(phase.gate)
     return "Gated until done: " + ", ".join(waiting)

@@ -43,31 +43,45 @@ def _split(label: str) -> tuple[str, str]:
     return label, ""
 
 
-def _join(title: str, counts: str, keep: int | None, ellipsis: str) -> str:
+def _join(number: str, title: str, counts: str, keep: int | None, ellipsis: str) -> str:
     if keep is not None and keep < len(title):
         title = title[: max(keep - len(ellipsis), 1)] + ellipsis
-    return f"{title} {counts}" if counts else title
+    text = f"{number}{title}"
+    return f"{text} {counts}" if counts else text
+
+
+NUMBERED = 9
+"""The first nine tabs show their number: the 1-9 keys go to them."""
+
+
+def strip_width(shown: Sequence[str]) -> int:
+    """Cells the strip takes for these labels: a space before each, one after the last."""
+    return sum(len(text) + 1 for text in shown) + 1 if shown else 0
 
 
 def fit_labels(
-    labels: Sequence[str], active: int, width: int, *, ellipsis: str = ELLIPSIS
+    labels: Sequence[str], active: int, width: int, *, ellipsis: str = ELLIPSIS,
+    numbered: bool = True,
 ) -> list[str]:
-    """The labels as drawn in ``width`` cells (each takes its length + 2 for padding).
+    """The labels as drawn in ``width`` cells (``strip_width``), each after its tab number
+    (``1 Pre 12/45``; the first ``NUMBERED`` tabs, unless ``numbered`` is false).
 
     Whole when they all fit. Otherwise the active label stays whole and the other titles are
     cut, the longest first, down to ``MIN_TITLE`` characters; then the other tabs' counts go,
-    farthest from the active tab first; then titles are cut to one character. What still does
-    not fit is cropped by the strip (keeping the active tab in view).
+    farthest from the active tab first; then titles are cut to one character. Numbers are never
+    cut. What still does not fit is cropped by the strip (keeping the active tab in view).
     """
     parts = [_split(label) for label in labels]
+    numbers = [f"{i + 1} " if numbered and i < NUMBERED else "" for i in range(len(parts))]
     keep: list[int | None] = [None] * len(parts)
     counts = [c for _, c in parts]
 
     def shown() -> list[str]:
-        return [_join(t, counts[i], keep[i], ellipsis) for i, (t, _) in enumerate(parts)]
+        return [_join(numbers[i], t, counts[i], keep[i], ellipsis)
+                for i, (t, _) in enumerate(parts)]
 
     def fits() -> bool:
-        return sum(len(text) + 2 for text in shown()) <= width
+        return strip_width(shown()) <= width
 
     others = [i for i in range(len(parts)) if i != active]
 
@@ -125,10 +139,19 @@ class TabStrip(Widget):
         bright = self.get_component_rich_style("tab-strip--active")
         line = Text(no_wrap=True, overflow="crop", end="")
         self._spans = []
+        # One space between tabs (two cost the bundled checklist its whole labels at 100
+        # columns); the shown tab's highlight takes in the space after it.
         for index, label in enumerate(labels):
             start = line.cell_len
-            line.append(f" {label} ", style=bright if index == active else plain)
+            if index == active:
+                line.append(f" {label} ", style=bright)
+            elif index == active + 1:
+                line.append(f"{label}", style=plain)
+            else:
+                line.append(f" {label}", style=plain)
             self._spans.append((start, line.cell_len, ids[index]))
+        if labels and active != len(labels) - 1:
+            line.append(" ", style=plain)
         # Still too wide (a very narrow terminal): start where the active tab stays in view.
         start, end, _ = self._spans[active] if self._spans else (0, 0, "")
         overflow = line.cell_len - self.size.width
