@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.tmux_screen import TmuxScreen, app_env, cli, have_tmux
+from e2e.tmux_screen import TmuxScreen, app_env, cli, need_tmux
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -24,10 +24,7 @@ PROGRESS = re.compile(r"(\d+)/(\d+) done")
 
 @pytest.fixture
 def screen() -> Iterator[TmuxScreen]:
-    if not have_tmux():
-        from support.net import skip_or_fail
-
-        skip_or_fail("tmux is not installed")
+    need_tmux()
     term = TmuxScreen(110, 34)
     yield term
     assert term.close() == [], "the app outlived its terminal (killed now)"
