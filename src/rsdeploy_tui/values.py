@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.checklist.vars import (
+    BUILTIN_VARS,
     READ_BY_CODE,
     Resolution,
     ValueChange,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 VALUE_SET = "value_set"
 """Event kind: data ``name``, ``value``, ``old``, ``via`` (``app`` or ``resume --set``)."""
 
-BUILTINS = frozenset({"session_dir"})
+BUILTINS = BUILTIN_VARS
 """Values the program provides (source ``session``); they cannot be set."""
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -258,6 +258,11 @@ def resolve_vars(
 # ------------------------------------------------------------------------------------------------
 # One resolver for every ${name}: where each value comes from, in one order, everywhere.
 
+BUILTIN_VARS = frozenset({"session_dir"})
+"""Values rsdeploy-tui provides for every session (``session_dir``: the session's directory, so
+a command can write there instead of into the operator's checkout); a checklist may refer to
+them without defining them, and they cannot be set."""
+
 OPTIONAL_VARS = frozenset({"tls_ca_file", "aws_region", "aws_endpoint_url"})
 """Vars whose empty value means "the default" (system trust, boto3's chain, real AWS): a
 reference to one of them is never "missing"."""
