@@ -90,7 +90,9 @@ def acts_on(item: Item, facts: Mapping[str, Any], values: Mapping[str, str], *,
         elif checkout:
             lines.append(f"Deploys the code of {checkout.group(1)} (git checkout) to {where}")
         else:
-            lines.append(f"Deploys the code in {values.get('app_dir') or '.'} to {where}")
+            version = values.get("version")
+            label = f" (this session's version: {version})" if version else ""
+            lines.append(f"Deploys the code in {values.get('app_dir') or '.'} to {where}{label}")
     for app, target in _MIGRATE.findall(text):
         lines.append(f"Migrations of {app} go back to {target}")
     return lines

@@ -159,20 +159,21 @@ def item_templates(item: Item, facts: Mapping[str, Any], values: Mapping[str, st
         texts.append(item.confirm)
     for block in (item.action, item.check):
         if block is not None:
-            texts.extend(_strings(block.params))
+            texts.extend(param_strings(block.params))
     return texts
 
 
 def check_templates(item: Item) -> list[str]:
     """The strings of the item's check params (what ``c`` expands)."""
-    return _strings(item.check.params) if item.check is not None else []
+    return param_strings(item.check.params) if item.check is not None else []
 
 
-def _strings(params: Any) -> list[str]:
+def param_strings(params: Any) -> list[str]:
+    """Every string inside an action's or check's params (what gets expanded)."""
     if isinstance(params, str):
         return [params]
     if isinstance(params, Mapping):
-        return [s for v in params.values() for s in _strings(v)]
+        return [s for v in params.values() for s in param_strings(v)]
     if isinstance(params, list | tuple):
-        return [s for v in params for s in _strings(v)]
+        return [s for v in params for s in param_strings(v)]
     return []

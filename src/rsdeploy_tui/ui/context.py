@@ -84,15 +84,16 @@ class RunbookContext:
 
             step = prefill(item, self.values, facts, self.checklist.secrets)
             names = self.missing(command_template(item, facts, self.values))
-            return (self._redact(step.command) if step.command else None), names
+            return (self.redact(step.command) if step.command else None), names
         if item.action is not None:
             from rsdeploy_tui.actions import action_display
+            from rsdeploy_tui.values import param_strings
 
-            texts = [str(v) for v in _strings(item.action.params)]
+            texts = param_strings(item.action.params)
             names = self.missing(*texts)
             values = self.resolution.shown(names) if names and self.resolution else self.values
             shown = action_display(item, values, tuple(self.checklist.secrets))
-            return self._redact(shown), names
+            return self.redact(shown), names
         return None, []
 
     def display_marked(self, text: str) -> str:
@@ -114,9 +115,9 @@ class RunbookContext:
         from rsdeploy_tui.checklist.vars import expand
 
         shown = expand(text, values, secrets=self.checklist.secrets, mode="display")
-        return self._redact(shown)
+        return self.redact(shown)
 
-    def _redact(self, text: str) -> str:
+    def redact(self, text: str) -> str:
         """Secret values and secret shapes masked (the session's redaction rules)."""
         if self._redactor is None:
             from rsdeploy_tui.session.redact import Redactor
@@ -124,13 +125,3 @@ class RunbookContext:
             self._redactor = Redactor(self.checklist.secrets)
         return str(self._redactor.text(text))
 
-
-def _strings(params: Any) -> list[str]:
-    """Every string inside an action's or check's params."""
-    if isinstance(params, str):
-        return [params]
-    if isinstance(params, Mapping):
-        return [s for v in params.values() for s in _strings(v)]
-    if isinstance(params, list | tuple):
-        return [s for v in params for s in _strings(v)]
-    return []

@@ -9,6 +9,7 @@ refused in place: they come from the environment only.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -20,6 +21,9 @@ from textual.widgets import Button, Input, Label, Static
 
 from rsdeploy_tui.ui.screens.dialog import Dialog
 from rsdeploy_tui.ui.screens.typing import TypedInto
+
+if TYPE_CHECKING:
+    from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 
 
 class ValueRow:
@@ -153,54 +157,51 @@ class SetValueModal(TypedInto, Dialog["tuple[str, str] | None"]):
         self.close_with(None)
 
 
-def item_missing(screen: object) -> list[str]:
+def item_missing(screen: RunbookScreen) -> list[str]:
     """Names the runbook's highlighted item needs that have no value."""
     from rsdeploy_tui.values import item_templates
 
-    item = getattr(screen, "current_item", None)
+    item = screen.current_item
     if item is None:
         return []
-    ctx = screen.ctx  # type: ignore[attr-defined]
-    state = screen.state  # type: ignore[attr-defined]
-    return list(ctx.missing(*item_templates(item, state.facts, ctx.values)))
+    ctx, facts = screen.ctx, screen.state.facts
+    return list(ctx.missing(*item_templates(item, facts, ctx.values)))
 
 
-def open_set_value(screen: object) -> None:
+def open_set_value(screen: RunbookScreen) -> None:
     """``v`` on the runbook: ask, then record ``value_set`` through ``screen.record``."""
     from rsdeploy_tui.rollback import missing_hint
     from rsdeploy_tui.values import refuse_name, set_value
 
-    runbook: object = screen
-    ctx = runbook.ctx  # type: ignore[attr-defined]
+    ctx = screen.ctx
     checklist = ctx.checklist
-    resolution = ctx.resolution
     rows = []
-    if resolution is not None:
-        for name, src in sorted(resolution.sources.items()):
+    if ctx.resolution is not None:
+        for name, src in sorted(ctx.resolution.sources.items()):
             where = src.source + (f": {src.detail}" if src.detail else "")
-            rows.append(ValueRow(name, ctx._redact(src.value), where))
-    missing = [(name, missing_hint(name)) for name in item_missing(runbook)]
+            rows.append(ValueRow(name, ctx.redact(src.value), where))
+    missing = [(name, missing_hint(name)) for name in item_missing(screen)]
 
     def answered(answer: tuple[str, str] | None) -> None:
         if answer is None:
             return
         name, value = answer
-        record = runbook.record  # type: ignore[attr-defined]
-        session = runbook.session  # type: ignore[attr-defined]
         before = ctx.values.get(name, "")
-        if not set_value(session, checklist, name, value, via="app", record=record):
+        if not set_value(screen.session, checklist, name, value, via="app",
+                         record=screen.record):
             return  # the runbook said why (read-only, disk)
         now = ctx.values.get(name, "")
-        if now != value:
-            runbook.notify(  # type: ignore[attr-defined]
+        stored = screen.session.events[-1].data.get("value") if screen.session.events else None
+        if stored != value:
+            screen.notify(
                 f"{name}: the value looks like a secret and was stored masked, so it is not "
                 "used. Give secrets through the environment (${env:NAME}).",
                 title="Value masked", severity="error", timeout=15)
             return
-        runbook.notify(  # type: ignore[attr-defined]
-            f"{name} = {ctx._redact(now) or '(empty)'} (was {ctx._redact(before) or 'not set'}); "
+        screen.notify(
+            f"{name} = {ctx.redact(now) or '(empty)'} (was {ctx.redact(before) or 'not set'}); "
             "recorded, kept on resume.", title="Value set")
 
-    runbook.app.push_screen(  # type: ignore[attr-defined]
+    screen.app.push_screen(
         SetValueModal(missing, rows, lambda name: refuse_name(checklist, name),
                       secrets=list(checklist.secrets)), answered)
