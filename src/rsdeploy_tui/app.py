@@ -43,11 +43,15 @@ STYLE_FILES = ("app.tcss", "runbook.tcss", "checks.tcss", "live.tcss")
 PALETTE = [
     ("tick", "Tick / untick item", "Tick the highlighted item, or untick a done one"),
     ("skip", "Skip item", "Skip the highlighted item with a reason"),
+    ("skip_section", "Skip section", "Skip every open item of the section with one reason"),
+    ("fail", "Mark item failed", "Mark the highlighted item failed, with a reason"),
     ("note", "Add note", "Add a note to the highlighted item"),
     ("run", "Run command", "Run the highlighted item's command"),
     ("cancel_run", "Cancel run", "Cancel the highlighted item's running command"),
     ("check", "Run check", "Run the highlighted item's check"),
-    ("check_all", "Run all checks of phase", "Run every check of the current phase"),
+    ("check_all", "Run all checks of phase", "Run the checks of the phase's items not done yet"),
+    ("check_all_done", "Re-run all checks of phase, done too",
+     "Run every check of the current phase, re-checking done and skipped items too"),
     ("tick_passed", "Tick items whose check passed", "Tick the items whose check passed"),
     ("cancel_checks", "Cancel running checks", "Cancel every check that is running"),
     ("rollback", "Rollback", "Start a rollback with a reason / go to the Rollback phase"),
@@ -57,6 +61,7 @@ PALETTE = [
     ("values", "Set a value", "Every ${name} with its value and source; set one for this session"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),
+    ("finish", "Finish session", "Finish the session (says what is still open first)"),
     ("help", "Keys", "Every key and what it does"),
     ("request_quit", "Quit", "Quit; the session can be resumed"),
 ]
@@ -203,6 +208,9 @@ class RunbookApp(OrderedKeys[str | None]):
                 continue  # not the main thread (tests)
 
     def _on_signal(self, signum: int) -> None:
+        for candidate in self.screen_stack:  # the SSH link dropped: keep where the cursor was
+            if isinstance(candidate, RunbookScreen):
+                candidate.remember_cursor()
         self.exit(self.session.id if self.session else None, return_code=128 + signum)
 
     def _start_watchdog(self, signum: int) -> None:
@@ -233,11 +241,15 @@ class RunbookApp(OrderedKeys[str | None]):
     # ---------------------------------------------------------------- palette
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """Every runbook action by name (only those available now)."""
+        ours: set[str] = set()
         if isinstance(screen, RunbookScreen):
+            ours = {title for _, title, _ in PALETTE}  # listed once: ours, not Textual's too
             for action, title, help_text in PALETTE:
                 if screen.check_action(action, ()):
                     yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title not in ours:
+                yield command
 
 
 def make_app(

@@ -9,7 +9,9 @@ so tests can point all of it at a local moto server with one var or ``AWS_ENDPOI
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +57,22 @@ def client(service: str, vars: Mapping[str, str] | None = None, *, retries: int 
     return boto3.session.Session().client(service, config=config, **client_settings(vars))
 
 
+_HTML = re.compile(r"<\s*(!doctype|html|head|body|title|h1)\b", re.IGNORECASE)
+_TITLE = re.compile(r"<(title|h1)[^>]*>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+
+
+def plain_message(message: str) -> str:
+    """An AWS error message fit for a sentence: an HTML page (a proxy's or load balancer's error
+    page, a wrong endpoint) is named by its title, never shown as markup or a bytes repr."""
+    if not _HTML.search(message):
+        return " ".join(message.split())
+    title = _TITLE.search(message)
+    named = f' ("{" ".join(html.unescape(re.sub("<[^>]+>", "", title[2])).split())[:80]}")' \
+        if title else ""
+    return (f"the endpoint answered with an HTML page{named} instead of an AWS response "
+            "(a proxy or load balancer in the way, or a wrong aws_endpoint_url)")
+
+
 def describe_error(exc: BaseException) -> str:
     """One sentence for an operator about a boto3/botocore failure (never a traceback)."""
     from botocore.exceptions import (
@@ -73,8 +91,12 @@ def describe_error(exc: BaseException) -> str:
         return f"cannot reach AWS at {exc.kwargs.get('endpoint_url', 'its endpoint')}"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
-        code = error.get("Code", "Error")
-        message = error.get("Message", "")
+        code = str(error.get("Code", "Error"))
+        message = plain_message(str(error.get("Message", "")))
+        if code.isdigit():
+            code = f"HTTP {code}"
         return f"{code}: {message}".rstrip(": ")
-    text = str(exc).strip() or type(exc).__name__
+    if type(exc).__name__ == "ResponseParserError":
+        return f"unreadable answer from the AWS endpoint: {plain_message(str(exc))}"
+    text = plain_message(str(exc).strip()) or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if type(exc).__name__ not in text else text

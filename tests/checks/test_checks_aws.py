@@ -46,7 +46,7 @@ async def test_aws_endpoint_var_is_honoured(aws_env: Any, monkeypatch: Any) -> N
     unreachable = await run("s3_object", ctx(aws_endpoint_url="http://127.0.0.1:9"),
                             bucket="backups", timeout=20)
     assert unreachable.status == "error"
-    assert "cannot reach AWS" in unreachable.summary or "connect" in unreachable.summary.lower()
+    assert unreachable.summary == "connection refused"
 
 
 async def test_cloudwatch_alarms(aws_env: Any) -> None:
@@ -145,3 +145,73 @@ async def test_eb_env_vars_presence_and_values_without_secrets(aws_env: Any,
     for secret in ("eb-Secret-key-5d7e0b2c9a41f3e8b6d0c7a9e2f4b1d3c5a7e9f0b2d4c6a8e",
                    "eb-Secret-dbpass-48c2", "eb-Secret-admin-91fa"):
         assert secret not in dumped
+
+
+class _HtmlErrorPage:
+    """A real HTTP server answering every request with a proxy's 502 HTML page (what an
+    operator gets when a load balancer or a wrong endpoint sits where AWS should be)."""
+
+    PAGE = (b"<!doctype html><html><head><title>502 Bad Gateway</title></head>"
+            b"<body><h1>502 Bad Gateway</h1><hr><p>nginx</p></body></html>")
+
+    def __enter__(self) -> str:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        page = self.PAGE
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def answer(self) -> None:
+                self.send_response(502)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            do_GET = do_POST = do_HEAD = do_PUT = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_an_html_error_page_is_named_not_shown(aws_credentials: Any) -> None:
+    with _HtmlErrorPage() as endpoint:
+        context = ctx(aws_endpoint_url=endpoint)
+        for check, params in (("eb_health", {}), ("cloudwatch_alarms", {"prefix": ENV}),
+                              ("db_backup", {"bucket": "b"}), ("s3_object", {"bucket": "b"})):
+            result = await run(check, context, **params)
+            assert result.status == "error", (check, result.summary)
+            assert "<" not in result.summary and "b'" not in result.summary, result.summary
+            assert "HTTP 502" in result.summary or '"502 Bad Gateway"' in result.summary
+    from rsdeploy_tui.aws import plain_message
+
+    assert plain_message(_HtmlErrorPage.PAGE.decode()) == (
+        'the endpoint answered with an HTML page ("502 Bad Gateway") instead of an AWS '
+        "response (a proxy or load balancer in the way, or a wrong aws_endpoint_url)")
+
+
+def test_aws_describe_error_names_an_html_page(aws_credentials: Any) -> None:
+    """The sentence actions, the log pane and the banner show (rsdeploy_tui.aws.describe_error)."""
+    from rsdeploy_tui.aws import client, describe_error
+
+    with _HtmlErrorPage() as endpoint:
+        calls = (("elasticbeanstalk", lambda c: c.describe_environments()),
+                 ("cloudwatch", lambda c: c.describe_alarms()),
+                 ("s3", lambda c: c.list_objects_v2(Bucket="b")))
+        for service, call in calls:
+            try:
+                call(client(service, {"aws_endpoint_url": endpoint}, retries=0))
+            except Exception as exc:
+                sentence = describe_error(exc)
+            else:
+                raise AssertionError(f"{service} answered through an HTML error page")
+            assert "<" not in sentence and "b'" not in sentence, sentence
+            assert "502" in sentence, sentence

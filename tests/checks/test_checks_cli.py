@@ -238,23 +238,43 @@ def test_bundled_checklist_checks_every_machine_verifiable_item(tmp_path: Path) 
             assert "rockstarwindshield" not in value and "rs-systems" not in value, item.qid
 
 
-def test_session_gets_the_migration_plan_fact(fake_manage: Any, tmp_path: Path) -> None:
+def test_session_gets_the_migration_plan_fact(django_destructive_project: Any,
+                                              tmp_path: Path) -> None:
     from rsdeploy_tui.checklist import load_checklist
     from rsdeploy_tui.session import SessionStore
+    from support.django_real import DESTRUCTIVE_MIGRATION
 
+    project = django_destructive_project
     store = SessionStore(root=tmp_path / "sessions")
     checklist = load_checklist(None)
     session = store.create(checklist, vars={}, operator="ana")
     session_id = session.id
     session.close()
     done = rsdeploy("check", "--item", "pre.no-destructive-migrations", "--session", session_id,
-                    "--set", f"manage={fake_manage.command}", "--set", f"app_dir={tmp_path}",
-                    state=tmp_path, extra_env=fake_manage.env(migrations="pending"))
+                    "--set", f"manage={project.manage}", "--set", f"app_dir={project.path}",
+                    state=tmp_path, extra_env=project.env)
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "1 destructive: repairs.0013_technician_workshop: Alter field" in done.stdout
+    assert (f"1 destructive: {DESTRUCTIVE_MIGRATION}: Remove field is_manager from technician"
+            in done.stdout)
+    # The evidence under the failing row reads as text, not as Python reprs.
+    assert (f"         - migration: {DESTRUCTIVE_MIGRATION}; operation: Remove field is_manager "
+            "from technician; destructive: yes") in done.stdout
+    assert "{'migration'" not in done.stdout
     state = store.open(session_id, read_only=True).state(checklist)
-    assert "repairs.0012_repair_status" in state.facts["migration_plan"]
+    assert DESTRUCTIVE_MIGRATION in state.facts["migration_plan"]
     assert state.items["pre.no-destructive-migrations"].check.status == "fail"
+
+
+def test_headless_check_of_a_project_without_tests(make_django_project: Any,
+                                                   tmp_path: Path) -> None:
+    project = make_django_project(tests="none", migrated="none")
+    done = rsdeploy("check", "--item", "pre.unit-tests", "--set", f"manage={project.manage}",
+                    "--set", f"app_dir={project.path}", state=tmp_path, extra_env=project.env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    row = next(line for line in done.stdout.splitlines() if "pre.unit-tests" in line)
+    assert row.startswith("FAIL") and "no tests ran" in row
+    assert "       tests_ran: 0" in done.stdout.splitlines()
+    assert project.secret_key not in done.stdout
 
 
 def test_session_checks_its_own_checklist_never_another(web: WebServers, checklist: Path,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from checkrun import run
-from support.django_real import DESTRUCTIVE_MIGRATION, TEST_COUNT, DjangoProject
 
 from rsdeploy_tui.checks.registry import CheckContext
+from support.django_real import DESTRUCTIVE_MIGRATION, TEST_COUNT, DjangoProject
 
 
 def ctx(project: DjangoProject) -> CheckContext:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from checkrun import item, run
 
 from rsdeploy_tui.checks.registry import CheckContext, run_checks
 from support import need_command
+from support.real_parts import need_proc
 
 
 async def test_command_pass_fail_and_output() -> None:
@@ -43,7 +46,7 @@ async def test_command_not_found_is_an_error() -> None:
 
 
 async def test_command_output_is_capped_and_tail_kept() -> None:
-    result = await run("command", run="yes line | head -c 3000000; echo; echo LAST")
+    result = await run("command", run="seq 1 600000 | sed s/.*/line/; echo; echo LAST")
     assert result.status == "pass"
     assert result.evidence["tail"][-1] == "LAST"
     assert len(result.evidence["tail"]) == 20
@@ -55,14 +58,36 @@ async def test_command_timeout_kills_the_process_group(tmp_path: Path, shell_wai
     pid_file = tmp_path / "pid"
     wait = "; wait" if shell_waits else ""  # without: the shell exits, its child holds the pipe
     result = await run("command", run=f"sleep 30 & echo $! > {pid_file}{wait}", timeout=0.5)
-    assert result.status == "error" and "timed out after 0.5 s" in result.summary
+    assert result.status == "error"
+    assert result.summary == f"`sleep 30 & echo $! > {pid_file}{wait}` did not finish within 0.5 s"
     pid = int(pid_file.read_text())
-    for _ in range(50):
-        if not _alive(pid):
-            break
+    # SIGKILL was sent before the check returned: wait (bounded generously) for the kernel.
+    await _until(lambda: not _alive(pid), "the command's child survived the timeout")
+
+
+async def _until(condition: Callable[[], bool], failure: str, bound: float = 30.0) -> None:
+    """Wait for ``condition``, failing with ``failure`` after ``bound`` seconds (never a speed
+    claim: the bound only keeps a broken build from hanging)."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(failure)
         await asyncio.sleep(0.02)
-    else:
-        pytest.fail("the command's child survived the timeout")
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes in process group ``pgid``, from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(entry.name))
+    return members
 
 
 def _alive(pid: int) -> bool:
@@ -75,11 +100,25 @@ def _alive(pid: int) -> bool:
 
 
 async def test_command_cancel_reaps_the_process(tmp_path: Path) -> None:
-    task = asyncio.create_task(run_checks([item("command", run="sleep 30")], CheckContext()))
-    await asyncio.sleep(0.2)
+    """Cancelling a running command check stops its whole process group (the shell and a
+    background child) and reaps the shell: nothing of it is left running."""
+    need_proc()
+    shell_pid, child_pid = tmp_path / "shell.pid", tmp_path / "child.pid"
+    command = f"echo $$ > {shell_pid}; sleep 300 & echo $! > {child_pid}; wait"
+    task = asyncio.create_task(run_checks([item("command", run=command)], CheckContext()))
+    await _until(lambda: child_pid.exists() and child_pid.read_text().strip() != "",
+                 "the command never started")
+    pgid = int(shell_pid.read_text())  # run_shell starts a new session: the shell leads it
+    members = _group_members(pgid)
+    assert pgid in members and int(child_pid.read_text()) in members
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    # Right after the cancel returns: the group is empty (SIGKILL, then the shell was awaited,
+    # so it is not even a zombie), and the background child is gone too.
+    await _until(lambda: _group_members(pgid) == [], f"process group {pgid} still has "
+                 f"{_group_members(pgid)} after the cancel")
+    assert not Path(f"/proc/{pgid}").exists(), "the shell was not reaped"
 
 
 async def test_env_vars_presence_only() -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from checkrun import run
-from support.django_real import DjangoProject
 
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.checks.registry import CheckContext, run_check
 from rsdeploy_tui.checks.suite import parse_test_summary
+from support.django_real import DjangoProject
 
 DJANGO_ZERO = """Found 0 test(s).
 System check identified no issues (0 silenced).

@@ -108,6 +108,34 @@ class Handler(BaseHTTPRequestHandler):
                 "Location": f"https://127.0.0.1:{self.server.https_port}/"})
         elif path == "/to-http":
             self._send(301, headers={"Location": "http://127.0.0.1/elsewhere"})
+        elif path == "/to-no-tls":
+            # https:// on the plain HTTP port: the redirect target does not speak TLS.
+            self._send(301, headers={"Location": f"https://127.0.0.1:{self.server.http_port}/"})
+        elif path == "/to-frozen":
+            self._send(301, headers={
+                "Location": f"https://127.0.0.1:{self.server.frozen_port}/"})
+        elif path == "/to-https-loop":
+            self._send(301, headers={
+                "Location": f"https://127.0.0.1:{self.server.https_port}/https-loop-a"})
+        elif path == "/https-loop-a":
+            self._send(302, headers={"Location": "/https-loop-b"})
+        elif path == "/https-loop-b":
+            self._send(302, headers={"Location": "/https-loop-a"})
+        elif path == "/to-https-missing":
+            self._send(301, headers={
+                "Location": f"https://127.0.0.1:{self.server.https_port}/status/404"})
+        elif path == "/endless":
+            # Chunked and never ending (until the client hangs up).
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"y" * 65536
+            try:
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+                pass
         elif path == "/to-other-host":
             self._send(301, headers={"Location": "https://other.invalid/"})
         elif path.startswith("/status/"):
@@ -138,6 +166,8 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
     daemon_threads = True
     https_port = 0
+    http_port = 0
+    frozen_port = 0
     tls = False
 
     def handle_error(self, request: object, client_address: object) -> None:
@@ -162,6 +192,8 @@ class WebServers:
     expired: Site
     wrong_host: Site
     refused_port: int
+    frozen_port: int = 0
+    """Accepts TCP connections (kernel backlog) and never answers: a frozen server."""
 
     @property
     def not_tls(self) -> str:
@@ -207,8 +239,13 @@ def web_servers(directory: Path) -> Iterator[WebServers]:
         servers[name], _ = _serve(context)
     servers["http"], _ = _serve(None)
     https_port = servers["https"].server_address[1]
+    frozen = socket.socket()
+    frozen.bind(("127.0.0.1", 0))
+    frozen.listen(64)  # never accept(): connections complete, nothing is ever said
     for server in servers.values():
         server.https_port = https_port
+        server.http_port = servers["http"].server_address[1]
+        server.frozen_port = frozen.getsockname()[1]
 
     def site(name: str) -> Site:
         port = int(servers[name].server_address[1])
@@ -217,8 +254,9 @@ def web_servers(directory: Path) -> Iterator[WebServers]:
 
     try:
         yield WebServers(ca_file, site("https"), site("http"), site("expired"),
-                         site("wrong_host"), _free_port())
+                         site("wrong_host"), _free_port(), frozen.getsockname()[1])
     finally:
+        frozen.close()
         for server in servers.values():
             server.shutdown()
             server.server_close()

@@ -34,9 +34,13 @@ phases:
           - id: slow
             text: A slow command
             command: >-
-              echo waiting-for-flag; while [ ! -e {flag} ]; do sleep 0.1; done;
-              echo flag-seen; exit 3
+              echo waiting-for-flag-$((6*7)); while [ ! -e {flag} ]; do sleep 0.1; done;
+              echo flag-seen-$((6*7)); exit $((1+2))
 """
+# What the command prints and how it ends, computed by the shell: none of these strings is in the
+# command's own text, which the detail panel shows before anything runs (so a wait on the screen
+# cannot be satisfied by the panel).
+WAITING, SEEN, EXIT = "waiting-for-flag-42", "flag-seen-42", "exit 3"
 
 
 @pytest.fixture
@@ -84,8 +88,9 @@ def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_p
     # The runbook is drawn behind the (centred) modal: wait until the modal is gone.
     screen.wait_for(lambda t: "A slow command" in t and "[ ]" in t and "New deployment" not in t,
                     what="the runbook")
+    assert WAITING not in screen.text() and EXIT not in screen.text()
     screen.keys("r")
-    screen.wait_for(lambda t: "waiting-for-flag" in t, what="the command's output")
+    screen.wait_for(lambda t: WAITING in t, what="the command's output")
 
     sessions = json.loads(cli("sessions", "--json", env=env).stdout)
     session_id = sessions[0]["id"]
@@ -98,6 +103,7 @@ def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_p
     assert run["finished"] is None
     run_dir = tmp_path / "state" / "sessions" / session_id / "runs"
     wrapper = json.loads((run_dir / f"{run['run']}.json").read_text(encoding="utf-8"))
+    assert (run_dir / f"{run['run']}.log").read_text(encoding="utf-8").splitlines() == [WAITING]
 
     app_pid = screen.pid()
     os.kill(app_pid, signal.SIGKILL)
@@ -106,28 +112,29 @@ def test_run_survives_kill_and_is_reattached_on_resume(screen: TmuxScreen, tmp_p
         time.sleep(0.05)
     assert not alive(app_pid)
     screen.kill_session()
-    # The command runs on without the app (and without the terminal).
-    time.sleep(0.5)
+    # The command runs on without the app (and without the terminal): it is alive now, and it
+    # prints SEEN below only after the flag, which is touched after the resume.
     assert alive(int(wrapper["pid"])), "the detached command died with the app"
     assert not (run_dir / f"{run['run']}.exit").exists()
 
     screen.start([sys.executable, "-m", "rsdeploy_tui", "resume"], env)
-    text = screen.wait_for(
-        lambda t: "Re-attached 1" in t or "waiting-for-flag" in t, what="the re-attached run"
-    )
     screen.wait_for(
-        lambda t: "waiting-for-flag" in t and "running" in t,
-        what="the output so far, still running",
+        lambda t: WAITING in t and "running" in t, what="the output so far, still running"
     )
+    assert SEEN not in screen.text()
     assert slow_runs(show(session_id, env))[-1]["finished"] is None
     flag.touch()
-    text = screen.wait_for(
-        lambda t: "flag-seen" in t and "exit 3" in t, what="the live output and the end"
-    )
+    screen.wait_for(lambda t: SEEN in t and EXIT in t, what="the live output and the end")
+    # The stored record: the exit code of the run the resumed app re-attached to.
+    deadline = time.monotonic() + 30
+    while slow_runs(show(session_id, env))[-1]["finished"] is None:
+        assert time.monotonic() < deadline, "the run's end was never recorded"
+        time.sleep(0.1)
     run = slow_runs(show(session_id, env))[-1]
     assert run["exit_code"] == 3 and run["finished"], run
+    assert (run_dir / f"{run['run']}.log").read_text(encoding="utf-8").splitlines() == [
+        WAITING, SEEN]
     doc = show(session_id, env)
     row = next(r for r in doc["items"] if r["id"] == "work.slow")  # type: ignore[union-attr]
     assert row["state"] == "failed"
-    assert "flag-seen" in text
     screen.keys("q")

@@ -124,3 +124,29 @@ def test_logs_stream_from_cloudwatch_is_parsed_by_the_app(eb_project: EbProject,
     except LogSourceError as exc:  # the CLI gave up: show why
         pytest.fail(f"eb logs --stream ended: {exc}")
     assert seen == [(instance, m) for m in messages]
+
+
+async def _first_error(project: EbProject, cwd: object = None) -> LogSourceError:
+    stream = stream_eb_logs(ENVIRONMENT, eb=str(project.real_eb.eb), env=project.env(),
+                            cwd=cwd or project.root)
+    with pytest.raises(LogSourceError) as info:
+        async with contextlib.aclosing(stream):
+            async for _batch in stream:
+                pass
+    return info.value
+
+
+def test_logs_stream_disabled_is_diagnosed_from_the_real_cli(eb_project: EbProject) -> None:
+    eb_project.environment.stream_logs = False
+    error = asyncio.run(asyncio.wait_for(_first_error(eb_project), timeout=120))
+    assert error.title == "Log streaming is disabled", error
+    assert "eb logs --cloudwatch-logs enable" in (error.fix or "")
+
+
+def test_logs_stream_outside_an_eb_project_is_not_retried(eb_project: EbProject,
+                                                          tmp_path) -> None:
+    bare = tmp_path / "not-initialised"
+    bare.mkdir()
+    error = asyncio.run(asyncio.wait_for(_first_error(eb_project, bare), timeout=120))
+    assert error.title == "EB CLI not initialized here", error
+    assert error.retryable is False

@@ -36,8 +36,19 @@ class TmuxScreen:
             timeout=20,
         )
 
-    def start(self, argv: list[str], env: Mapping[str, str], *, stderr: Path | None = None) -> None:
-        """Start ``argv`` (exec'd, so the pane's pid is the app's) in a new tmux session."""
+    def start(
+        self,
+        argv: list[str],
+        env: Mapping[str, str],
+        *,
+        stderr: Path | None = None,
+        keep_after_exit: bool = False,
+    ) -> None:
+        """Start ``argv`` (exec'd, so the pane's pid is the app's) in a new tmux session.
+
+        With ``keep_after_exit`` the pane stays (tmux ``remain-on-exit``) when the program ends,
+        so what it printed last (after leaving the alternate screen) can still be read.
+        """
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         command = f"cd {shlex.quote(str(REPO))} && exec env {exports} " + shlex.join(argv)
         if stderr is not None:
@@ -52,17 +63,32 @@ class TmuxScreen:
             "-y",
             str(self.height),
             command,
+            # Same tmux call, so the option is set before the program can end.
+            *((";", "set-option", "-t", self.session, "remain-on-exit", "on")
+              if keep_after_exit else ()),
         )
         self.pids.append(self.pid())
+
+    def pane_dead(self) -> bool:
+        """True once the program in a kept pane (``keep_after_exit``) has ended."""
+        out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_dead}", check=False)
+        return out.stdout.strip() == "1"
+
+    def exit_status(self) -> int | None:
+        """The exit status of the program in a kept pane that has ended, else None."""
+        out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_dead_status}",
+                        check=False).stdout.strip()
+        return int(out) if self.pane_dead() and out.lstrip("-").isdigit() else None
 
     def pid(self) -> int:
         """Process id of the program in the pane."""
         out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_pid}").stdout
         return int(out.split()[0])
 
-    def text(self) -> str:
-        """The visible screen as text."""
-        return self.tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
+    def text(self, *, history: bool = False) -> str:
+        """The visible screen as text (with ``history``, the scrolled-off lines before it)."""
+        since = ("-S", "-") if history else ()
+        return self.tmux("capture-pane", "-p", *since, "-t", self.session, check=False).stdout
 
     def keys(self, *keys: str) -> None:
         """Send keys (tmux key names: Space, Escape, Enter...)."""

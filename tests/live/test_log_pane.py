@@ -226,7 +226,8 @@ async def test_save_copy_and_log_group(
         assert app.clipboard.splitlines()[0].startswith("[i-0aaa] 2026/11/26 02:30:00 [INFO]")
         await pilot.press("g")
         await wait_for(pilot, lambda: groups == ["eb-engine.log", "web.stdout.log"])
-        assert "web.stdout.log" in pane.status_text or pane.group == "web.stdout.log"
+        assert (pane.status_text, pane.group) == (
+            "Streaming web.stdout.log of live-prod (eb logs --stream)", "web.stdout.log")
 
 
 async def test_error_and_warn_lines_are_highlighted(

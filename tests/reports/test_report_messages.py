@@ -40,7 +40,8 @@ def test_messages_of_a_finished_session(scenarios: Built) -> None:
     assert "Documentation: [Link to docs]" in post.body  # no docs_url var: left to fill in
     pre = messages["pre_deployment"]
     assert "Expected downtime: 7 minutes" in pre.body
-    assert "Known issues: Known issues documented: Photo thumbnails slow on Safari" in pre.body
+    # the notes of "Known issues documented" are the known issues, each a sentence
+    assert "Known issues: Photo thumbnails slow on Safari;" in pre.body
     for message in messages.values():
         assert CANARY not in message.text()
 
@@ -86,9 +87,107 @@ def test_known_issues_name_five_and_count_the_rest(tmp_path: object, app_dir: ob
                            operator="ana")
     closing.append(session)
     for n in range(8):
-        session.record("note", None, text=f"failure {n}")
+        session.record("note", "pre.known-issues", text=f"failure {n}")
     messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
     line = next(row for row in messages["pre_deployment"].body.splitlines()
                 if row.startswith("Known issues:"))
     assert line.count("failure ") == 5
     assert line.endswith("and 3 more (see the deployment log)")
+
+
+def test_after_a_rollback_the_success_message_is_not_ready_and_says_why(
+        scenarios: Built) -> None:
+    session, checklist = scenarios["rolled_back"]
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    assert messages["rollback"].ready and not messages["rollback"].unfit
+    post = messages["post_deployment"]
+    assert not post.ready
+    assert "rollback was started" in post.unfit and "Health check answering 502" in post.unfit
+    # Before any rollback the success message is ready.
+    finished, checklist = scenarios["finished"]
+    ok = {m.id: m for m in build_messages(checklist, finished, clock=CLOCK, use_git=False)}
+    assert ok["post_deployment"].ready
+
+
+def test_known_issues_are_sentences_never_error_bodies_log_notes_or_commands(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "bodies")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    critical = [i for i in checklist.iter_items() if i.critical]
+    failed, skipped = critical[0], critical[1]
+    session.record("check_result", failed.qid, status="error",
+                   summary="b'<!doctype html><html><body>403 Forbidden</body></html>'",
+                   evidence={"body": "<!doctype html>"})
+    session.record("command_started", failed.qid, run="r1", command="eb deploy --staged",
+                   pid=1)
+    session.record("command_finished", failed.qid, run="r1", exit_code=4, duration_s=1.0,
+                   tail=["ERROR: ServiceError"])
+    session.record("skip", skipped.qid, reason="done by hand earlier")
+    session.record("note", None, text="paged Bob at 02:10, for the log only")
+    session.record("note", "pre.known-issues", text="Photo thumbnails slow on Safari")
+    messages = {m.id: m for m in build_messages(checklist, session, clock=CLOCK, use_git=False)}
+    line = next(row for row in messages["pre_deployment"].body.splitlines()
+                if row.startswith("Known issues:"))
+    for leaked in ("doctype", "<html", "b'", "eb deploy", "paged Bob", "exited", "`"):
+        assert leaked not in line, (leaked, line)
+    assert "Photo thumbnails slow on Safari." in line
+    assert "failed." in line and "skipped." in line
+
+
+def test_the_log_never_reads_pass_for_a_done_item_now_failing(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    from rsdeploy_tui.reports import build_log
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "failing")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    health = next(line for line in build_log(checklist, session, clock=CLOCK, use_git=False)[
+        "post_deployment_status"] if line["name"] == "Health Check")
+    for qid in health["items"]:
+        session.record("tick", qid)
+    log = build_log(checklist, session, clock=CLOCK, use_git=False)
+    assert next(x for x in log["post_deployment_status"] if x["name"] == "Health Check")[
+        "status"] == "pass"
+    session.record("check_result", health["items"][0], status="fail",
+                   summary="GET /health answered 502", evidence={})
+    log = build_log(checklist, session, clock=CLOCK, use_git=False)
+    line = next(x for x in log["post_deployment_status"] if x["name"] == "Health Check")
+    assert line["status"] == "fail" and line["failed"] == 1
+    row = next(r for r in log["items"] if r["qid"] == health["items"][0])
+    assert "now failing" in row["evidence"]
+    assert any(i["kind"] == "deviation" and i["item"] == health["items"][0]
+               for i in log["issues"])
+
+
+def test_a_tick_over_a_failing_check_is_an_override_in_the_log(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    from rsdeploy_tui.reports import render_report
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "override")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    item = next(iter(checklist.iter_items()))
+    session.record("check_result", item.qid, status="error", summary="timed out", evidence={})
+    session.record("tick", item.qid, reason="verified by hand in the console",
+                   check_status="error")
+    text = render_report(checklist, session, "md", clock=CLOCK, use_git=False)
+    assert "- Override: " in text and "verified by hand in the console" in text

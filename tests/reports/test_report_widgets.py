@@ -148,3 +148,38 @@ def test_snapshot_deployment_log_tab(snap_compare: Any, tmp_path: Path, fixed_id
     with session:
         app = WidgetHost(lambda: _deploy_log(session, checklist))
         assert snap_compare(app, terminal_size=(110, 34), run_before=_settle)
+
+
+async def test_after_a_rollback_the_success_message_needs_a_typed_confirmation(
+        tmp_path: Path) -> None:
+    from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+    from rsdeploy_tui.ui.widgets.communication import UNFIT_CONFIRM
+
+    session, checklist, values = _session(tmp_path)
+    session.record("rollback_started", reason="Health check answering 502", trigger=None)
+    out = tmp_path / "out"
+    with session:
+        app = WidgetHost(lambda: _communication(session, checklist, values, out))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            panel = app.query_one(CommunicationPanel)
+            assert panel.current == "rollback"  # the message to send is offered first
+            panel.query_one("#comm-messages").highlighted = list(panel.messages).index(
+                "post_deployment")
+            await pilot.pause()
+            assert panel.current == "post_deployment"
+            assert "Does not fit" in str(panel.query_one("#comm-status").render())
+            panel.query_one("#comm-messages").focus()
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, TypedConfirmModal)
+            await pilot.press("escape")  # not confirmed: nothing saved
+            await pilot.pause()
+            assert not (out / f"post_deployment-{session.id}.txt").exists()
+            panel.query_one("#comm-messages").focus()
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*UNFIT_CONFIRM, "enter")
+            await pilot.pause()
+            assert (out / f"post_deployment-{session.id}.txt").exists()

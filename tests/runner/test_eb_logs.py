@@ -140,23 +140,8 @@ async def test_stream_ends_subprocess_on_close(
     assert not Path(f"/proc/{pid}").exists()
 
 
-async def test_disabled_streaming_suggests_fix(
-    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_EB_LOG_MODE", "disabled")
-    with pytest.raises(LogSourceError) as info:
-        await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
-    assert "eb logs --cloudwatch-logs enable" in (info.value.fix or "")
-
-
-async def test_not_initialized_is_not_retried(
-    fake_eb: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FAKE_EB_NOT_INIT", "1")
-    with pytest.raises(LogSourceError) as info:
-        await asyncio.wait_for(_take(stream_eb_logs("rs-prod"), 1), timeout=20)
-    assert info.value.retryable is False
-    assert "eb init" in (info.value.fix or "")
+# Disabled streaming and a directory without `eb init` are diagnosed from the real EB CLI's
+# words: tests/e2e/test_real_eb_cli.py (test_logs_stream_disabled_..., ..._outside_an_eb_project).
 
 
 async def test_missing_eb_is_a_clear_message(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_show_json_shape(state: Path, real_checklist: Checklist) -> None:
     assert [i["id"] for i in doc["items"]] == [i.qid for i in real_checklist.items]
     tests = items["pre.unit-tests"]
     assert set(tests) == {"id", "phase", "section", "text", "critical", "state", "by", "at",
-                          "note", "reason", "check", "runs"}
+                          "note", "reason", "check", "runs", "failing"}
     assert tests["state"] == "done" and tests["by"] == "ana"
     assert tests["text"] == "All unit tests passing (`python manage.py test`)"
     assert tests["runs"] == [{"run": "r1", "command": "python manage.py test",
@@ -220,3 +220,53 @@ def test_a_session_on_the_bundled_checklist_survives_its_file_moving(
     result = cli(state, "report", session_id)
     assert result.returncode == 0, result.stderr
     assert "RS Systems production deployment" in result.stdout
+
+
+def test_show_and_report_without_id_never_take_an_abandoned_session(
+        state: Path, real_checklist: Checklist) -> None:
+    tonight = started(state, real_checklist)
+    store = SessionStore(state / "sessions")
+    rehearsal = store.create(real_checklist, operator="bob")  # newer, then abandoned
+    rehearsal.record("tick", "pre.notify-team" if real_checklist.find_item("pre.notify-team")
+                     else next(real_checklist.iter_items()).qid)
+    rehearsal.record("session_abandoned")
+    rehearsal.close()
+    assert store.list()[0].id == rehearsal.id  # the abandoned one is the newest
+    for args in (("show", "--json"), ("report", "--format", "json")):
+        done = cli(state, *args)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["session" if args[0] == "report" else "id"] == tonight
+        assert f"latest active session {tonight}" in done.stderr
+        assert rehearsal.id in done.stderr  # says which newer one it did not take
+    # Once tonight's is finished and nothing is active, the latest finished one is taken.
+    assert cli(state, "finish", tonight).returncode == 0
+    done = cli(state, "show", "--json")
+    assert json.loads(done.stdout)["id"] == tonight
+    assert f"latest finished session {tonight}" in done.stderr
+
+
+def test_without_id_and_only_abandoned_sessions_a_sentence(
+        state: Path, real_checklist: Checklist) -> None:
+    s = SessionStore(state / "sessions").create(real_checklist, operator="bob")
+    s.record("session_abandoned")
+    s.close()
+    for command in ("show", "report"):
+        done = cli(state, command)
+        assert done.returncode != 0
+        assert "no active or finished session" in done.stderr and s.id in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+def test_show_says_a_done_item_is_now_failing(state: Path, real_checklist: Checklist) -> None:
+    session_id = started(state, real_checklist)
+    s = SessionStore(state / "sessions").open(session_id, operator="ana")
+    s.record("check_result", "pre.unit-tests", status="fail", summary="1 test failed",
+             evidence={})
+    s.close()
+    done = cli(state, "show", session_id)
+    assert done.returncode == 0, done.stderr
+    block = done.stdout.split("pre.unit-tests", 1)[1].split("\n  [", 1)[0]
+    assert "NOW FAILING" in block and "check fail: 1 test failed" in block
+    doc = json.loads(cli(state, "show", session_id, "--json").stdout)
+    row = next(i for i in doc["items"] if i["id"] == "pre.unit-tests")
+    assert row["failing"] is True and row["state"] == "done"

@@ -20,6 +20,7 @@ import pytest
 
 from rsdeploy_tui import locations
 from rsdeploy_tui.checklist import Checklist, load_checklist
+from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session import SessionDamaged, SessionStore
 from rsdeploy_tui.session.events import Event, parse_line
 
@@ -63,7 +64,7 @@ def started(state: Path, checklist: Checklist, operator: str) -> str:
 
 
 def rewrite_line(journal: Path, number: int, change: Any) -> None:
-    """Replace line ``number`` by the same event with ``change(data)`` applied (checksum kept right)."""
+    """Line ``number`` becomes the same event with ``change(data)`` applied (right checksum)."""
     lines = journal.read_bytes().splitlines(keepends=True)
     event = parse_line(lines[number - 1].rstrip(b"\n"))
     data = json.loads(json.dumps(event.data))
@@ -209,3 +210,58 @@ def test_a_failed_snapshot_write_says_the_event_was_recorded(
     s.close()
     assert store.open(event_session := s.id, read_only=True).events[-1].kind == "tick"
     assert event.seq == 2 and event_session
+
+
+def test_a_huge_var_is_never_recorded(store: SessionStore, checklist: Checklist) -> None:
+    with pytest.raises(RsdeployError, match="var 'v26' is 70,000 characters"):
+        store.create(checklist, vars={"v26": "x" * 70_000}, operator="ana")
+    assert not store.root.exists() or not any(store.root.iterdir())
+
+
+def nested(levels: int) -> Any:
+    value: Any = "bottom"
+    for _ in range(levels):
+        value = {"x": value}
+    return value
+
+
+@pytest.mark.parametrize(("kind", "data", "refused"), [
+    ("fact", {"name": "plan", "value": {"x": [1]}}, False),
+    ("command_finished", {"run": "r1", "tail": 5}, True),
+    ("fact", {"name": "deep", "value": nested(100)}, True),
+    ("fact", {"name": "deep", "value": nested(2000)}, True),
+], ids=["control", "wrong type", "100 deep", "2000 deep"])
+def test_record_refuses_what_a_reload_would_call_damaged(
+        store: SessionStore, checklist: Checklist, kind: str, data: dict[str, Any],
+        refused: bool) -> None:
+    s = store.create(checklist, operator="ana")
+    journal = s.dir / "events.jsonl"
+    before = journal.read_bytes()
+    if refused:
+        with pytest.raises(RsdeployError, match="was not recorded"):
+            s.record(kind, **data)
+        assert journal.read_bytes() == before
+    else:
+        s.record(kind, **data)
+        assert len(journal.read_bytes()) > len(before)
+    s.close()
+    assert store.open(s.id, read_only=True).events  # it always loads again
+
+
+def test_a_complete_last_line_that_is_not_json_is_not_taken_for_a_torn_write(
+        store: SessionStore, checklist: Checklist) -> None:
+    s = store.create(checklist, operator="ana")
+    s.record("tick", "pre.db-backup")
+    s.close()
+    journal = s.dir / "events.jsonl"
+    data = journal.read_bytes()
+    journal.write_bytes(data[:-2] + b"~\n")  # the closing brace of the last line flipped
+    with pytest.raises(SessionDamaged, match="line 2 is not a valid event"):
+        store.open(s.id)
+    assert journal.read_bytes() == data[:-2] + b"~\n"  # nothing cut or set aside
+    assert not list(s.dir.glob("events.jsonl.torn-*"))
+    # zeros where the last write should be (a crash) are still a torn tail, set aside
+    journal.write_bytes(data + b"\0" * 40 + b"\n")
+    resumed = store.open(s.id)
+    assert len(list(s.dir.glob("events.jsonl.torn-*"))) == 1
+    resumed.close()

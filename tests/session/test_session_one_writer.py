@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from rsdeploy_tui.checklist.model import Checklist
-from rsdeploy_tui.session import ReadOnlySession, SessionStore
+from rsdeploy_tui.session import ReadOnlySession, SessionLocked, SessionStore
 from rsdeploy_tui.session.events import Event
 from rsdeploy_tui.session.journal import read_journal
 
@@ -175,3 +175,61 @@ def test_a_journal_with_numbers_used_twice_loads_every_event(store: SessionStore
     assert resumed.events[-1].seq == 8
     resumed.close()
     assert json.loads(journal.read_bytes().splitlines()[-1])["seq"] == 8
+
+
+HOLDER = """
+import sys
+from rsdeploy_tui.session import SessionStore
+s = SessionStore(sys.argv[1]).open(sys.argv[2], operator="night-shift")
+print("holding", flush=True)
+sys.stdin.readline()
+s.close()
+"""
+
+
+def test_who_holds_it_is_still_known_after_the_lock_file_is_deleted(
+        store: SessionStore, checklist: Checklist) -> None:
+    s = store.create(checklist, operator="ana")
+    s.close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(store.root), s.id], stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO / "src")})
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "holding\n"
+        (store.root / s.id / "lock").unlink()
+        with pytest.raises(SessionLocked) as refused:
+            store.open(s.id, operator="ben")
+        assert refused.value.holder is not None and refused.value.holder.pid == holder.pid
+        assert f"(pid {holder.pid})" in refused.value.message
+        viewer = store.open(s.id, read_only=True)
+        assert viewer.holder is not None and viewer.holder.pid == holder.pid
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.write("\n")
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    store.open(s.id, operator="ben").close()  # free again once it let go
+
+
+def test_where_directories_cannot_be_flocked_the_lock_file_still_excludes(
+        store: SessionStore, checklist: Checklist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NFS cannot run here, so its refusal to flock a directory (EBADF: NFS emulates flock with
+    POSIX locks, which need a file open for writing) is played by a wrapper around flock."""
+    import errno
+    import fcntl
+    import stat
+
+    real = fcntl.flock
+
+    def nfs_flock(fd: int, operation: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    s = store.create(checklist, operator="ana")
+    s.record("tick", "pre.db-backup")
+    with pytest.raises(SessionLocked):
+        store.open(s.id, operator="ben")
+    s.close()
+    store.open(s.id, operator="ben").close()

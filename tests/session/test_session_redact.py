@@ -137,7 +137,8 @@ def test_api_tokens_and_client_secrets_are_secret_shaped() -> None:
     ("pre.db-backup", "pre.db-backup"),
     ("Production database backed up", "Production database backed up"),
     ("AKIAZZCANARY00000001 in a log", "**** in a log"),
-    ("aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "aws_secret_access_key ****"),
+    ("aws_secret_access_key wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00",
+     "aws_secret_access_key ****"),
     ("AWS Secret: wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "AWS Secret: ****"),
     # long s: (?i) reads it as s, so the cheap "aws" screen must not skip it
     ("aw\u017f secret wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY00", "aw\u017f secret ****"),
@@ -250,3 +251,20 @@ def test_a_secret_set_mid_session_is_remembered(
     monkeypatch.delenv("SECRET_KEY")
     viewer = store.open(s.id, read_only=True)
     assert viewer.redactor.text("k=late-django-key-5d5d") == "k=****"
+
+
+def test_a_viewer_learns_digests_the_driver_records_later(
+        tmp_path: Path, checklist: Checklist, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`show` beside a live session: a secret the driver meets mid-session is masked in the
+    viewer's refreshed redactor too, whose environment never had it."""
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    store = SessionStore(tmp_path / "state" / "sessions")
+    driver = store.create(checklist, operator="ana")
+    viewer = store.open(driver.id, read_only=True)
+    viewer.redactor.add_values(["viewer-only-value-1"])
+    monkeypatch.setenv("SECRET_KEY", "late-django-key-6e6e")
+    driver.record("tick", "pre.notify")
+    monkeypatch.delenv("SECRET_KEY")
+    viewer.refresh()
+    assert viewer.redactor.text("late-django-key-6e6e viewer-only-value-1") == "**** ****"
+    driver.close()

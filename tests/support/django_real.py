@@ -171,7 +171,7 @@ def _require_django() -> None:
 
 @pytest.fixture
 def make_django_project(tmp_path: Path) -> Iterator[Callable[..., DjangoProject]]:
-    """Factory: ``make_django_project(**variant)`` -> a fresh copy (see ``build_django_project``)."""
+    """Factory: ``make_django_project(**variant)`` -> a fresh copy (``build_django_project``)."""
     _require_django()
     made: list[DjangoProject] = []
 

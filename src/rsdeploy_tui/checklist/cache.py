@@ -18,6 +18,7 @@ import copyreg
 import hashlib
 import os
 import pickle
+import stat
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -76,9 +77,8 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
         RsdeployError: the file cannot be read or is not YAML.
     """
     source = Path(path) if path is not None else locations.bundled_checklist()
-    try:
-        data = source.read_bytes()
-    except OSError:
+    data = _read_regular(source)
+    if data is None:
         return _load(source)  # its message names the file and the reason
     digest = hashlib.sha256(data).hexdigest()
     entry = _entry(source, digest)
@@ -94,6 +94,26 @@ def load_checklist_cached(path: Path | str | None = None) -> Checklist:
     if checklist.sha256 == digest and not _holds_secret(checklist):
         _store(entry, checklist)
     return checklist
+
+
+def _read_regular(path: Path) -> bytes | None:
+    """The file's bytes; None when it is not a small regular file (a FIFO is never waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 2 * 1024 * 1024:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _holds_secret(checklist: Checklist) -> bool:

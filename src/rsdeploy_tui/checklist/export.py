@@ -19,6 +19,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "confirm": item.confirm,
         "interactive": item.interactive,
         "tick_on_success": item.tick_on_success,
+        "continue_on_error": item.continue_on_error,
         "check": {"type": item.check.type, **item.check.params} if item.check else None,
         "auto_tick": item.auto_tick,
         "action": {"type": item.action.type, **item.action.params} if item.action else None,

@@ -40,6 +40,7 @@ ITEM_KEYS = {
     "confirm",
     "interactive",
     "tick_on_success",
+    "continue_on_error",
     "check",
     "auto_tick",
     "action",

@@ -42,8 +42,8 @@ from rsdeploy_tui.checklist.model import (
     Section,
     Template,
 )
-from rsdeploy_tui.checklist.vars import BUILTIN_VARS, references
-from rsdeploy_tui.checklist.yamlread import LineDict, load_yaml
+from rsdeploy_tui.checklist.vars import BUILTIN_VARS, MAX_VALUE_CHARS, references
+from rsdeploy_tui.checklist.yamlread import LineDict, decode, parse_yaml, read_bytes
 
 
 def load_checklist(path: Path | str | None = None) -> Checklist:
@@ -54,8 +54,16 @@ def load_checklist(path: Path | str | None = None) -> Checklist:
         RsdeployError: the file cannot be read or is not YAML.
     """
     path = Path(path) if path is not None else locations.bundled_checklist()
-    raw = load_yaml(path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return parse_checklist(read_bytes(path), path)
+
+
+def parse_checklist(data: bytes, path: Path) -> Checklist:
+    """Validate checklist YAML ``data`` as ``load_checklist`` does; errors name ``path``.
+
+    The digest is of these very bytes (the file is read once).
+    """
+    raw = parse_yaml(decode(data, path), path)
+    digest = hashlib.sha256(data).hexdigest()
     reader = FieldReader(path)
     checklist = _build(reader, raw, path, digest)
     if reader.problems or checklist is None:
@@ -113,6 +121,7 @@ def _build(r: FieldReader, raw: Any, path: Path, digest: str) -> Checklist | Non
     )
     _check_references(r, checklist)
     _check_var_uses(r, variables)
+    _check_var_sizes(r, variables)
     return checklist if r.problems else _qualify_refs(checklist)
 
 
@@ -340,6 +349,7 @@ def _item(
         confirm=confirm,
         interactive=r.boolean(data, "interactive", field),
         tick_on_success=r.boolean(data, "tick_on_success", field),
+        continue_on_error=r.boolean(data, "continue_on_error", field),
         check=check,
         auto_tick=r.boolean(data, "auto_tick", field),
         action=action,
@@ -440,3 +450,46 @@ def _check_var_uses(r: FieldReader, variables: Mapping[str, str]) -> None:
                     f"undefined variable '${{{name}}}'{hint}; define it "
                     "under 'vars:' (or use ${env:NAME} for the environment)",
                 )
+
+
+def _check_var_sizes(r: FieldReader, variables: Mapping[str, str]) -> None:
+    """Circular vars and strings that would expand beyond ``MAX_VALUE_CHARS``, located.
+
+    Sizes are computed from lengths alone, so a ``${v26}${v26}`` doubling chain is measured,
+    never built.
+    """
+    lines = {field[len("vars."):]: line for field, line, _ in r.var_uses
+             if field.startswith("vars.")}
+    sizes: dict[str, int] = {}
+    circular: set[str] = set()
+
+    def size(text: str, chain: tuple[str, ...]) -> int:
+        total = len(text)
+        for kind, name in references(text):
+            if kind != "var" or name not in variables:
+                continue
+            total -= len(name) + 3  # the ${name} itself is replaced
+            total += var_size(name, chain)
+        return total
+
+    def var_size(name: str, chain: tuple[str, ...]) -> int:
+        if name in sizes:
+            return sizes[name]
+        if name in chain:
+            cycle = (*chain[chain.index(name):], name)
+            if cycle[0] not in circular:
+                circular.update(cycle)
+                r.problem(lines.get(cycle[0], 0), f"vars.{cycle[0]}",
+                          "circular variable: the values refer to each other "
+                          f"({' -> '.join(cycle)}); break the loop")
+            return 0
+        sizes[name] = value = min(size(variables[name], (*chain, name)), 1 << 62)
+        return value
+
+    for field, line, text in r.var_uses:
+        name = field[len("vars."):] if field.startswith("vars.") else ""
+        expanded = var_size(name, ()) if name in variables else size(text, ())
+        if expanded > MAX_VALUE_CHARS:
+            r.problem(line, field, f"expands to {expanded:,} characters, more than the "
+                      f"{MAX_VALUE_CHARS:,} a checklist value may hold; a variable it uses "
+                      "doubles at each step or is far too long")

@@ -71,6 +71,9 @@ class Item:
     """The command needs a terminal (``eb ssh``, an editor): run with the app suspended."""
     tick_on_success: bool = False
     """Exit status 0 of the command (or action) ticks the item."""
+    continue_on_error: bool = False
+    """Run every line of the command even after one fails (the last line's exit decides).
+    By default a command stops at its first failing line or ``;``-separated command."""
     check: Check | None = None
     """Automated verification, if the item has one."""
     auto_tick: bool = False

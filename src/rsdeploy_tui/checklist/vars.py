@@ -24,6 +24,9 @@ from rsdeploy_tui.errors import RsdeployError, UsageError
 from rsdeploy_tui.records import datarecord
 
 MASK = "****"
+MAX_VALUE_CHARS = 65_536
+"""Longest a variable's expanded value may be (a URL, a DSN, a few lines): a ``${v}${v}``
+doubling chain is refused with its name instead of eating memory and the journal."""
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_PREFIX = "env:"
@@ -230,29 +233,11 @@ def resolve_vars(
     layered: dict[str, str] = dict(checklist.vars)
     layered.update(load_config_vars(checklist.name) if config is None else config)
     layered.update(overrides or {})
+    return _expand_references(layered, checklist)
 
-    resolved: dict[str, str] = {}
 
-    def resolve(name: str, chain: tuple[str, ...]) -> str:
-        if name in resolved:
-            return resolved[name]
-        if name in chain:
-            cycle = " -> ".join((*chain, name))
-            raise VarError("Circular variable", f"the variables refer to each other: {cycle}.")
-
-        def replace(match: re.Match[str]) -> str:
-            inner = match.group(1)
-            if inner is None or inner.startswith(_ENV_PREFIX) or inner not in layered:
-                return match.group(0)
-            return resolve(inner, (*chain, name))
-
-        value = _TOKEN.sub(replace, layered[name])
-        resolved[name] = value
-        return value
-
-    for name in layered:
-        resolve(name, ())
-    return resolved
+def _where(checklist: Checklist) -> str:
+    return f"{checklist.path}: " if checklist.path else ""
 
 
 # ------------------------------------------------------------------------------------------------
@@ -417,14 +402,18 @@ def resolve_values(
     for name, value in (builtins or {}).items():
         layered[name] = value
         origin[name] = ValueSource(name, "", "session", "built in")
-    values = _expand_references(layered)
+    values = _expand_references(layered, checklist)
     sources = {name: ValueSource(name, values[name], src.source, src.detail)
                for name, src in origin.items()}
     return Resolution(values, sources)
 
 
-def _expand_references(layered: Mapping[str, str]) -> dict[str, str]:
-    """``${other}`` between vars expanded (VarError on a cycle); ``${env:...}`` kept."""
+def _expand_references(layered: Mapping[str, str], checklist: Checklist) -> dict[str, str]:
+    """``${other}`` between vars expanded; ``${env:...}`` kept.
+
+    Raises:
+        VarError: a cycle, or a value past ``MAX_VALUE_CHARS`` (a doubling chain).
+    """
     resolved: dict[str, str] = {}
 
     def resolve(name: str, chain: tuple[str, ...]) -> str:
@@ -432,7 +421,9 @@ def _expand_references(layered: Mapping[str, str]) -> dict[str, str]:
             return resolved[name]
         if name in chain:
             cycle = " -> ".join((*chain, name))
-            raise VarError("Circular variable", f"the variables refer to each other: {cycle}.")
+            raise VarError("Circular variable", f"{_where(checklist)}the variables refer to "
+                           f"each other: {cycle}. Fix one of them (in the checklist's vars, the "
+                           "config file or --set).")
 
         def replace(match: re.Match[str]) -> str:
             inner = match.group(1)
@@ -441,6 +432,11 @@ def _expand_references(layered: Mapping[str, str]) -> dict[str, str]:
             return resolve(inner, (*chain, name))
 
         value = _TOKEN.sub(replace, layered[name])
+        if len(value) > MAX_VALUE_CHARS:
+            raise VarError("Variable too large", f"{_where(checklist)}var '{name}' expands to "
+                           f"{len(value):,} characters, more than {MAX_VALUE_CHARS:,}; a value "
+                           "it uses doubles at each step or is far too long. Nothing was run "
+                           "or recorded.")
         resolved[name] = value
         return value
 

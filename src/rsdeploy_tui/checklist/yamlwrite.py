@@ -26,6 +26,7 @@ _KEY_ORDER = [
     "confirm",
     "interactive",
     "tick_on_success",
+    "continue_on_error",
     "action",
     "check",
     "auto_tick",

@@ -37,7 +37,7 @@ MAX_CANDIDATES = 5
 
 
 def human(size: int) -> str:
-    """``41 kB``, ``3.2 MB``: sizes as an operator reads them (powers of 1000, like S3's console)."""
+    """``41 kB``, ``3.2 MB``: sizes as an operator reads them (powers of 1000, as S3 shows)."""
     value = float(size)
     for unit in ("bytes", "kB", "MB", "GB"):
         if value < 1000 or unit == "GB":

@@ -92,7 +92,16 @@ async def check_postgres(ctx: CheckContext, params: dict[str, Any]) -> CheckResu
                   f"{found['max_connections']} connections", **found)
 
 
-def _count(args: dict[str, Any], tables: list[str]) -> dict[str, int | None]:
+_COLUMNS = (
+    "SELECT CASE WHEN table_schema = 'public' THEN table_name "
+    "ELSE table_schema || '.' || table_name END, column_name FROM information_schema.columns "
+    "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') "
+    "ORDER BY 1, ordinal_position")
+
+
+def _count(args: dict[str, Any], tables: list[str]
+           ) -> tuple[dict[str, int | None], dict[str, list[str]]]:
+    """Row counts of ``tables`` (None: no such table) and their columns, by table."""
     from psycopg2 import errors, sql
 
     conn = _connect(args, 10)
@@ -114,24 +123,47 @@ def _count(args: dict[str, Any], tables: list[str]) -> dict[str, int | None]:
                     counts[table] = int(cur.fetchone()[0])
                 except errors.UndefinedTable:
                     counts[table] = None
+            cur.execute(_COLUMNS)
+            schema: dict[str, list[str]] = {}
+            for table, column in cur.fetchall():
+                if counts.get(table) is not None:
+                    schema.setdefault(table, []).append(column)
     finally:
         conn.close()
-    return counts
+    return counts, schema
+
+
+def schema_lost(before: dict[str, Any], now: dict[str, list[str]], counts: dict[str, Any],
+                every_table: bool) -> list[str]:
+    """Tables and columns of the baseline's schema that are gone now, one sentence each."""
+    lost: list[str] = []
+    for table, columns in sorted(before.items()):
+        if not isinstance(columns, list):
+            continue
+        if table not in now:
+            if every_table or table in counts:
+                lost.append(f"table {table} gone")
+            continue
+        present = set(now[table])
+        lost += [f"column {table}.{column} gone" for column in columns if column not in present]
+    return lost
 
 
 async def check_row_counts(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
-    """Row counts of ``tables``; with ``baseline`` fails on any decrease (no data loss)."""
+    """Row counts and columns of ``tables``; with ``baseline``, fails on any row decrease and on
+    any table or column of the baseline that is gone (no data loss)."""
     tables = [str(t) for t in params["tables"]]
     args = connection_args(ctx, params)
-    counts = await asyncio.to_thread(_count, args, tables)
-    evidence: dict[str, Any] = {"counts": counts, "database": where(args)}
+    counts, schema = await asyncio.to_thread(_count, args, tables)
+    evidence: dict[str, Any] = {"counts": counts, "schema": schema, "database": where(args)}
     missing = [t for t, n in counts.items() if n is None]
     if missing:
         return failed("table(s) missing: " + ", ".join(missing), **evidence)
     ref = params.get("baseline")
     if not ref:
         total = sum(n or 0 for n in counts.values())
-        return passed(f"{len(counts)} tables, {total} rows", **evidence)
+        columns = sum(len(c) for c in schema.values())
+        return passed(f"{len(counts)} tables, {total} rows, {columns} columns", **evidence)
     base = ctx.baseline(str(ref))
     if base is None or not isinstance(base.get("counts"), dict):
         return skipped(f"no baseline counts recorded for {ref} in this session", **evidence)
@@ -143,9 +175,20 @@ async def check_row_counts(ctx: CheckContext, params: dict[str, Any]) -> CheckRe
     if tables == ["*"]:
         lost += [f"{t} {n} -> table gone" for t, n in before.items()
                  if t not in counts and isinstance(n, int) and n > 0]
-    if lost:
-        return failed("rows lost: " + "; ".join(lost), **evidence)
-    return passed(f"no decrease in {len(counts)} tables since {ref}", **evidence)
+    before_schema = base.get("schema")
+    gone = schema_lost(before_schema, schema, counts, tables == ["*"]) \
+        if isinstance(before_schema, dict) else []
+    if gone:
+        evidence["schema_lost"] = gone
+    problems = ([f"rows lost: {'; '.join(lost)}"] if lost else []) + (
+        [f"schema lost: {'; '.join(gone)}"] if gone else [])
+    if problems:
+        return failed(" — ".join(problems), **evidence)
+    if not isinstance(before_schema, dict):
+        raise CheckError(f"not proven: the baseline of {ref} recorded row counts but no schema, "
+                         "so dropped columns cannot be seen; rows did not decrease", **evidence)
+    return passed(f"no decrease in {len(counts)} tables and no table or column gone since {ref}",
+                  **evidence)
 
 
 def _query(args: dict[str, Any], query: str) -> tuple[list[str], list[tuple[Any, ...]], int]:

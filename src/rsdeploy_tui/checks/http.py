@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from rsdeploy_tui.checks.registry import (
     CheckContext,
@@ -14,7 +14,7 @@ from rsdeploy_tui.checks.registry import (
     passed,
     skipped,
 )
-from rsdeploy_tui.checks.web import client, excerpt, fetch
+from rsdeploy_tui.checks.web import BODY_CAP, TIMED_READ_CAP, client, excerpt, fetch
 
 _MISSING = object()
 
@@ -58,9 +58,13 @@ async def check_http(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
     """A page answers with the expected status, JSON, text and within ``max_seconds``."""
     url, method = params["url"], str(params.get("method", "GET")).upper()
     statuses = _expected_statuses(params.get("expect_status"))
+    timed = params.get("max_seconds") is not None
     async with client(ctx, params, follow_redirects=bool(params.get("follow_redirects"))) as http:
-        got = await fetch(http, method, url, headers=params.get("headers") or None)
+        got = await fetch(http, method, url, headers=params.get("headers") or None,
+                          read_cap=TIMED_READ_CAP if timed else BODY_CAP)
     evidence = got.evidence()
+    if timed and got.truncated:
+        raise CheckError(_unread(url), **evidence)
     problems: list[str] = []
     if got.status not in statuses:
         problems.append(f"status {got.status}, expected {' or '.join(map(str, statuses))}")
@@ -92,24 +96,75 @@ async def check_http(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
     return passed(f"{url}: {got.status} in {got.elapsed_s:.2f} s", **evidence)
 
 
-async def check_https_redirect(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
-    """An http:// URL answers 301/302/307/308 to https:// on the same host."""
-    url = params["url"]
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_HOPS = 10
+
+
+def _site(url: str) -> tuple[str, int]:
     parts = urlsplit(url)
-    if parts.scheme != "http":
+    return (parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80))
+
+
+async def check_https_redirect(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
+    """An http:// URL redirects, hop by hop, to an https:// page of the site that answers.
+
+    Every hop is followed (at most ``MAX_HOPS``): the chain must end on ``https://`` at the host
+    and port of the ``base_url`` var (else the http URL's host, port 443), with a TLS handshake
+    that verifies (``verify``/``tls_ca_file``) and a response below 400. A target that does not
+    speak TLS, never answers, is another host, or loops fails, naming the hop.
+    """
+    url = params["url"]
+    if urlsplit(url).scheme != "http":
         raise CheckError(f"https_redirect needs an http:// URL, got {url}")
+    base = ctx.var("base_url")
+    expected = _site(base) if base.startswith("https://") else (_site(url)[0], 443)
+    allowed_hosts = {expected[0], _site(url)[0]}
+    want = f"https://{expected[0]}:{expected[1]}"
+    hops: list[str] = []
+    evidence: dict[str, Any] = {"url": url, "expected": want, "hops": hops}
+    current, seen = url, {url}
     async with client(ctx, params) as http:
-        got = await fetch(http, "GET", url)
-    evidence = got.evidence()
-    location = got.response.headers.get("location", "")
-    target = urlsplit(location)
-    if got.status not in (301, 302, 307, 308):
+        for hop in range(MAX_HOPS + 1):
+            try:
+                got = await fetch(http, "GET", current)
+            except CheckError as exc:
+                if hop == 0:
+                    raise
+                hops.append(f"{current}: {exc.reason}")
+                return failed(f"{url}: the redirect target {current} fails: {exc.reason}",
+                              **evidence)
+            location = got.response.headers.get("location", "")
+            if got.status not in REDIRECT_STATUSES or not location:
+                hops.append(f"{got.status} {current}")
+                break
+            target = urljoin(current, location)
+            hops.append(f"{got.status} {current} -> {target}")
+            if target in seen:
+                return failed(f"{url}: redirect loop back to {target}", **evidence)
+            if hop == 0 and not target.startswith("https://"):
+                return failed(f"{url}: redirects to {target}, not https", **evidence)
+            if current.startswith("https://") and not target.startswith("https://"):
+                return failed(f"{url}: {current} redirects back to {target} (not https)",
+                              **evidence)
+            if _site(target)[0] not in allowed_hosts:
+                return failed(f"{url}: redirects to another host ({_site(target)[0]}), "
+                              f"expected {expected[0]}", **evidence)
+            seen.add(target)
+            current = target
+        else:
+            return failed(f"{url}: more than {MAX_HOPS} redirects", **evidence)
+    evidence.update(final_url=current, final_status=got.status)
+    if hop == 0:
         return failed(f"{url}: status {got.status}, expected a redirect to https", **evidence)
-    if target.scheme != "https":
-        return failed(f"{url}: redirects to {location or 'nowhere'}, not https", **evidence)
-    if target.hostname != parts.hostname:
-        return failed(f"{url}: redirects to another host ({target.hostname})", **evidence)
-    return passed(f"{url}: {got.status} to {location}", **evidence)
+    if not current.startswith("https://"):
+        return failed(f"{url}: the redirects end on {current}, not https", **evidence)
+    if _site(current) != expected:
+        return failed(f"{url}: the redirects end on {current}, expected {want}", **evidence)
+    if got.status >= 400:
+        return failed(f"{url}: the redirects end on {current} answering {got.status}",
+                      **evidence)
+    return passed(f"{url}: {len(hops) - 1} redirect(s) to {current}, TLS verified, "
+                  f"{got.status}", **evidence)
 
 
 HSTS_MIN_AGE = 15552000
@@ -219,7 +274,9 @@ async def check_response_time(ctx: CheckContext, params: dict[str, Any]) -> Chec
     times: dict[str, float] = {}
     async with client(ctx, params) as http:
         for url in urls:
-            got = await fetch(http, "GET", url)
+            got = await fetch(http, "GET", url, read_cap=TIMED_READ_CAP)
+            if got.truncated:
+                raise CheckError(_unread(url), times=times, **got.evidence())
             if got.status >= 400:
                 return failed(f"{url}: status {got.status}", times=times, **got.evidence())
             times[url] = round(got.elapsed_s, 3)
@@ -250,6 +307,11 @@ async def check_response_time(ctx: CheckContext, params: dict[str, Any]) -> Chec
     if slower:
         return failed(f"slower than {factor:g}x baseline: " + "; ".join(slower), **evidence)
     return passed(f"within {factor:g}x of baseline ({len(times)} URL(s))", **evidence)
+
+
+def _unread(url: str) -> str:
+    return (f"not proven: {url} was still sending after {TIMED_READ_CAP // (1024 * 1024)} MB, "
+            "so the time to load the whole response is unknown")
 
 
 def _times_of(evidence: dict[str, Any]) -> dict[str, float]:

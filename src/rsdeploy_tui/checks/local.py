@@ -28,24 +28,42 @@ class Finished:
     exit_code: int
     output: str
     """The last ``OUTPUT_CAP`` bytes of stdout and stderr, interleaved."""
+    failed: dict[str, Any] | None = None
+    """The line that failed, ``{step, of, line, text, exit_code}``: the run stopped there."""
 
     def tail(self, lines: int = TAIL_LINES) -> list[str]:
         return [one_line(line, 400) for line in self.output.splitlines()[-lines:]]
 
 
-async def run_shell(command: str, ctx: CheckContext, cwd: str | None = None) -> Finished:
-    """Run ``command`` through the shell with the context's environment; stop it if cancelled.
+async def run_shell(command: str, ctx: CheckContext, cwd: str | None = None, *,
+                    fail_fast: bool = True) -> Finished:
+    """Run ``command`` with bash and the context's environment; stop it if cancelled.
+
+    Fail-fast like every run of the app (``runner/steps.py``: ``-e -o pipefail``, the failing
+    line named in ``Finished.failed``) unless ``fail_fast`` is False.
 
     Raises:
         CheckError: the working directory does not exist.
     """
+    import tempfile
+
+    from rsdeploy_tui.runner.steps import fail_fast_script, read_failure
+
     if cwd and not os.path.isdir(cwd):
         raise CheckError(f"working directory not found: {cwd}")
     env = dict(ctx.environ) if ctx.environ else dict(os.environ)
-    process = await asyncio.create_subprocess_shell(
-        command, cwd=cwd or None, env=env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    err_fd, err_name = tempfile.mkstemp(prefix="rsdeploy-check-", suffix=".err")
+    os.close(err_fd)
+    err_path = Path(err_name)
+    script = fail_fast_script(command, err_path) if fail_fast else command
+    try:
+        process = await asyncio.create_subprocess_exec(
+            "bash", "-c", script, cwd=cwd or None, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    except BaseException:
+        err_path.unlink(missing_ok=True)
+        raise
     kept = bytearray()
     finished = False
     try:
@@ -63,7 +81,12 @@ async def run_shell(command: str, ctx: CheckContext, cwd: str | None = None) -> 
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
             await process.wait()
-    return Finished(exit_code, kept.decode("utf-8", errors="replace"))
+            err_path.unlink(missing_ok=True)
+    code = 128 - exit_code if exit_code < 0 else exit_code
+    failed = read_failure(err_path, command, None, code) if fail_fast else None
+    if not fail_fast:
+        err_path.unlink(missing_ok=True)
+    return Finished(code, kept.decode("utf-8", errors="replace"), failed)
 
 
 async def check_command(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
@@ -74,6 +97,8 @@ async def check_command(ctx: CheckContext, params: dict[str, Any]) -> CheckResul
     done = await run_shell(command, ctx, cwd)
     evidence: dict[str, Any] = {"command": command, "exit_code": done.exit_code,
                                 "tail": done.tail()}
+    if done.failed is not None:
+        evidence["failed"] = done.failed
     if cwd:
         evidence["cwd"] = cwd
     if done.exit_code == 127 and "not found" in done.output:
@@ -82,6 +107,10 @@ async def check_command(ctx: CheckContext, params: dict[str, Any]) -> CheckResul
     problems = []
     if done.exit_code != expect_exit:
         problems.append(f"exit {done.exit_code}, expected {expect_exit}")
+        if done.failed is not None and expect_exit == 0:
+            from rsdeploy_tui.runner.steps import describe_failure
+
+            problems[-1] = f"{describe_failure(done.failed)}, expected exit {expect_exit}"
     pattern = params.get("expect_output")
     if pattern:
         try:

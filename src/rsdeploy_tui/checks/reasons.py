@@ -20,6 +20,9 @@ def describe_error(exc: BaseException) -> str:
     Recognises network, TLS, DNS, httpx, botocore and psycopg2 failures by name so this module
     imports none of those libraries.
     """
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        # anyio/httpx wrap the real failure in a task group: name that one, not the group.
+        return describe_error(exc.exceptions[0])
     chain = _chain(exc)
     for err in chain:
         if isinstance(err, socket.gaierror):
@@ -82,11 +85,16 @@ def _httpx_reason(name: str, text: str, chain: list[BaseException]) -> str:
 
 
 def _aws_reason(exc: BaseException, name: str, text: str) -> str:
+    from rsdeploy_tui.aws import plain_message
+
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         error = response.get("Error", {})
-        code, message = error.get("Code", name), error.get("Message", "")
+        code, message = str(error.get("Code", name)), plain_message(str(error.get("Message", "")))
+        code = f"HTTP {code}" if code.isdigit() else code
         return one_line(f"AWS {code}: {message}" if message else f"AWS {code}")
+    if name == "ResponseParserError":
+        return one_line(f"unreadable answer from the AWS endpoint: {plain_message(text)}")
     if name == "NoCredentialsError":
         return "AWS credentials not found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)"
     if name == "NoRegionError":

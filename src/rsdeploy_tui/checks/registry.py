@@ -14,6 +14,7 @@ import importlib
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import field, replace
 from typing import Any, Literal
 
@@ -147,6 +148,17 @@ class CheckContext:
 
 CheckFunction = Callable[[CheckContext, dict[str, Any]], Awaitable[CheckResult]]
 
+# When the running check must be done (time.monotonic()); set per check task by ``_run``, so a
+# check can give its own network waits less than the time left and name what did not answer
+# instead of being cut off by the overall limit with no word about where.
+_DEADLINE: ContextVar[float | None] = ContextVar("check_deadline", default=None)
+
+
+def time_left(default: float = DEFAULT_TIMEOUT) -> float:
+    """Seconds until the running check's time limit (``default`` outside a check)."""
+    deadline = _DEADLINE.get()
+    return default if deadline is None else max(0.0, deadline - time.monotonic())
+
 
 def get_check(type_name: str) -> CheckFunction:
     """The coroutine function implementing a check type.
@@ -199,12 +211,19 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
     limit = timeout_for(type_name, params, ctx)
     params.pop("timeout", None)
     function = get_check(type_name)
+    token = _DEADLINE.set(time.monotonic() + limit)
     try:
         return await asyncio.wait_for(function(ctx, params), limit)
     except TimeoutError:
-        return CheckResult("error", f"timed out after {limit:g} s")
+        # Name what was waited on: the command or URL when the check has one.
+        what = next((f"`{params[key]}`" if key in ("run", "command") else str(params[key])
+                     for key in ("run", "command", "url") if params.get(key)),
+                    f"the {type_name} check")
+        return CheckResult("error", f"{what} did not finish within {limit:g} s")
     except CheckError as exc:
         return CheckResult("error", exc.reason, exc.evidence)
+    finally:
+        _DEADLINE.reset(token)
 
 
 def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:

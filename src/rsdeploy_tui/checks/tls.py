@@ -21,11 +21,17 @@ def _target(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, int]:
     host = params.get("host") or (parts.hostname if parts else None)
     if not host:
         raise CheckError("tls_cert needs host, url or the base_url var")
-    port = params.get("port") or (parts.port if parts and parts.port else 443)
     try:
-        return str(host), int(port)
+        port = params.get("port") or (parts.port if parts and parts.port else 443)
+    except ValueError as exc:
+        raise CheckError(f"invalid URL {url}: {exc}") from None
+    try:
+        number = int(port)
     except ValueError as exc:
         raise CheckError(f"port must be a number, got {port!r}") from exc
+    if not 0 < number < 65536:
+        raise CheckError(f"port {number} is not between 1 and 65535")
+    return str(host), number
 
 
 async def _handshake(host: str, port: int, context: ssl.SSLContext

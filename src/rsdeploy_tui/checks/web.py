@@ -6,9 +6,10 @@ import os
 import ssl
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from rsdeploy_tui.checks.reasons import describe_error
-from rsdeploy_tui.checks.registry import CheckContext, CheckError
+from rsdeploy_tui.checks.registry import CheckContext, CheckError, time_left
 from rsdeploy_tui.records import datarecord
 
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 BODY_CAP = 1024 * 1024
 """Bytes of a response body kept; the rest is not read (a 10 MB page must not fill memory)."""
+
+TIMED_READ_CAP = 32 * 1024 * 1024
+"""Bytes read (and dropped past ``BODY_CAP``) when the time to load the whole response is the
+claim; a body still flowing past it (an endless stream) leaves that claim unproven."""
 
 USER_AGENT = "rsdeploy-tui-check/1"
 
@@ -69,6 +74,15 @@ def ssl_context(ca_file: str, *, verify: bool = True) -> ssl.SSLContext:
     return context
 
 
+_MARGIN_S = 0.25
+"""Time kept back from the check's limit so a wait that runs out is named by the check itself."""
+
+
+def request_timeout(limit: float = 20.0) -> float:
+    """Seconds one request may wait: ``limit``, or less when the check's time runs out sooner."""
+    return max(0.1, min(limit, time_left(limit + _MARGIN_S) - _MARGIN_S))
+
+
 def client(ctx: CheckContext, params: dict[str, Any], *, follow_redirects: bool = False,
            timeout: float = 20.0) -> httpx.AsyncClient:
     """An AsyncClient for one check (no proxies from the environment: checks hit the site)."""
@@ -76,9 +90,28 @@ def client(ctx: CheckContext, params: dict[str, Any], *, follow_redirects: bool 
 
     return httpx.AsyncClient(
         verify=tls_verify(ctx, params), follow_redirects=follow_redirects,
-        timeout=httpx.Timeout(timeout), trust_env=False, max_redirects=10,
+        timeout=httpx.Timeout(request_timeout(timeout)), trust_env=False, max_redirects=10,
         headers={"User-Agent": USER_AGENT},
     )
+
+
+def check_url(url: str, schemes: tuple[str, ...] = ("http", "https")) -> None:
+    """Raise a located ``CheckError`` for a URL no request can be made to.
+
+    An out-of-range port otherwise surfaces from httpx/anyio as "ExceptionGroup: unhandled errors
+    in a TaskGroup".
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise CheckError(f"invalid URL {url}: {exc}") from None
+    if parts.scheme not in schemes:
+        raise CheckError(f"invalid URL {url}: expected {' or '.join(schemes)}://")
+    if not parts.hostname:
+        raise CheckError(f"invalid URL {url}: no host name")
+    if port == 0:
+        raise CheckError(f"invalid URL {url}: port 0 is not a port a site listens on")
 
 
 @datarecord
@@ -109,29 +142,45 @@ class Fetched:
         return found
 
 
-async def fetch(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> Fetched:
-    """Send a request and read at most ``BODY_CAP`` bytes of the body.
+async def fetch(http: httpx.AsyncClient, method: str, url: str, *, read_cap: int = BODY_CAP,
+                **kwargs: Any) -> Fetched:
+    """Send a request and read the body up to ``read_cap`` bytes (the first ``BODY_CAP`` kept).
+
+    ``Fetched.truncated`` says the reading stopped before the body ended.
 
     Raises:
-        CheckError: the site could not be reached (refused, DNS, TLS, redirect loop, timeout).
+        CheckError: the site could not be reached (refused, DNS, TLS, redirect loop, timeout),
+            naming the URL (and, for a time-out, how long it was given).
     """
+    check_url(url)
     start = time.monotonic()
     try:
         async with http.stream(method, url, **kwargs) as response:
             chunks: list[bytes] = []
-            size, truncated = 0, False
+            kept = size = 0
+            truncated = False
             async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
                 size += len(chunk)
-                if size >= BODY_CAP:
+                if kept < BODY_CAP:
+                    chunks.append(chunk[: BODY_CAP - kept])
+                    kept += len(chunks[-1])
+                if size >= read_cap:
                     truncated = True
                     break
-            body = b"".join(chunks)[:BODY_CAP]
+            body = b"".join(chunks)
     except CheckError:
         raise
     except Exception as exc:  # httpx, ssl, socket errors: a reason, not a traceback
-        raise CheckError(f"{describe_error(exc)} ({method} {url})", url=url) from exc
+        raise CheckError(_request_failure(exc, http, method, url), url=url) from exc
     return Fetched(response, body, truncated, time.monotonic() - start)
+
+
+def _request_failure(exc: Exception, http: httpx.AsyncClient, method: str, url: str) -> str:
+    name = type(exc).__name__
+    if name in ("ConnectTimeout", "ReadTimeout", "WriteTimeout", "PoolTimeout"):
+        waited = http.timeout.read or http.timeout.connect or 0
+        return f"{url} did not answer within {waited:.3g} s ({method})"
+    return f"{describe_error(exc)} ({method} {url})"
 
 
 def excerpt(text: str, limit: int = 300) -> str:

@@ -210,9 +210,15 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     """One line per check, then the counts."""
     width = max((len(r["item"]) for r in rows), default=4)
     type_width = max((len(r["type"]) for r in rows), default=4)
+    from rsdeploy_tui.checks.evidence import evidence_lines
+
     for row in rows:
         print(f"{_MARK.get(row['status'], row['status']):<6} {row['item']:<{width}}  "
               f"{row['type']:<{type_width}}  {row['duration_s']:>6.2f}s  {row['summary']}")
+        if row["status"] in ("fail", "error"):
+            # What was observed, as text, under a check that did not pass.
+            for line in evidence_lines(row.get("evidence"), " " * 7):
+                print(line)
     counts = {s: sum(r["status"] == s for r in rows) for s in _MARK}
     print(f"\n{len(rows)} checks: {counts['pass']} passed, {counts['fail']} failed, "
           f"{counts['error']} errors, {counts['skipped']} skipped")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import stat
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,21 +24,38 @@ MAX_BYTES = 2 * 1024 * 1024
 
 def read_markdown(path: Path) -> str:
     """The Markdown text of ``path``, or an ``RsdeployError`` naming the file and the problem."""
-    if not path.exists():
-        raise RsdeployError("No such Markdown file", f"{path} does not exist.")
-    if path.is_dir():
-        raise RsdeployError("Not a Markdown file", f"{path} is a directory; expected a .md file.")
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise RsdeployError(
-                "Markdown file too large",
-                f"{path} is {size / 1_048_576:.1f} MiB; a checklist is at most "
-                f"{MAX_BYTES // 1_048_576} MiB. Is this the right file?",
-            )
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise RsdeployError("No such Markdown file", f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise RsdeployError("Not a Markdown file",
+                            f"{path} is a directory; expected a .md file.") from None
     except OSError as error:
         raise RsdeployError("Cannot read Markdown file", f"{path}: {error.strerror}.") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise RsdeployError("Not a Markdown file",
+                                f"{path} is a directory; expected a .md file.")
+        if not stat.S_ISREG(info.st_mode):
+            # a FIFO or device: reading it would wait forever
+            raise RsdeployError("Not a Markdown file", f"{path} is not a regular file (a FIFO, "
+                                "device or socket); expected a .md file.")
+        if info.st_size > MAX_BYTES:
+            raise RsdeployError(
+                "Markdown file too large",
+                f"{path} is {info.st_size / 1_048_576:.1f} MiB; a checklist is at most "
+                f"{MAX_BYTES // 1_048_576} MiB. Is this the right file?",
+            )
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    except OSError as error:
+        raise RsdeployError("Cannot read Markdown file", f"{path}: {error.strerror}.") from None
+    finally:
+        os.close(fd)
     if b"\x00" in data:
         raise RsdeployError("Not a Markdown file", f"{path} is binary data, not Markdown text.")
     try:
@@ -63,21 +80,35 @@ def convert(path: Path, name: str | None = None) -> tuple[str, Checklist]:
 
 
 def _validate(text: str, source: Path) -> Checklist:
-    """Load the YAML with the checklist loader; a failure here is an importer bug, said plainly."""
-    from rsdeploy_tui.checklist import ChecklistError, load_checklist
+    """Load the YAML with the checklist loader; a failure here is an importer bug, said plainly.
 
-    with tempfile.TemporaryDirectory(prefix="rsdeploy-import-") as tmp:
-        candidate = Path(tmp) / "imported.yaml"
-        candidate.write_text(text, encoding="utf-8")
-        try:
-            return load_checklist(candidate)
-        except ChecklistError as error:
-            listing = "\n".join(f"  line {p.line}: {p.field}: {p.message}" for p in error.problems)
-            raise RsdeployError(
-                "Import produced an invalid checklist",
-                f"{source}: the YAML made from it does not validate (nothing was written):\n"
-                f"{listing}",
-            ) from None
+    The YAML is checked in memory (no temporary file), so every message names the operator's
+    Markdown file, never a path they did not make.
+    """
+    from rsdeploy_tui.checklist import ChecklistError
+    from rsdeploy_tui.checklist.loader import parse_checklist
+    from rsdeploy_tui.checklist.yamlread import MAX_BYTES as MAX_CHECKLIST_BYTES
+
+    data = text.encode("utf-8")
+    if len(data) > MAX_CHECKLIST_BYTES:
+        raise RsdeployError(
+            "Import too large",
+            f"{source}: the checklist YAML made from it would be {len(data) / 1_048_576:.1f} "
+            f"MiB, more than the {MAX_CHECKLIST_BYTES // 1_048_576} MiB a checklist may be, so "
+            "it could never be loaded (nothing was written). Split the Markdown into smaller "
+            "checklists.")
+    try:
+        return parse_checklist(data, Path(f"{source} (as YAML)"))
+    except ChecklistError as error:
+        listing = "\n".join(f"  line {p.line}: {p.field}: {p.message}" for p in error.problems)
+        raise RsdeployError(
+            "Import produced an invalid checklist",
+            f"{source}: the YAML made from it does not validate (nothing was written):\n"
+            f"{listing}",
+        ) from None
+    except RsdeployError as error:
+        raise RsdeployError(error.title, f"{source}: the YAML made from it cannot be read "
+                            f"(nothing was written): {error.message}") from None
 
 
 def _write(path: Path, text: str) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.checklist.vars import parse_overrides
-from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.reports import render_report
 from rsdeploy_tui.reports.files import write_atomic
 from rsdeploy_tui.session import Session, SessionStore
@@ -30,12 +29,10 @@ def _checklist_for(args: argparse.Namespace, session: Session) -> Checklist:
 
 def _open(store: SessionStore, wanted: str | None) -> Session:
     if wanted is None:
-        latest = store.latest(active_only=False)
-        if latest is None:
-            raise RsdeployError("No sessions yet",
-                                f"There are no sessions in {store.root}; start one with "
-                                "`rsdeploy-tui`, or set RSDEPLOY_STATE_DIR.")
-        wanted = latest.id
+        from rsdeploy_tui.session.view import default_session
+
+        wanted, which = default_session(store)
+        print(f"rsdeploy-tui: {which}", file=sys.stderr)
     return store.open(wanted, read_only=True)
 
 

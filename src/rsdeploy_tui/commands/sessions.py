@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 
 from rsdeploy_tui.errors import RsdeployError, UsageError
 from rsdeploy_tui.session import Session, SessionStore, SessionSummary
-from rsdeploy_tui.session.view import item_rows, recorded_checklist, session_view
+from rsdeploy_tui.session.view import (
+    default_session,
+    item_rows,
+    recorded_checklist,
+    session_view,
+)
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
@@ -73,7 +78,10 @@ def _pick(store: SessionStore, session_id: str | None, *, active_only: bool) -> 
 
 
 def _show(store: SessionStore, session_id: str | None, as_json: bool) -> int:
-    session = store.open(_pick(store, session_id, active_only=False), read_only=True)
+    if not session_id:
+        session_id, which = default_session(store)
+        print(f"rsdeploy-tui: {which}", file=sys.stderr)
+    session = store.open(session_id, read_only=True)
     for warning in session.warnings:
         print(f"rsdeploy-tui: warning: {warning}", file=sys.stderr)
     checklist, note = recorded_checklist(session.meta)
@@ -125,10 +133,14 @@ def _print_session(session: Session, checklist: Checklist | None, note: str | No
         flag = " CRITICAL" if row["critical"] else ""
         when = f"  ({row['by']} {_when(row['at'])})" if row["by"] else ""
         print(f"  {_MARKS.get(row['state'], '[?]')} {row['id']}{flag}  {row['text']}{when}")
+        if row["failing"]:
+            print("        NOW FAILING: done, but its latest check did not pass")
         if row["reason"]:
-            print(f"        skipped: {row['reason']}")
+            word = "skipped" if row["state"] == "skipped" else "ticked over its check"
+            print(f"        {word}: {row['reason']}")
         if row["check"]:
-            print(f"        check {row['check']['status']}: {row['check']['summary']}")
+            stale = " (stale: older than its last successful run)" if row["check"]["stale"] else ""
+            print(f"        check {row['check']['status']}{stale}: {row['check']['summary']}")
         for run in row["runs"]:
             end = (f"exit {run['exit_code']}" if run["exit_code"] is not None
                    else ("ended" if run["finished"] else "running"))

@@ -58,7 +58,8 @@ class Issue:
     """Something that went wrong or was left out."""
 
     kind: str
-    """``failed`` | ``skipped`` | ``note`` | ``cancelled``."""
+    """``failed`` | ``skipped`` | ``note`` | ``cancelled`` | ``deviation`` (done, now failing) |
+    ``override`` (ticked over a failing check, migrations confirmed)."""
     item: str | None
     """Qualified item id (None for a session-level note)."""
     text: str
@@ -141,12 +142,17 @@ def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list
             reason = record.reason or "no reason given"
             issues.append(Issue("skipped", item.qid, f"{item.text}; reason: {reason}",
                                 record.by, record.at))
-        elif record.check is not None and record.check.status in ("fail", "error"):
-            # done despite a failing check: the override belongs in the proof of work
-            issues.append(Issue("failed", item.qid,
-                                f"{item.text}: check {record.check.status}: "
-                                f"{record.check.summary} (ticked anyway)",
-                                record.by, record.check.at))
+        elif getattr(record, "failing", False) and record.check is not None:
+            # done, but the latest check says otherwise: not green, a deviation of the deployment
+            issues.append(Issue("deviation", item.qid,
+                                f"{item.text}: done, but now failing: check "
+                                f"{record.check.status}: {record.check.summary}",
+                                None, record.check.at))
+        if record.state == "done" and record.reason:
+            # ticked over a check that had not passed: the override belongs in the proof of work
+            issues.append(Issue("override", item.qid,
+                                f"{item.text}: ticked although its check had not passed; "
+                                f"reason: {record.reason}", record.by, record.at))
         for run in record.runs:
             if run.exit_code not in (0, None) and record.state != "failed":
                 issues.append(Issue("failed", item.qid,
@@ -160,6 +166,31 @@ def _issues(checklist: Checklist, state: Any, values: Mapping[str, str]) -> list
             issues.append(Issue("note", item.qid, f"{item.text}: {note.text}", note.by, note.at))
     # in the order they happened (the journal's times sort as text); undated ones last
     return sorted(issues, key=lambda issue: (issue.at is None, issue.at or ""))
+
+
+_MIGRATION_PURPOSES = {
+    "destructive_migrations": "destructive migrations confirmed by typing their names",
+    "migrations_unchecked": "migrations run without a migration check",
+}
+
+
+def _confirmations(checklist: Checklist, events: Sequence[Any],
+                   values: Mapping[str, str]) -> list[Issue]:
+    """The typed answers of the destructive-migration gate (ui/migration_gate.py)."""
+    issues = []
+    for event in events:
+        if event.kind != "confirmation":
+            continue
+        what = _MIGRATION_PURPOSES.get(str(event.data.get("purpose")))
+        if what is None:
+            continue
+        item = checklist.find_item(event.item) if event.item else None
+        text = expand_vars(item.text, values) if item else str(event.item)
+        names = ", ".join(str(n) for n in event.data.get("migrations") or [])
+        detail = f" ({names})" if names else f"; reason: {event.data.get('reason') or '?'}"
+        issues.append(Issue("override", event.item, f"{text}: {what}{detail}",
+                            event.operator, event.at))
+    return issues
 
 
 def _failure(record: Any) -> str:
@@ -333,7 +364,9 @@ def gather(
         migration_plan=_migration_plan(facts, state),
         migration_runs=_migration_runs(checklist, state),
         migration_ticks=_migration_ticks(checklist, state, values),
-        issues=_issues(checklist, state, values),
+        issues=sorted([*_issues(checklist, state, values),
+                       *_confirmations(checklist, events, values)],
+                      key=lambda issue: (issue.at is None, issue.at or "")),
         session_notes=session_notes,
         rollback=rollback,
         backup_key=_first(facts.get("backup_key")),

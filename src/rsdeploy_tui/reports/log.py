@@ -53,9 +53,17 @@ def _status_items(checklist: Checklist, words: tuple[str, ...]) -> list[Item]:
     return items
 
 
+def _state_of(state: Any, qid: str) -> str:
+    """An item's state for the log: a done item whose latest check fails counts as failed."""
+    record = state.items.get(qid)
+    if record is None:
+        return "pending"
+    return "failed" if getattr(record, "failing", False) else str(record.state)
+
+
 def _judge(items: list[Item], state: Any) -> tuple[str, int, int, int, int]:
     """(status, done, skipped, failed, total): status pass | fail | partial | none."""
-    states = [state.items[i.qid].state if i.qid in state.items else "pending" for i in items]
+    states = [_state_of(state, i.qid) for i in items]
     done, skipped, failed = (states.count(s) for s in ("done", "skipped", "failed"))
     if not items:
         return "none", 0, 0, 0, 0
@@ -93,8 +101,7 @@ def success_criteria(checklist: Checklist, state: Any,
     no items tied to it, or the deployment is still in progress and none of its items failed)."""
     out = []
     for criterion in checklist.success_criteria:
-        states = {q: (state.items[q].state if q in state.items else "pending")
-                  for q in criterion.items}
+        states = {q: _state_of(state, q) for q in criterion.items}
         if not states:
             met, why = None, "not verified (no items tied to it)"
         elif all(s == "done" for s in states.values()):
@@ -124,7 +131,11 @@ def _evidence_summary(record: Any) -> str:
     parts = []
     check = record.check
     if check is not None:
-        parts.append(f"check {check.status}: {check.summary}".strip())
+        stale = " (stale: older than its last successful run)" if getattr(
+            record, "check_stale", False) else ""
+        parts.append(f"check {check.status}{stale}: {check.summary}".strip())
+        if getattr(record, "failing", False):
+            parts.append("done but now failing")
     if record.runs:
         run = record.runs[-1]
         if getattr(run, "cancelled", None):
@@ -132,8 +143,16 @@ def _evidence_summary(record: Any) -> str:
         elif run.exit_code is None:
             parts.append("command running")
         else:
-            parts.append(f"command exit {run.exit_code}")
+            parts.append(f"command exit {run.exit_code}{_failed_line(run)}")
     return "; ".join(parts)
+
+
+def _failed_line(run: Any) -> str:
+    """`` (line 1 of 2 failed: git checkout v1.4.0)`` for a run that stopped at a line."""
+    failed = getattr(run, "failed", None)
+    if not isinstance(failed, dict):
+        return ""
+    return f" (line {failed.get('step')} of {failed.get('of')} failed: {failed.get('text', '')})"
 
 
 def _item_row(qid: str, record: Any, **known: Any) -> dict[str, Any]:
@@ -154,7 +173,10 @@ def _item_row(qid: str, record: Any, **known: Any) -> dict[str, Any]:
         row["runs"] = [{"run": r.run, "command": r.command, "started": r.started,
                         "finished": r.finished, "exit_code": r.exit_code,
                         "duration_s": getattr(r, "duration_s", None),
-                        "cancelled": getattr(r, "cancelled", None)} for r in record.runs]
+                        "cancelled": getattr(r, "cancelled", None),
+                        # Only for a run that stopped at a failing line (schema 1: keys added).
+                        **({"failed": r.failed} if getattr(r, "failed", None) else {})}
+                       for r in record.runs]
     return row
 
 

@@ -164,7 +164,7 @@ def _migrations(log: dict[str, Any]) -> list[str]:
 
 def _issues(log: dict[str, Any]) -> list[str]:
     words = {"failed": "Failed", "skipped": "Skipped", "note": "Note",
-             "cancelled": "Cancelled"}
+             "cancelled": "Cancelled", "deviation": "Deviation", "override": "Override"}
     lines = []
     for issue in log["issues"]:
         who = f" ({issue['by']}, {_when(issue['at'])})" if issue.get("by") else ""
@@ -318,6 +318,10 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
                 shown = f"cancelled ({run['cancelled']})"
             else:
                 shown = "running" if code is None else str(code)
+                failed = run.get("failed")
+                if isinstance(failed, dict) and code is not None:
+                    shown += (f" — line {failed.get('step')} of {failed.get('of')} failed: "
+                              f"{failed.get('text', '')}")
             lines.append(f"| `{row['qid']}` | {_cell(_code(_one_line(run['command'])))} "
                          f"| {_cell(shown)} "
                          f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")

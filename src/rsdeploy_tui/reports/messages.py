@@ -7,14 +7,23 @@ the operator to type in the Communication tab.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.reports.facts import Clock, DeploymentFacts, gather, show_time, utc_clock
-from rsdeploy_tui.reports.placeholders import fill, sprint_text
+from rsdeploy_tui.reports.facts import (
+    Clock,
+    DeploymentFacts,
+    _text_list,
+    gather,
+    parse_time,
+    show_time,
+    utc_clock,
+)
+from rsdeploy_tui.reports.placeholders import expand_vars, fill, sprint_text
 from rsdeploy_tui.reports.redaction import scrubber
 
 if TYPE_CHECKING:
@@ -65,6 +74,14 @@ class Message:
     """What it is, as listed in the Communication tab."""
     subject: str
     body: str
+    unfit: str = ""
+    """Why the message does not fit what happened (empty: ready to send). The Communication tab
+    shows it and asks for a typed confirmation before copying, saving or posting."""
+
+    @property
+    def ready(self) -> bool:
+        """Fits the session as it stands: offered as ready to send."""
+        return not self.unfit
 
     def text(self) -> str:
         """Subject and body as one text (what is copied, saved and posted)."""
@@ -86,13 +103,52 @@ KNOWN_ISSUES_SHOWN = 5
 """Issues a stakeholder message lists by name; the rest are counted (the log has them all)."""
 
 
-def _known_issues(facts: DeploymentFacts) -> list[str]:
-    issues = [i.text for i in facts.issues if i.kind in ("note", "failed")] + \
-             [n.text for n in facts.session_notes]
+_KNOWN = re.compile(r"known[ -_]issue", re.IGNORECASE)
+_CODE = re.compile(r"\s*\(?`[^`]*`\)?")
+
+
+def _plain(text: str) -> str:
+    """An item's text for stakeholders: inline commands (`...`) left out, one line."""
+    return " ".join(_CODE.sub("", text).split()).rstrip(" :;,.") or text.strip()
+
+
+def _known_issues(checklist: Checklist, facts: DeploymentFacts) -> list[str]:
+    """Documented known issues, then failed or skipped CRITICAL items, a sentence each.
+
+    Never raw error bodies, check summaries, notes (they are for the log) or commands: a
+    stakeholder reads what is wrong, the deployment log says how it was seen.
+    """
+    documented = _text_list(facts.vars.get("known_issues") or facts.facts.get("known_issues"))
+    for item in checklist.iter_items():
+        # The notes of the "Known issues documented" item are the documented known issues.
+        record = facts.state.items.get(item.qid) if facts.state is not None else None
+        if record is not None and _KNOWN.search(f"{item.id} {item.text}"):
+            documented += [note.text for note in record.notes]
+    issues = [" ".join(line.split()).rstrip(".") + "." for line in documented if line.strip()]
+    for item in checklist.iter_items():
+        record = facts.state.items.get(item.qid) if facts.state is not None else None
+        if record is None or not item.critical:
+            continue
+        text = _plain(expand_vars(item.text, facts.vars))
+        if record.state == "failed" or getattr(record, "failing", False):
+            issues.append(f"{text}: failed.")
+        elif record.state == "skipped":
+            issues.append(f"{text}: skipped.")
     if len(issues) > KNOWN_ISSUES_SHOWN:
         more = len(issues) - KNOWN_ISSUES_SHOWN
         issues = [*issues[:KNOWN_ISSUES_SHOWN], f"and {more} more (see the deployment log)"]
     return issues
+
+
+def _unfit(template_id: str, facts: DeploymentFacts) -> str:
+    """Why a message does not fit what happened ("" when it does)."""
+    rollback = facts.rollback
+    if template_id == "post_deployment" and rollback:
+        reason = rollback.get("reason") or "no reason given"
+        return (f"A rollback was started at {show_time(parse_time(rollback.get('at')))} "
+                f"({reason}): this message says the deployment completed successfully with no "
+                "data loss. Send the rollback message instead.")
+    return ""
 
 
 def _expected_downtime(facts: DeploymentFacts) -> str | None:
@@ -105,8 +161,8 @@ def _expected_downtime(facts: DeploymentFacts) -> str | None:
     return None
 
 
-def _values(facts: DeploymentFacts, template_id: str) -> tuple[dict[str, str | None],
-                                                                 dict[str, list[str]]]:
+def _values(checklist: Checklist, facts: DeploymentFacts,
+            template_id: str) -> tuple[dict[str, str | None], dict[str, list[str]]]:
     now = facts.now
     when = now
     if template_id == "pre_deployment":
@@ -114,7 +170,7 @@ def _values(facts: DeploymentFacts, template_id: str) -> tuple[dict[str, str | N
     elif template_id == "post_deployment":
         when = facts.ended or now
     features = _features(facts)
-    issues = _known_issues(facts)
+    issues = _known_issues(checklist, facts)
     contact = facts.vars.get("contact") or (facts.operators[0] if facts.operators else None)
     rollback = facts.rollback or {}
     description = rollback.get("reason")
@@ -195,12 +251,13 @@ def messages_from_facts(checklist: Checklist, facts: DeploymentFacts) -> list[Me
         template = checklist.templates.get(template_id)
         if template is not None:
             title, subject, body = template.title or title, template.subject, template.body
-        values, lists = _values(facts, template_id)
+        values, lists = _values(checklist, facts, template_id)
         options: dict[str, Any] = {"sprint": facts.sprint, "version": facts.version,
                                    "vars": facts.vars}
         filled[template_id] = Message(template_id, title,
                                       fill(subject, values, **options),
-                                      fill(body, values, lists, **options))
+                                      fill(body, values, lists, **options),
+                                      _unfit(template_id, facts))
     titles = {p.id: p.title for p in checklist.phases}
     for message in _status_updates(facts, titles):
         filled[message.id] = message
@@ -219,5 +276,6 @@ def build_messages(
     """The stakeholder messages for ``session``, filled and redacted."""
     facts = gather(checklist, session, clock=clock, vars=vars, git_dir=git_dir, use_git=use_git)
     clean = scrubber(session, checklist)
-    return [Message(m.id, m.title, clean.text(m.subject), clean.text(m.body))
+    return [Message(m.id, m.title, clean.text(m.subject), clean.text(m.body),
+                    clean.text(m.unfit))
             for m in messages_from_facts(checklist, facts)]

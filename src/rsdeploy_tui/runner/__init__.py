@@ -26,7 +26,12 @@ from rsdeploy_tui.runner.eb_logs import (
     supervise,
 )
 from rsdeploy_tui.runner.eb_status import EnvStatus, explain_deploy_exit, fetch_env_status
-from rsdeploy_tui.runner.interactive import needs_terminal, run_interactive
+from rsdeploy_tui.runner.interactive import (
+    TerminalRun,
+    needs_terminal,
+    run_in_terminal,
+    run_interactive,
+)
 from rsdeploy_tui.runner.log_source import archive_lines, log_source
 from rsdeploy_tui.runner.output import follow_log, sanitize, tail_lines
 
@@ -40,6 +45,7 @@ __all__ = [
     "RunHandle",
     "RunStatus",
     "SourceStatus",
+    "TerminalRun",
     "archive_lines",
     "cancel_run",
     "explain_deploy_exit",
@@ -49,6 +55,7 @@ __all__ = [
     "needs_terminal",
     "new_run_id",
     "read_meta",
+    "run_in_terminal",
     "run_interactive",
     "run_status",
     "sanitize",

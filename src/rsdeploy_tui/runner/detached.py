@@ -22,6 +22,8 @@ from typing import Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
+from rsdeploy_tui.runner.proctree import descendants
+from rsdeploy_tui.runner.runlog import read_note
 from rsdeploy_tui.runner.wrapper import proc_start_time, write_json_atomic
 from rsdeploy_tui.session.redact import ALWAYS_SECRET
 
@@ -71,6 +73,12 @@ class RunStatus:
     """Name of the signal that ended the command (``SIGINT`` ...), if any."""
     lost: bool = False
     """The wrapper is gone but left no exit file (killed with SIGKILL, machine rebooted)."""
+    failed: dict[str, Any] | None = None
+    """The line that failed, ``{step, of, line, text, exit_code}`` (``steps.read_failure``)."""
+    background: list[str] | None = None
+    """Processes that still held the output when the shell ended (``sleep 300 (pid 42)``)."""
+    output_dropped: dict[str, Any] | None = None
+    """``{bytes, reason}`` when the log could not be written (full disk)."""
 
 
 @datarecord(frozen=True)
@@ -103,6 +111,8 @@ def start_run(
     run_id: str,
     display: str | None = None,
     secret_names: Iterable[str] = (),
+    fail_fast: bool = True,
+    mask_values: Iterable[str] = (),
 ) -> RunHandle:
     """Start ``bash -c command`` detached from this process.
 
@@ -115,6 +125,12 @@ def start_run(
         display: The command as recorded in the metadata; defaults to ``command``.
         secret_names: Environment variable names whose values are masked in the log file
             (``session.redact.ALWAYS_SECRET`` names are always added).
+        fail_fast: Stop at the first failing line or ``;``-separated command (``bash -e -o
+            pipefail``) and record which it was (``RunStatus.failed``); False for an item with
+            ``continue_on_error``.
+        mask_values: Further values masked in the log file and metadata (vars that hold a
+            token or a URL password: ``session.redactor.added_values()``); handed to the
+            wrapper in its environment, which it removes before the command starts.
 
     Raises:
         RunError: the id is unusable or already used, or the wrapper could not start.
@@ -129,6 +145,8 @@ def start_run(
     child_env.update(env or {})
     child_env["RSDEPLOY_RUN_DISPLAY"] = display if display is not None else command
     child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
+    child_env["RSDEPLOY_RUN_FAIL_FAST"] = "1" if fail_fast else "0"
+    child_env["RSDEPLOY_RUN_MASK"] = json.dumps(list(mask_values))
     launcher = subprocess.Popen(
         [sys.executable, "-I", str(WRAPPER), str(run_dir), run_id, str(cwd or ""), "--", command],
         stdin=subprocess.DEVNULL,
@@ -212,12 +230,17 @@ def run_status(run_dir: Path, run_id: str) -> RunStatus:
     pid = int(meta["pid"]) if meta and isinstance(meta.get("pid"), int) else None
     if ended is not None:
         code = ended.get("exit_code")
+        failed, background, dropped = (ended.get(k) for k in ("failed", "background",
+                                                               "output_dropped"))
         return RunStatus(
             running=False,
             exit_code=code if isinstance(code, int) else None,
             ended_at=str(ended.get("ended")) if ended.get("ended") else None,
             pid=pid,
             signal=str(ended["signal"]) if ended.get("signal") else None,
+            failed=failed if isinstance(failed, dict) else None,
+            background=[str(b) for b in background] if isinstance(background, list) else None,
+            output_dropped=dropped if isinstance(dropped, dict) else None,
         )
     if pid is not None and meta is not None and _alive(pid, meta.get("proc_start")):
         return RunStatus(running=True, exit_code=None, ended_at=None, pid=pid)
@@ -236,25 +259,23 @@ def group_members(pgid: int) -> list[int]:
         except (ProcessLookupError, PermissionError):
             return []
         return [pgid]
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read().decode("ascii", "replace")
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            members.append(int(entry))
-    return members
+    return descendants(-1, pgid=pgid)
 
 
-def _wait_group_gone(pgid: int, timeout: float) -> bool:
+def run_processes(meta: Mapping[str, Any]) -> list[int]:
+    """Every live process the run started: the wrapper's descendants (it is a subreaper, so
+    orphans and ``setsid`` children are among them) and its process group, the wrapper not
+    included (it must live to record the end)."""
+    pid, pgid = int(meta["pid"]), int(meta["pgid"])
+    wrapper_alive = _alive(pid, meta.get("proc_start"))
+    found = descendants(pid, pgid=pgid) if wrapper_alive else descendants(-1, pgid=pgid)
+    return [p for p in found if p != pid]
+
+
+def _wait_gone(meta: Mapping[str, Any], timeout: float) -> bool:
     end = time.monotonic() + timeout
     while True:
-        if not group_members(pgid):
+        if not run_processes(meta):
             return True
         if time.monotonic() >= end:
             return False
@@ -262,35 +283,48 @@ def _wait_group_gone(pgid: int, timeout: float) -> bool:
 
 
 def cancel_run(run_dir: Path, run_id: str, grace: float = 3.0) -> CancelOutcome:
-    """Stop a run and everything it started: SIGINT, then SIGTERM, then SIGKILL to its group.
+    """Stop a run and everything it started: SIGINT, then SIGTERM, then SIGKILL.
 
-    Each signal gets ``grace`` seconds for the group to empty. If the wrapper itself had to be
-    killed, the exit file is written here so the run is never left without an end.
+    Each signal goes to every process the run started (``run_processes``: its group and every
+    descendant of the wrapper, ``setsid`` ones too) and gets ``grace`` seconds for them to end.
+    The wrapper itself is never killed: it records the command's real end (exit code, signal).
+    Only if the wrapper is gone already is the exit file written here, so the run is never left
+    without an end.
     """
     meta = read_meta(run_dir, run_id)
     if meta is None:
         raise RunError("Unknown run", f"No run named {run_id} in {run_dir}.")
     status = run_status(run_dir, run_id)
-    pgid = int(meta["pgid"])
-    if not status.running and (status.exit_code is not None or not group_members(pgid)):
+    if not status.running and (status.exit_code is not None or not run_processes(meta)):
         # Ended (the exit file exists; the wrapper may still be on its way out): nothing to stop.
         return CancelOutcome(signal=None, exit_code=status.exit_code)
     ended_by: str | None = None
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(pgid, sig)
-        except ProcessLookupError:
+        targets = run_processes(meta)
+        if not targets:
             break
-        except PermissionError as exc:
-            raise RunError("Cannot cancel", f"Not allowed to signal run {run_id}: {exc}") from exc
-        if _wait_group_gone(pgid, grace):
+        for pid in targets:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                continue
+            except PermissionError as exc:
+                raise RunError("Cannot cancel",
+                               f"Not allowed to signal run {run_id}: {exc}") from exc
+        if _wait_gone(meta, grace):
             ended_by = sig.name
             break
-    # The wrapper writes the exit file just before it exits; give it a moment.
-    end = time.monotonic() + 2.0
+    # The wrapper drains the output and writes the exit file; give it a moment.
+    end = time.monotonic() + max(5.0, grace)
     while read_exit(run_dir, run_id) is None and time.monotonic() < end:
+        if not _alive(int(meta["pid"]), meta.get("proc_start")):
+            break
         time.sleep(0.02)
     ended = read_exit(run_dir, run_id)
+    # The wrapper leaves right after its exit record: cancel returns when nothing is left.
+    end = time.monotonic() + 5.0
+    while _alive(int(meta["pid"]), meta.get("proc_start")) and time.monotonic() < end:
+        time.sleep(0.02)
     if ended is None:
         killed = 128 + signal.SIGKILL.value
         write_json_atomic(
@@ -299,12 +333,18 @@ def cancel_run(run_dir: Path, run_id: str, grace: float = 3.0) -> CancelOutcome:
                 "exit_code": killed,
                 "signal": ended_by or "SIGKILL",
                 "ended": datetime.now(UTC).isoformat(timespec="milliseconds"),
-                "note": "the run wrapper was killed; exit code recorded by cancel",
+                "note": "the run wrapper was gone; exit code recorded by cancel",
             },
         )
         return CancelOutcome(signal=ended_by, exit_code=killed)
     code = ended.get("exit_code")
     return CancelOutcome(signal=ended_by, exit_code=code if isinstance(code, int) else None)
+
+
+def read_drop_note(run_dir: Path, run_id: str) -> dict[str, Any] | None:
+    """While a run's log cannot be written: ``{dropping, dropped, reason}`` (None otherwise)."""
+    note = read_note(run_dir / f"{run_id}.drop")
+    return note if note and note.get("dropped") else None
 
 
 def wait_run(run_dir: Path, run_id: str, timeout: float | None = None) -> RunStatus:

@@ -95,6 +95,13 @@ def _stopped(stop: StopWhen | None) -> bool:
     return stop()
 
 
+FLOOD_BEHIND = 1 << 20
+"""When the unread part of a followed log is larger than this, the follower skips to its tail
+(the screen shows the tail; the log file keeps everything)."""
+FRAME_S = 1 / 30
+"""Pause between two reads while a log grows faster than it is read: keys and the clock first."""
+
+
 async def follow_log(
     path: Path,
     *,
@@ -106,13 +113,17 @@ async def follow_log(
     redact: Callable[[str], str] | None = None,
     clean: Callable[[str], str] | None = sanitize,
     partial_after: float = 3.0,
+    max_behind: int | None = FLOOD_BEHIND,
 ) -> AsyncIterator[list[str]]:
     """Yield batches of new lines of a growing run log, like ``tail -f`` that knows when to stop.
 
-    Reads in ``chunk``-byte blocks, keeps a partial last line until its newline arrives, and
-    polls for growth every ``poll`` seconds. Ends when ``stop`` is set (or returns True), or
-    when the exit file (default: ``<log>.exit`` beside the log) exists and the log is drained;
-    the final partial line is yielded then.
+    Reads at most one ``chunk``-byte block per turn of the event loop (a flood of output never
+    holds it: keys and the clock come first), keeps a partial last line until its newline
+    arrives, and polls for growth every ``poll`` seconds. When more than ``max_behind`` bytes
+    are unread, it skips to the last ``chunk`` bytes and yields a line that says how much it
+    skipped. Ends when ``stop`` is set (or returns True), or when the exit file (default:
+    ``<log>.exit`` beside the log) exists and the log is drained; the final partial line is
+    yielded then.
 
     Args:
         path: The run's ``.log`` file (may not exist yet).
@@ -121,10 +132,12 @@ async def follow_log(
         chunk: Bytes per read.
         poll: Seconds between checks when the file did not grow.
         offset: Byte offset to start from (0 = the whole output so far).
-        redact: Applied to each line before ``clean`` (e.g. the session's ``Redactor.text``).
+        redact: Applied to the text of each batch (e.g. the session's ``Redactor.text``; it must
+            keep newlines), before ``clean``.
         clean: Applied to each line last; ``sanitize`` by default, None for raw lines.
         partial_after: Seconds without growth after which a line without its newline yet (a
             prompt) is shown; the rest of that line, when it comes, shows as a new line.
+        max_behind: Unread bytes beyond which the follower skips to the tail (None: never).
     """
     exit_path = exit_path or path.with_suffix(".exit")
     pending = b""
@@ -134,7 +147,9 @@ async def follow_log(
     def finish(lines: list[bytes]) -> list[str]:
         out = [raw.decode("utf-8", "replace") for raw in lines]
         if redact is not None:
-            out = [redact(line) for line in out]
+            # One call per batch: a redactor's set-up per line costs more than the masking.
+            joined = redact("\n".join(out)).split("\n")
+            out = joined if len(joined) == len(out) else [redact(line) for line in out]
         if clean is not None:
             out = [clean(line) for line in out]
         return out
@@ -150,21 +165,29 @@ async def follow_log(
             # Look at the end markers *before* reading, so what we read after is complete.
             ending = _stopped(stop) or exit_path.exists()
             grew = False
+            full = False
             if fh is not None:
-                while True:
-                    data = fh.read(chunk)
-                    if not data:
-                        break
+                if max_behind is not None:
+                    position = fh.tell()
+                    size = os.fstat(fh.fileno()).st_size
+                    if size - position > max_behind:
+                        fh.seek(size - chunk)
+                        fh.readline()  # to the start of a whole line
+                        skipped = fh.tell() - position
+                        pending = b""
+                        yield [f"… {skipped} bytes of output not shown while it floods "
+                               f"(the run log {path.name} keeps them all)"]
+                data = fh.read(chunk)
+                if data:
                     grew = True
+                    full = len(data) == chunk
                     data = pending + data
                     cut = data.rfind(b"\n")
                     if cut == -1:
                         pending = data
-                        continue
-                    pending = data[cut + 1 :]
-                    yield finish(data[:cut].split(b"\n"))
-                    if len(data) < chunk:
-                        break  # caught up for now; let the event loop breathe
+                    else:
+                        pending = data[cut + 1 :]
+                        yield finish(data[:cut].split(b"\n"))
             if ending and not grew:
                 if pending:
                     yield finish([pending])
@@ -177,7 +200,8 @@ async def follow_log(
             if not grew:
                 await asyncio.sleep(poll)
             else:
-                await asyncio.sleep(0)
+                # More may be waiting: read it on the next frame, not in this one.
+                await asyncio.sleep(FRAME_S if full else 0)
     finally:
         if fh is not None:
             fh.close()

@@ -9,7 +9,8 @@ Usage: ``wrapper.py RUN_DIR RUN_ID CWD -- COMMAND`` (CWD may be empty). Settings
 in ``ps`` come through the environment and are removed before the command starts:
 ``RSDEPLOY_RUN_DISPLAY`` (the command as the operator sees it, secrets already masked) and
 ``RSDEPLOY_RUN_SECRETS`` (comma-separated NAMES of environment variables whose values are masked
-in the log; the values themselves are only in the environment).
+in the log; the values themselves are only in the environment) and ``RSDEPLOY_RUN_MASK`` (a JSON
+list of further values to mask: vars holding a token or a URL password).
 
 What it does:
 1. Forks; the first process prints the wrapper's pid on stdout and exits, so the app reaps it at
@@ -19,7 +20,14 @@ What it does:
    the group (no-op handlers, reset to default in the command by ``exec``).
 3. Writes ``<id>.json`` (pid, pgid, start time, command), runs ``bash -c COMMAND`` with stdin from
    /dev/null and stdout+stderr into a pipe, masks secret values and appends to ``<id>.log``.
-4. When the command ends and its output is drained, writes ``<id>.exit`` atomically.
+   Fail-fast by default (``runner/steps.py``: ``set -eE -o pipefail`` and a trap that names the
+   failing line in ``<id>.err``); ``RSDEPLOY_RUN_FAIL_FAST=0`` (``continue_on_error``) runs the
+   text as it is. A log that cannot be written (full disk) drops output with a count; the
+   command goes on (``runner/runlog.py``).
+4. When the command ends and its output is drained, writes ``<id>.exit`` atomically (into space
+   reserved at start, retried until it is written), with ``failed`` (the failing line),
+   ``output_dropped`` and ``background`` (processes still holding the output ``LINGER_S`` after
+   the shell ended: the run is over, they are named, their output still goes to the log).
 """
 
 from __future__ import annotations
@@ -45,6 +53,9 @@ IDLE_FLUSH_S = 2.0
 """A partial line held back is written after this much silence (a prompt or progress text shows
 up), all but a tail that could be the start of a secret: that waits for the rest."""
 CHUNK = 65536
+LINGER_S = 1.0
+"""After the shell ends, how long its output may stay open (a background child holding it)
+before the run is recorded as ended, with the lingering processes named."""
 _CONTROL_BYTES = re.compile(  # as session.redact's: sequences and C0 controls but \t \n
     rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -~]?"
     rb"|[\x00-\x08\x0b-\x1f\x7f]")
@@ -96,6 +107,15 @@ def _load_redactor(names: list[str]) -> Any:
     sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
     spec.loader.exec_module(module)
     return module.Redactor(names)
+
+
+def _mask_values(text: str) -> list[str]:
+    """The extra values to mask, from ``RSDEPLOY_RUN_MASK`` (a JSON list of strings)."""
+    try:
+        values = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [v for v in values if isinstance(v, str)] if isinstance(values, list) else []
 
 
 class SecretMask:
@@ -181,27 +201,76 @@ def _become_subreaper() -> None:
         libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
 
 
+def _load_sibling(relative: str, name: str) -> Any:
+    """A stdlib-only module of the package, loaded by file path (the package is not importable
+    here)."""
+    path = Path(__file__).resolve().parent.parent / relative
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look the module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+def _write_exit(runlog: Any, exit_path: Path, reserved: Path, data: dict[str, Any]) -> None:
+    """Write the exit record, retrying until the disk takes it (the record is held meanwhile).
+
+    It goes into ``reserved`` (space taken at start, so a full disk does not stop it), which
+    then replaces ``<id>.exit`` atomically.
+    """
+    delay = 0.5
+    while True:
+        try:
+            runlog.write_reserved(reserved, data)
+            os.replace(reserved, exit_path)
+            with contextlib.suppress(OSError):
+                dir_fd = os.open(exit_path.parent, os.O_RDONLY)
+                try:
+                    os.fsync(dir_fd)
+                finally:
+                    os.close(dir_fd)
+            return
+        except OSError:
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
 def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> int:
     """The wrapper proper (already in its own session). Returns the command's exit code."""
     display = os.environ.pop("RSDEPLOY_RUN_DISPLAY", command)
     names = [n for n in os.environ.pop("RSDEPLOY_RUN_SECRETS", "").split(",") if n]
+    fail_fast = os.environ.pop("RSDEPLOY_RUN_FAIL_FAST", "1") != "0"
+    extra = _mask_values(os.environ.pop("RSDEPLOY_RUN_MASK", ""))
     # Values of secret variables are masked byte-exactly by SecretMask (even split across reads);
-    # the Redactor then masks secret-shaped text (password=..., AWS keys, DSN passwords).
+    # the Redactor then masks their other forms and secret-shaped text (password=..., AWS keys).
     redactor = _load_redactor(names)
+    redactor.add_values(extra)
+    shown = display
     display = redactor.text(display)
     # environb: values that are not valid UTF-8 are masked byte for byte too.
-    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())])
+    mask = SecretMask([os.environb[n.encode()] for n in names if os.environb.get(n.encode())]
+                      + [value.encode("utf-8", "surrogateescape") for value in extra])
+    steps = _load_sibling("runner/steps.py", "_rsdeploy_run_steps")
+    proctree = _load_sibling("runner/proctree.py", "_rsdeploy_run_proctree")
+    runlog = _load_sibling("runner/runlog.py", "_rsdeploy_run_runlog")
     log_path = run_dir / f"{run_id}.log"
     exit_path = run_dir / f"{run_id}.exit"
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    err_path = run_dir / f"{run_id}.err"
+    drop_path = run_dir / f"{run_id}.drop"
+    reserved = run_dir / f".{run_id}.exit.tmp"
+    # Space for the exit record and the drop note, taken while the disk still has room.
+    runlog.reserve(reserved)
+    runlog.reserve(drop_path, 512)
+    writer = runlog.RunLog(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                           drop_path)
 
     def log(data: bytes) -> None:
         if data:
             text = data.decode("utf-8", "surrogateescape")
             data = redactor.text(text).encode("utf-8", "surrogateescape")
-        while data:
-            written = os.write(log_fd, data)
-            data = data[written:]
+        writer.write(data)
 
     started = _now()
     pid = os.getpid()
@@ -215,6 +284,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
             "command": display,
             "cwd": cwd or None,
             "started": started,
+            "fail_fast": fail_fast,
         },
     )
     os.write(ready_fd, f"{pid}\n".encode())
@@ -223,9 +293,11 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     t0 = time.monotonic()
     exit_code: int
     sig_name: str | None = None
+    ended_extra: dict[str, Any] = {}
+    script = steps.fail_fast_script(command, err_path) if fail_fast else command
     try:
         child = subprocess.Popen(
-            ["/bin/bash" if os.path.exists("/bin/bash") else "bash", "-c", command],
+            ["/bin/bash" if os.path.exists("/bin/bash") else "bash", "-c", script],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -238,39 +310,75 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
         assert child.stdout is not None
         fd = child.stdout.fileno()
         pending = b""
+        shell_ended: float | None = None
+        returncode: int | None = None
         while True:
-            ready, _, _ = select.select([fd], [], [], IDLE_FLUSH_S)
-            if not ready:
+            wait_s = IDLE_FLUSH_S if shell_ended is None else 0.2
+            ready, _, _ = select.select([fd], [], [], wait_s)
+            if ready:
+                chunk = os.read(fd, CHUNK)
+                if not chunk:
+                    break
+                out, pending = mask.feed(pending + chunk, final=False)
+                log(out)
+            elif pending:
                 # Output paused in mid-line (a prompt, a progress bar): show what we have.
-                if pending:
-                    out, pending = mask.idle(pending)
-                    log(out)
-                continue
-            chunk = os.read(fd, CHUNK)
-            if not chunk:
+                out, pending = mask.idle(pending)
+                log(out)
+            if returncode is None:
+                returncode = child.poll()
+                if returncode is not None:
+                    shell_ended = time.monotonic()
+            elif shell_ended is not None and time.monotonic() - shell_ended >= LINGER_S:
+                # The shell has ended but something it started still holds the output: the
+                # run is over (its exit is known); record it now and name what lingers.
                 break
-            out, pending = mask.feed(pending + chunk, final=False)
-            log(out)
-        out, _ = mask.feed(pending, final=True)
+        out, pending = mask.feed(pending, final=True)
         log(out)
-        returncode = child.wait()
+        if returncode is None:
+            returncode = child.wait()
         if returncode < 0:
             sig_name = signal.Signals(-returncode).name
             exit_code = 128 - returncode
         else:
             exit_code = returncode
-        _reap_strays()
-    os.fsync(log_fd)
-    os.close(log_fd)
-    write_json_atomic(
+        lingering = proctree.descendants(pid)
+        if lingering:
+            ended_extra["background"] = [redactor.text(proctree.describe(p))
+                                         for p in lingering[:5]]
+        else:
+            _reap_strays()
+        if fail_fast:
+            failed = steps.read_failure(err_path, command, shown, exit_code)
+            if failed is not None:
+                failed["text"] = redactor.text(failed["text"])
+                ended_extra["failed"] = failed
+    if not ended_extra.get("background"):
+        writer.close()
+    if writer.dropped_total:
+        ended_extra["output_dropped"] = {"bytes": writer.dropped_total, "reason": writer.reason}
+    _write_exit(
+        runlog,
         exit_path,
+        reserved,
         {
             "exit_code": exit_code,
             "signal": sig_name,
             "ended": _now(),
             "duration_s": round(time.monotonic() - t0, 3),
+            **ended_extra,
         },
     )
+    if ended_extra.get("background"):
+        # Keep the rest of their output in the log (nothing is lost), then reap them.
+        with contextlib.suppress(OSError):
+            while chunk := os.read(fd, CHUNK):
+                out, pending = mask.feed(pending + chunk, final=False)
+                log(out)
+            out, _ = mask.feed(pending, final=True)
+            log(out)
+        writer.close()
+        _reap_strays()
     return exit_code
 
 

@@ -15,7 +15,7 @@ SCHEMA_VERSION = 1
 
 EVENT_KINDS = frozenset({
     "session_created", "session_resumed", "lock_taken_over", "checklist_changed",
-    "tick", "untick", "skip", "note",
+    "tick", "untick", "skip", "fail", "note", "cursor",
     "check_result", "command_started", "command_finished", "run_cancelled",
     "gate_override", "phase_entered", "fact", "rollback_started", "confirmation",
     "session_finished", "session_abandoned",
@@ -142,35 +142,44 @@ def _kind_of(value: object) -> str:
 
 def _check_data(kind: str, data: dict[str, Any]) -> None:
     """Raise ``EventDamaged`` naming the first field of ``data`` of the wrong type."""
-    for name, expected in DATA_SCHEMA.get(kind, {}).items():
-        if name not in data:
-            continue
-        value = data[name]
-        if expected == _TEXTS:
-            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        elif expected == _FLAT:
-            ok = isinstance(value, dict) and all(
-                isinstance(v, str | int | float | bool | type(None)) for v in value.values())
-        else:
-            assert isinstance(expected, tuple)
-            ok = isinstance(value, expected) and not (
-                isinstance(value, bool) and bool not in expected)
-        if not ok:
-            want = expected if isinstance(expected, str) else " or ".join(dict.fromkeys(
-                _kind_of(t()) for t in expected))
-            raise EventDamaged(f"field data.{name} of a '{kind}' event is {_kind_of(value)}; "
-                               f"expected {want}")
-    # iterative, so a hostile depth cannot exhaust the stack here either
-    stack: list[tuple[object, int]] = [(data, 1)]
+    schema = DATA_SCHEMA.get(kind)
+    if schema:
+        for name in schema.keys() & data.keys():  # on the load path: only fields present
+            _check_field(kind, name, schema[name], data[name])
+    # iterative, so a hostile depth cannot exhaust the stack here either; flat data (most
+    # events) is not walked at all
+    stack: list[tuple[object, int]] = [(v, 2) for v in data.values()
+                                       if type(v) is dict or type(v) is list]
     while stack:
         value, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise EventDamaged(f"data of a '{kind}' event is nested more than {MAX_DEPTH} "
                                "levels deep")
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
+        children = value.values() if isinstance(value, dict) else value
+        stack.extend((v, depth + 1) for v in children  # type: ignore[union-attr]
+                     if type(v) is dict or type(v) is list)
+
+
+def _check_field(kind: str, name: str, expected: tuple[type, ...] | str, value: object) -> None:
+    if expected == _TEXTS:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif expected == _FLAT:
+        ok = isinstance(value, dict) and all(
+            isinstance(v, str | int | float | bool | type(None)) for v in value.values())
+    else:
+        assert isinstance(expected, tuple)
+        ok = isinstance(value, expected) and not (
+            isinstance(value, bool) and bool not in expected)
+    if not ok:
+        want = expected if isinstance(expected, str) else " or ".join(dict.fromkeys(
+            _kind_of(t()) for t in expected))
+        raise EventDamaged(f"field data.{name} of a '{kind}' event is {_kind_of(value)}; "
+                           f"expected {want}")
+
+
+def check_event(event: Event) -> None:
+    """Raise ``EventDamaged`` when ``event`` would not load again (field types, depth)."""
+    _check_data(event.kind, event.data)
 
 
 def _check_crc(line: bytes) -> bool:
@@ -215,20 +224,23 @@ def parse_line(line: bytes, *, require_crc: bool = False) -> Event:
         raise NewerSchemaError(version)
     if not has_crc and (require_crc or "crc" in record):
         raise EventDamaged("its checksum is missing or misplaced (earlier lines have one)")
-    unknown = set(record) - _TOP_FIELDS
-    if unknown:
-        raise EventDamaged(f"unknown field {sorted(unknown)[0]!r}")
+    if not _TOP_FIELDS.issuperset(record):
+        raise EventDamaged(f"unknown field {sorted(set(record) - _TOP_FIELDS)[0]!r}")
     try:
         seq, kind, at = record["seq"], record["kind"], record["at"]
         operator, host = record["operator"], record["host"]
         item, data = record.get("item"), record.get("data", {})
     except KeyError as error:
         raise EventDamaged(f"field {error} missing") from None
-    for name, value, types in (("seq", seq, (int,)), ("kind", kind, _TEXT), ("at", at, _TEXT),
-                               ("operator", operator, _TEXT), ("host", host, _TEXT),
-                               ("item", item, _MAYBE_TEXT), ("data", data, _DICT)):
-        if not isinstance(value, types) or isinstance(value, bool):
-            want = " or ".join(dict.fromkeys(_kind_of(t()) for t in types))
-            raise EventDamaged(f"field {name} is {_kind_of(value)}; expected {want}")
+    if not (type(seq) is int and type(kind) is str and type(at) is str  # the common case, fast
+            and type(operator) is str and type(host) is str
+            and (item is None or type(item) is str) and type(data) is dict):
+        for name, value, types in (("seq", seq, (int,)), ("kind", kind, _TEXT),
+                                   ("at", at, _TEXT), ("operator", operator, _TEXT),
+                                   ("host", host, _TEXT), ("item", item, _MAYBE_TEXT),
+                                   ("data", data, _DICT)):
+            if not isinstance(value, types) or isinstance(value, bool):
+                want = " or ".join(dict.fromkeys(_kind_of(t()) for t in types))
+                raise EventDamaged(f"field {name} is {_kind_of(value)}; expected {want}")
     _check_data(kind, data)
     return Event(seq, kind, at, operator, host, item, data)

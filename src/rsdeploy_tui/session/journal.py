@@ -101,7 +101,7 @@ def read_journal(path: Path) -> Loaded:
     for number, line in enumerate(lines, start=1):
         try:
             event = parse_line(line, require_crc=checksummed)
-            checksummed = checksummed or line.endswith(b'"}') and b',"crc":"' in line[-18:]
+            checksummed = checksummed or (line.endswith(b'"}') and b',"crc":"' in line[-18:])
         except NewerSchemaError as error:
             raise NewerSession(
                 "Session from a newer rsdeploy-tui",
@@ -110,12 +110,14 @@ def read_journal(path: Path) -> Loaded:
         except EventDamaged as error:
             raise SessionDamaged(
                 "Session journal damaged",
-                f"{path} line {number} is corrupted: {error}. Events after it cannot be "
-                "trusted, so nothing was changed and the file is kept as evidence. Move the "
-                "session directory aside to start over, or repair that line by hand.") from None
+                f"{path} line {number} is corrupted: {error}. Its history cannot be trusted, "
+                "so nothing was changed and the file is kept as evidence. Move the session "
+                "directory aside to start over; other sessions are not affected.") from None
         except EventFormatError as error:
-            if number == len(lines) and not tail:
-                # the last complete-looking line: a crash can leave zeros or half a line there
+            # The last complete-looking line: a crash can leave zeros there. A whole line of
+            # text ending in a newline is never a torn write once lines carry checksums (one
+            # write puts the newline last), so in such a journal it is corruption, named.
+            if number == len(lines) and not tail and (not checksummed or line[:1] in (b"", b"\0")):
                 tail = line + b"\n"
                 break
             raise SessionDamaged(

@@ -4,14 +4,15 @@ On one host the flock is authoritative: while the holder lives nobody else gets 
 holder dies (SSH link dropped, app killed) the kernel releases it. The flock that decides is taken
 on the session *directory* itself, which an operator cannot delete while the session exists:
 removing a "stale" ``lock`` file never lets a second writer in (the lock file is flocked too, so
-an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents (pid,
-host, user, since) tell a second process who holds it, and tell the next holder that the previous
-one did not release cleanly. Across hosts (a shared home directory) flock may not be shared, so a
-lock file naming another host is only taken over when asked to.
+an older rsdeploy-tui holding only that one still keeps this one out). The lock file's contents
+(pid, host, user, since) tell a second process who holds it, and tell the next holder that the
+previous one did not release cleanly. Across hosts (a shared home directory) flock may not be
+shared, so a lock file naming another host is only taken over when asked to.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -93,11 +94,43 @@ def read_holder(path: Path) -> LockHolder | None:
         return None
 
 
+def flock_holder(directory: Path) -> LockHolder | None:
+    """Who holds the flock on ``directory``, from ``/proc/locks`` (Linux), when the lock file
+    cannot say (deleted or emptied under a live holder). None when nobody does or unknown."""
+    try:
+        info = os.stat(directory)
+        with open("/proc/locks", encoding="ascii", errors="replace") as handle:
+            table = handle.read()
+    except OSError:
+        return None
+    wanted = (os.major(info.st_dev), os.minor(info.st_dev), info.st_ino)
+    for row in table.splitlines():
+        fields = row.split()
+        if len(fields) < 6 or fields[1] != "FLOCK" or fields[3] != "WRITE":
+            continue  # "->" rows are waiters, not holders
+        try:
+            major, minor, inode = fields[5].split(":")
+            if (int(major, 16), int(minor, 16), int(inode)) != wanted:
+                continue
+            pid = int(fields[4])
+            uid = os.stat(f"/proc/{pid}").st_uid
+        except (ValueError, OSError):
+            continue
+        try:
+            import pwd  # only here: rarely needed
+
+            user = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            user = f"uid {uid}"
+        return LockHolder(pid, socket.gethostname(), user, "an unknown time (lock file gone)")
+    return None
+
+
 def current_holder(path: Path) -> LockHolder | None:
     """The holder if it looks alive (same host: its pid exists; other host: assumed alive)."""
     holder = read_holder(path)
     if holder is None:
-        return None
+        return flock_holder(path.parent)
     if holder.host == socket.gethostname() and not pid_alive(holder.pid):
         return None
     return holder
@@ -134,12 +167,13 @@ class SessionLock:
                                 "there). Remove it; the session's other files are untouched.")
         try:
             # the directory first: that one cannot be taken away by deleting a file
-            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self._lock_directory()
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = read_holder(self.path)
+            holder = read_holder(self.path) or flock_holder(directory)
             os.close(self._fd)
-            os.close(self._dir_fd)  # closing drops any flock taken on it
+            if self._dir_fd >= 0:
+                os.close(self._dir_fd)  # closing drops any flock taken on it
             who = holder.describe() if holder else "another process"
             raise SessionLocked(
                 "Session in use",
@@ -178,10 +212,25 @@ class SessionLock:
             pass  # the next holder then sees our entry, finds our pid gone and takes over
         self._unlock()
 
+    def _lock_directory(self) -> None:
+        """Flock the session directory; OSError when someone else holds it.
+
+        Where directories cannot be flocked (NFS emulates flock with POSIX locks, which need a
+        file open for writing) only the lock file's flock is taken, as before.
+        """
+        try:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            os.close(self._dir_fd)
+            self._dir_fd = -1
+
     def _unlock(self) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
         self._fd = -1
-        fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
-        os.close(self._dir_fd)
-        self._dir_fd = -1
+        if self._dir_fd >= 0:
+            fcntl.flock(self._dir_fd, fcntl.LOCK_UN)
+            os.close(self._dir_fd)
+            self._dir_fd = -1

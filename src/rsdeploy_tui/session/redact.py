@@ -5,8 +5,9 @@ Three sources:
   ones) and values handed over in memory (``add_values``: a var named like a token or password),
   in every form a program prints them: as they are, URL-encoded, hex, base64 (standard and
   URL-safe, at any alignment, so ``Authorization: Basic base64(user:pw)`` too);
-- values remembered by a session as salted digests (``Remembered``), recognised in text even when
-  the secret is no longer in this process's environment (a resume from another shell);
+- values remembered by a session as salted digests (``session.remembered.Remembered``),
+  recognised in text even when the secret is no longer in this process's environment (a resume
+  from another shell);
 - text shaped like a secret (AWS keys, ``password=...``, ``:password@`` in URLs, ``SECRET_KEY=...``,
   ``Authorization:`` headers, bearer tokens, private key blocks), whatever its value.
 
@@ -19,11 +20,13 @@ Stdlib only: the detached-run wrapper loads this file by path, outside the packa
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # not imported at run time: the run wrapper loads this file alone, by path
+    from rsdeploy_tui.session.remembered import Remembered
 
 MASK = "****"
 ALWAYS_SECRET = ("DB_PASSWORD", "SECRET_KEY", "ADMIN_PASSWORD", "AWS_SECRET_ACCESS_KEY",
@@ -67,7 +70,9 @@ _CONTROL = re.compile(
 _HAS_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _B64_CHAR = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
 # What every shape pattern above needs in the text (lower-cased): one scan screens a line.
-_SHAPE_MARKS = re.compile(r"p(?:assw|wd|rivate)|secret|token|api[_-]?key|://|uthoriz|bearer")
+# (apart, each starting with a literal: ``re`` searches those faster than one alternation)
+_SHAPE_MARKS = tuple(re.compile(pattern) for pattern in (
+    r"p(?:assw|wd|rivate)", r"secret", r"token", r"api[_-]?key", r"://", r"uthoriz", r"bearer"))
 _KEY_ID_MARKS = re.compile(r"A(?:KIA|SIA|GPA|IDA|ROA|NPA|NVA|IPA)")
 
 
@@ -103,94 +108,6 @@ def value_forms(value: str) -> tuple[set[str], set[str]]:
     return exact, fragments
 
 
-class Remembered:
-    """Secret values a session knows only as salted digests (never the value itself).
-
-    Each entry is the byte length of one form of a value (as printed, URL-encoded, hex) and the
-    keyed BLAKE2b of it under the session's salt: enough to recognise the value in text (every
-    window of that length is hashed and compared), not to recover it short of guessing.
-    """
-
-    def __init__(self, salt: bytes, entries: Iterable[tuple[int, str]] = ()) -> None:
-        self.salt = salt
-        self.by_length: dict[int, set[bytes]] = {}
-        for length, digest in entries:
-            self.add(int(length), bytes.fromhex(digest))
-
-    @classmethod
-    def new(cls) -> Remembered:
-        """An empty set with a fresh random salt."""
-        return cls(os.urandom(16))
-
-    @classmethod
-    def from_record(cls, record: Any) -> Remembered | None:
-        """From ``record()``'s dict (None when it is missing or not well formed)."""
-        if not isinstance(record, Mapping):
-            return None
-        try:
-            salt = bytes.fromhex(str(record["salt"]))
-            entries = [(int(length), str(digest)) for length, digest in record["digests"]]
-            return cls(salt, entries)
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def digest(self, data: bytes) -> bytes:
-        """The salted digest of ``data``."""
-        return hashlib.blake2b(data, key=self.salt, digest_size=16).digest()
-
-    def add(self, length: int, digest: bytes) -> bool:
-        """Remember one digest; False when it was known already."""
-        known = self.by_length.setdefault(length, set())
-        if digest in known:
-            return False
-        known.add(digest)
-        return True
-
-    def forms(self, value: str) -> list[tuple[int, bytes]]:
-        """(length, digest) of each exact form of ``value``."""
-        exact, _fragments = value_forms(value)
-        out = []
-        for form in exact:
-            data = form.encode("utf-8", "surrogateescape")
-            out.append((len(data), self.digest(data)))
-        return out
-
-    def knows(self, value: str) -> bool:
-        """Whether ``value`` itself is remembered."""
-        data = value.encode("utf-8", "surrogateescape")
-        return self.digest(data) in self.by_length.get(len(data), ())
-
-    def record(self) -> dict[str, Any]:
-        """A JSON-able form (salt and digests as hex) for the journal."""
-        return {"salt": self.salt.hex(), "digests": sorted(
-            [length, digest.hex()] for length, known in self.by_length.items()
-            for digest in known)}
-
-    def spans(self, text: str) -> list[tuple[int, int]]:
-        """Character spans of ``text`` whose bytes hash to a remembered digest."""
-        if not self.by_length or len(text) < MIN_VALUE_LENGTH:
-            return []
-        data = text.encode("utf-8", "surrogateescape")
-        digest = self.digest
-        found: list[tuple[int, int]] = []
-        for length, known in self.by_length.items():
-            for start in range(len(data) - length + 1):
-                if digest(data[start:start + length]) in known:
-                    found.append((start, start + length))
-        if not found:
-            return []
-        # byte offsets -> character offsets (a span may only cover whole characters)
-        spans = []
-        for start, end in found:
-            try:
-                head = data[:start].decode("utf-8", "surrogateescape")
-                body = data[start:end].decode("utf-8", "surrogateescape")
-            except UnicodeDecodeError:
-                continue
-            spans.append((len(head), len(head) + len(body)))
-        return spans
-
-
 class Redactor:
     """Replaces secrets in text and in nested values with ``****``.
 
@@ -214,6 +131,7 @@ class Redactor:
         self._seen: tuple[str | None, ...] | None = None
         self._values: re.Pattern[str] | None = None
         self._fragments: re.Pattern[str] | None = None
+        self._screen: re.Pattern[str] | None = None  # every form and fragment, for screening
         self._plain: tuple[str, ...] = ()
         # remembered digests that no value in hand accounts for: text must be scanned for them
         self._unresolved: Remembered | None = None
@@ -224,9 +142,13 @@ class Redactor:
     def add_values(self, values: Iterable[str]) -> None:
         """Also mask these values (held in memory only), e.g. vars named like a token."""
         for value in values:
-            if value and len(value) >= MIN_VALUE_LENGTH:
+            if value and len(value) >= MIN_VALUE_LENGTH and value not in self._added:
                 self._added[value] = None
-        self._seen = None
+                self._seen = None  # the patterns are rebuilt on the next call
+
+    def added_values(self) -> list[str]:
+        """The values given to ``add_values`` (to pass on to a run's wrapper, in memory)."""
+        return list(self._added)
 
     def current_values(self) -> list[str]:
         """Every secret value in hand now: the environment's and the added ones."""
@@ -234,15 +156,15 @@ class Redactor:
         return [v for v in dict.fromkeys([*values, *self._added])
                 if v and len(v) >= MIN_VALUE_LENGTH]
 
-    def unremembered(self) -> list[tuple[int, bytes]]:
+    def unremembered(self) -> list[tuple[int, bytes, int]]:
         """Forms of values in hand that ``remembered`` does not know yet (adds none)."""
         if self.remembered is None:
             return []
         out = []
         for value in self.current_values():
-            for length, digest in self.remembered.forms(value):
-                if digest not in self.remembered.by_length.get(length, ()):
-                    out.append((length, digest))
+            for length, digest, tag in self.remembered.forms(value):
+                if digest not in self.remembered.by_length.get(length, {}):
+                    out.append((length, digest, tag))
         return out
 
     def remember_new(self) -> dict[str, Any] | None:
@@ -254,10 +176,10 @@ class Redactor:
         if self._checked == self._seen:  # the values did not change since the last look
             return None
         self._checked = self._seen
-        new = Remembered(self.remembered.salt)
-        for length, digest in self.unremembered():
-            if self.remembered.add(length, digest):
-                new.add(length, digest)
+        new = type(self.remembered)(self.remembered.salt)
+        for length, digest, tag in self.unremembered():
+            if self.remembered.add(length, digest, tag):
+                new.add(length, digest, tag)
         return new.record() if new.by_length else None
 
     def _refresh(self) -> None:
@@ -278,14 +200,17 @@ class Redactor:
         self._values = re.compile("|".join(map(re.escape, ordered))) if ordered else None
         self._fragments = re.compile("|".join(
             map(re.escape, sorted(fragments, key=len, reverse=True)))) if fragments else None
+        both = sorted(exact | fragments, key=len, reverse=True)
+        self._screen = re.compile("|".join(map(re.escape, both))) if both else None
         self._unresolved = None
         if self.remembered is not None and self.remembered.by_length:
-            accounted = {d for _length, d in (f for v in self.current_values()
-                                              for f in self.remembered.forms(v))}
-            rest = Remembered(self.remembered.salt)
+            accounted = {form[1] for v in self.current_values()
+                         for form in self.remembered.forms(v)}
+            rest = type(self.remembered)(self.remembered.salt)
             for length, known in self.remembered.by_length.items():
-                for digest in known - accounted:
-                    rest.add(length, digest)
+                for digest, tag in known.items():
+                    if digest not in accounted:
+                        rest.add(length, digest, tag)
             self._unresolved = rest if rest.by_length else None
 
     # -- public ----------------------------------------------------------------------------
@@ -318,15 +243,19 @@ class Redactor:
         that need it.
         """
         self._refresh()
-        if self._unresolved is not None and len(text) >= MIN_VALUE_LENGTH:
+        # values known only by digest (not in this environment): one scan over all the text
+        if self._unresolved is not None and self._unresolved.spans(text):
             return True
-        if _HAS_CONTROL.search(text):
+        # isprintable runs at C speed; the regex only says which control character it was
+        if not text.replace("\n", "").replace("\t", "").isprintable() \
+                and _HAS_CONTROL.search(text):
             return True
-        if _KEY_ID_MARKS.search(text) or _SHAPE_MARKS.search(text.lower()):
+        if _KEY_ID_MARKS.search(text):
             return True
-        if self._values is not None and self._values.search(text):
+        lower = text.lower()
+        if any(mark.search(lower) for mark in _SHAPE_MARKS):
             return True
-        return self._fragments is not None and self._fragments.search(text) is not None
+        return self._screen is not None and self._screen.search(text) is not None
 
     # -- inside ----------------------------------------------------------------------------
 
@@ -407,23 +336,6 @@ class Redactor:
                 return webhook_shown(item)
             return MASK
         return self._value(item)
-
-
-def remembered_in(records: Iterable[Any]) -> Remembered | None:
-    """The digests a session recorded (``secret_digests`` of its events), merged under the
-    first salt found; None when there are none."""
-    merged: Remembered | None = None
-    for record in records:
-        found = Remembered.from_record(record)
-        if found is None:
-            continue
-        if merged is None:
-            merged = found
-        elif found.salt == merged.salt:
-            for length, known in found.by_length.items():
-                for digest in known:
-                    merged.add(length, digest)
-    return merged
 
 
 def webhook_shown(url: str) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.session.events import Event, iso
+from rsdeploy_tui.session.events import MAX_DEPTH, Event, EventDamaged, check_event, iso
 from rsdeploy_tui.session.journal import (
     JOURNAL_NAME,
     JournalConflict,
@@ -20,7 +20,8 @@ from rsdeploy_tui.session.journal import (
     read_journal,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor, Remembered, remembered_in
+from rsdeploy_tui.session.redact import Redactor
+from rsdeploy_tui.session.remembered import Remembered, remembered_in
 from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
 
@@ -197,7 +198,9 @@ class Session:
         if any(event.kind == "checklist_changed" for event in new):
             self.meta = meta_from(self.id, self.events)
         if any(SECRET_DIGESTS in event.data for event in new):
+            added = self.redactor.added_values()
             self.redactor = Redactor(self.meta.secrets, remembered=_remembered(self.events))
+            self.redactor.add_values(added)
         self.holder = current_holder(self.dir / LOCK_NAME)
         return new
 
@@ -222,7 +225,8 @@ class Session:
 
         Raises:
             ReadOnlySession: opened read-only or closed.
-            RsdeployError: the disk refused the write (nothing was recorded then).
+            RsdeployError: the disk refused the write, or the data would not load again (too
+                deep, a field of the wrong type): nothing was recorded then.
         """
         with self._recording:  # a worker thread and the UI may record at the same moment
             if self._writer is None:
@@ -232,17 +236,14 @@ class Session:
                     f"Session {self.id} {why}"
                     + (f" while {self.holder.describe()} drives it" if self.holder else "")
                     + f"; '{kind}' was not recorded.")
-            remember = self.redactor.remember_new()
-            if remember is not None:
-                if kind in ("session_resumed", "lock_taken_over"):
-                    data = {**data, SECRET_DIGESTS: remember}
-                else:  # a secret set mid-session (a value dialog): its own event first
-                    self._append("secrets_remembered", None, {SECRET_DIGESTS: remember})
-            # through JSON once, so the event in memory equals the one a reload gives back
-            clean = json.loads(json.dumps(self.redactor.value(data), default=str))
-            event = Event(len(self.events) + 1, kind, iso(self._clock()),
-                          self.redactor.text(self.operator), self.host, item, clean)
             try:
+                remember = self.redactor.remember_new()
+                if remember is not None:
+                    if kind in ("session_resumed", "lock_taken_over"):
+                        data = {**data, SECRET_DIGESTS: remember}
+                    else:  # a secret set mid-session (a value dialog): its own event first
+                        self._append("secrets_remembered", None, {SECRET_DIGESTS: remember})
+                event = self._event(kind, item, data)
                 self._writer.append(event)
             except JournalConflict as conflict:
                 self._journal_conflict()
@@ -253,6 +254,26 @@ class Session:
                 self.meta = meta_from(self.id, self.events)
             self.write_snapshot()
             return event
+
+    def _event(self, kind: str, item: str | None, data: dict[str, Any]) -> Event:
+        """The next event, redacted and checked as a reload will check it.
+
+        What ``record`` writes must always load again: data a reload would call damaged (too
+        deep, a field of the wrong type) is refused here, before anything is written.
+        """
+        try:
+            # through JSON once, so the event in memory equals the one a reload gives back
+            clean = json.loads(json.dumps(self.redactor.value(data), default=str))
+            event = Event(len(self.events) + 1, kind, iso(self._clock()),
+                          self.redactor.text(self.operator), self.host, item, clean)
+            check_event(event)
+        except (EventDamaged, RecursionError) as error:
+            why = str(error) if isinstance(error, EventDamaged) else (
+                f"its data is nested more than {MAX_DEPTH} levels deep")
+            raise RsdeployError("Event not recorded", f"'{kind}' was not recorded in session "
+                                f"{self.id}: {why}. Nothing was written; this is a bug in what "
+                                "produced the data, not in the session.") from None
+        return event
 
     def _append(self, kind: str, item: str | None, data: dict[str, Any]) -> None:
         """Append one event as it is (no redaction: only for data that holds no secret)."""

@@ -16,9 +16,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.session.events import SCHEMA_VERSION
-from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.journal import NewerSession, fsync_dir, read_regular
 
 SNAPSHOT_NAME = "session.json"

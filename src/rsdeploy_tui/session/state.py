@@ -88,6 +88,8 @@ class RunRecord:
     """Signal name when the operator cancelled it."""
     confirmed: str | None = None
     """Text the operator typed to confirm a destructive command."""
+    failed: dict[str, Any] | None = None
+    """The line the run stopped at: ``{step, of, line, text, exit_code}`` (fail-fast runs)."""
     finished_seq: int = 0
     """Journal position of its end (0 while running)."""
 
@@ -240,6 +242,8 @@ def _apply_item(item: ItemState, event: Event) -> None:
         item._set("pending", event)
     elif kind == "skip":
         item._set("skipped", event, str(data.get("reason", "")))
+    elif kind == "fail":  # the operator marked a (manual) item failed, with a reason
+        item._set("failed", event, str(data.get("reason", "")))
     elif kind == "note":
         item.notes.append(Note(str(data.get("text", "")), event.operator, event.at))
     elif kind == "check_result":
@@ -277,6 +281,8 @@ def _apply_item(item: ItemState, event: Event) -> None:
                 run.exit_code = data.get("exit_code")
                 run.duration_s = data.get("duration_s")
                 run.tail = list(data.get("tail") or [])
+                failed = data.get("failed")
+                run.failed = dict(failed) if isinstance(failed, dict) else None
             else:
                 run.cancelled = str(data.get("signal", "")) or "cancelled"
         item._open_runs.discard(run_id)

@@ -30,7 +30,8 @@ from rsdeploy_tui.session.journal import (
     storage_error,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, SessionLock, current_holder
-from rsdeploy_tui.session.redact import Redactor, Remembered, secret_var_values
+from rsdeploy_tui.session.redact import Redactor, secret_var_values
+from rsdeploy_tui.session.remembered import Remembered
 from rsdeploy_tui.session.session import (
     SECRET_DIGESTS,
     Session,
@@ -94,6 +95,7 @@ class SessionStore:
                operator: str | None = None) -> Session:
         """Start a new session on ``checklist``: takes the lock, records ``session_created``."""
         operator = default_operator(operator)
+        _refuse_huge_vars(vars or {})
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             for _ in range(20):
@@ -275,6 +277,19 @@ def _size(path: Path) -> int:
         return 0
     except OSError as error:
         raise storage_error(error, path, "read") from None
+
+
+def _refuse_huge_vars(vars: Mapping[str, str]) -> None:
+    """Vars are recorded in ``session_created``: a runaway expansion must never reach the disk."""
+    from rsdeploy_tui.checklist.vars import MAX_VALUE_CHARS
+
+    for name, value in vars.items():
+        if len(str(value)) > MAX_VALUE_CHARS:
+            raise RsdeployError(
+                "Variable too large",
+                f"var '{name}' is {len(str(value)):,} characters, more than {MAX_VALUE_CHARS:,}; "
+                "no session was started and nothing was recorded. Check its value (--set, the "
+                "config file or the checklist's vars).")
 
 
 def _remove_unstarted(directory: Path) -> None:

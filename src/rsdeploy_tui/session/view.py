@@ -13,6 +13,37 @@ from rsdeploy_tui.session.state import ItemState, SessionState
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session.store import SessionStore
+
+
+def default_session(store: SessionStore) -> tuple[str, str]:
+    """The session a command means when it names none: (id, sentence saying which and why).
+
+    The latest active session, else the latest finished one; abandoned and damaged sessions
+    are never taken by default (an abandoned rehearsal must not pass for tonight's deployment).
+    ``show``, ``report`` and ``values`` use it and print the sentence on stderr.
+
+    Raises:
+        RsdeployError: no active or finished session (says what is there and how to name one).
+    """
+    summaries = store.list()
+    for status in ("active", "finished"):
+        found = next((s for s in summaries if s.status == status), None)
+        if found is not None:
+            started = f"{found.created[:10]} {found.created[11:16]}Z" if found.created else "?"
+            newer = [s for s in summaries if s.created > found.created and s is not found]
+            skipped = (f"; {len(newer)} newer session(s) not taken: "
+                       + ", ".join(f"{s.id} ({s.status})" for s in newer[:3])) if newer else ""
+            return found.id, (f"no session named: using the latest {status} session {found.id} "
+                              f"({found.checklist}, {found.operator}, started {started}){skipped}")
+    if summaries:
+        listed = ", ".join(f"{s.id} ({s.status})" for s in summaries[:3])
+        raise RsdeployError("No active or finished session",
+                            f"{store.root} holds no active or finished session, only {listed}. "
+                            "Name the one you mean (`rsdeploy-tui sessions` lists them).")
+    raise RsdeployError("No sessions yet",
+                        f"There are no sessions in {store.root}; start one with `rsdeploy-tui`, "
+                        "or set RSDEPLOY_STATE_DIR.")
 
 
 def recorded_checklist(meta: SessionMeta) -> tuple[Checklist | None, str | None]:
@@ -78,8 +109,10 @@ def _row(qid: str, phase: str, section: str | None, text: str, critical: bool,
         "id": qid, "phase": phase, "section": section, "text": text, "critical": critical,
         "state": item.state, "by": item.by, "at": item.at,
         "note": item.notes[-1].text if item.notes else None, "reason": item.reason,
-        "check": {"status": check.status, "summary": check.summary, "at": check.at}
+        "check": {"status": check.status, "summary": check.summary, "at": check.at,
+                  "stale": item.check_stale}
         if check else None,
+        "failing": item.failing,
         "runs": [{"run": r.run, "command": r.command, "started": r.started,
                   "finished": r.finished, "exit_code": r.exit_code} for r in item.runs],
     }

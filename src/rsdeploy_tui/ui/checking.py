@@ -43,7 +43,7 @@ POST_PHASE = "post"
 DEFAULT_CONCURRENCY = 8
 
 BINDINGS = [
-    Binding("A", "check_all(True)", "All checks, done too", show=False,
+    Binding("A", "check_all_done", "All checks, done too", show=False,
             tooltip="Run every check of the phase, re-checking done items too"),
     Binding("T", "tick_passed", "Tick passed", show=False,
             tooltip="Tick the items whose check passed"),
@@ -55,12 +55,14 @@ BINDINGS = [
 ]
 """Keys the runbook adds to its own bindings for this controller."""
 
-ACTIONS = frozenset({"check", "check_all", "tick_passed", "rollback", "cancel_checks"})
+ACTIONS = frozenset({"check", "check_all", "check_all_done", "tick_passed", "rollback",
+                     "cancel_checks"})
 """Runbook actions whose availability this controller decides."""
 
 # Heavy client libraries per check module: imported in a thread before the first check of that
 # family, so the import (100-250 ms) never runs on the event loop.
 _WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config"),
+         "backups": ("boto3", "botocore.config"),
          "database": ("psycopg2",), "local": (), "django": ()}
 
 
@@ -129,7 +131,7 @@ class CheckController:
         if action == "check":
             item = self.screen.current_item
             return None if read_only or item is None or item.check is None else True
-        if action == "check_all":
+        if action in ("check_all", "check_all_done"):
             phase = self.screen.current_phase
             if read_only or phase is None or not any(i.check for i in phase.items):
                 return None

@@ -43,6 +43,8 @@ class RunbookContext:
     """The ``Resolution`` behind ``values`` (sources too); None before ``resolve``."""
 
     _redactor: Any = field(default=None, init=False, repr=False, compare=False)
+    _masked_for: tuple[int, int] | None = field(default=None, init=False, repr=False,
+                                                compare=False)
     _launch: Mapping[str, str] | None = field(default=None, init=False, repr=False,
                                               compare=False)
     _config: Any = field(default=None, init=False, repr=False, compare=False)
@@ -119,9 +121,12 @@ class RunbookContext:
 
     def redact(self, text: str) -> str:
         """Secret values and secret shapes masked (the session's redaction rules)."""
+        from rsdeploy_tui.session.redact import Redactor, secret_var_values
+
         if self._redactor is None:
-            from rsdeploy_tui.session.redact import Redactor
-
             self._redactor = Redactor(self.checklist.secrets)
+        # vars holding a token or a URL password are masked wherever they are expanded
+        if self._masked_for != (id(self.values), len(self.values)):
+            self._masked_for = (id(self.values), len(self.values))
+            self._redactor.add_values(secret_var_values(self.values))
         return str(self._redactor.text(text))
-

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 class RollbackBanner(Static):
-    """Hidden until a rollback starts; then names why and offers ``R`` for the Rollback phase."""
+    """Hidden until a rollback starts; then names why and offers ``R`` for the Rollback phase;
+    says so once every Rollback step is done or skipped (class ``-complete``)."""
 
     def __init__(self, checklist: Checklist, *, id: str | None = None) -> None:
         super().__init__("", id=id)
@@ -39,8 +40,20 @@ class RollbackBanner(Static):
         if rollback is None:
             self.update("")
             return
+        from rsdeploy_tui.ui.landing import rollback_complete
+
+        complete = rollback_complete(self.checklist, state)
+        self.set_class(complete, "-complete")
         criterion = self.checklist.trigger(rollback.trigger) if rollback.trigger else None
         line = Text(no_wrap=True, overflow="ellipsis")
+        if complete:
+            line.append(" ROLLBACK COMPLETE ", style="bold reverse")
+            line.append(" every Rollback step is done or skipped (started at "
+                        f"{short_time(rollback.at)})", style="bold")
+            line.append("   R: the Rollback phase\n")
+            line.append(f"Why: {rollback.reason}")
+            self.update(line)
+            return
         line.append(" ROLLBACK ", style="bold reverse")
         if criterion is not None:
             line.append(f" criterion met: {criterion.text}", style="bold")

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 TAIL_LINES = 20
 """Lines of output kept in ``command_finished.tail``."""
+TERMINAL_LINES = 40
+"""Lines of an interactive run's terminal shown in its view after it returns."""
 _EB_DEPLOY = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+deploy\b", re.M)
 _EB_LOGS = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+logs\b", re.M)
 _TARGET = re.compile(r"--(?:version|label)[ =](\S+)")
@@ -52,6 +54,22 @@ def is_eb_logs(command: str) -> bool:
 def is_eb_deploy(command: str) -> bool:
     """Does the command run ``eb deploy`` (whose exit 4 needs the API's explanation)?"""
     return bool(_EB_DEPLOY.search(command))
+
+
+def ending_lines(failed: Any, background: Any, dropped: Any, code: int | None) -> list[str]:
+    """What the run view says under the output about how the run ended."""
+    from rsdeploy_tui.runner.steps import describe_failure
+
+    lines: list[str] = []
+    if isinstance(dropped, dict) and dropped.get("bytes"):
+        lines.append(f"Output missing: {dropped['bytes']} bytes could not be written to the run "
+                     f"log ({dropped.get('reason') or 'write failed'}); the command ran on.")
+    if isinstance(background, list) and background:
+        lines.append(f"The shell ended (exit {code}); still running in the background: "
+                     + ", ".join(str(b) for b in background))
+    if isinstance(failed, dict):
+        lines.append(f"Stopped: {describe_failure(failed)}")
+    return ["", *lines] if lines else []
 
 
 class RunController:
@@ -149,11 +167,26 @@ class RunController:
         self.output.open_run(run.run, self._title(qid, run.command), status=status, state=state)
         if run.log:
             self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
+        elif (self.run_dir / f"{run.run}.log").exists():
+            self.output.feed(run.run, self._terminal_lines(self.run_dir / f"{run.run}.log"))
         else:
             self.output.feed(run.run, ["(interactive: the output went to the terminal)"])
+        self.output.feed(run.run, ending_lines(run.failed, None, None, run.exit_code))
 
     def _title(self, qid: str, command: str) -> str:
-        return f"{qid}  $ {command.splitlines()[0] if command else ''}"
+        lines = command.strip().splitlines() if command else []
+        first = lines[0] if lines else ""
+        more = len(lines) - 1
+        return f"{qid}  $ {first}" + (f" … (+{more} line{'s' if more > 1 else ''})" if more
+                                      else "")
+
+    def _terminal_lines(self, log: Path) -> list[str]:
+        """What an interactive run's terminal showed last (its pty copy), for the view."""
+        from rsdeploy_tui.runner import tail_lines
+
+        redact = self.session.redactor.text
+        kept = [redact(line) for line in tail_lines(log, TERMINAL_LINES, keep_colour=True)]
+        return ["(interactive: the last lines the terminal showed)", *kept]
 
     @staticmethod
     def _status_words(code: int | None, cancelled: str | None, running: bool,
@@ -166,6 +199,28 @@ class RunController:
         if code is None:
             return "ended, exit code unknown", "unknown"
         return f"exit {code}{took}", "ok" if code == 0 else "failed"
+
+    # ------------------------------------------------------------ o / w: how output shows
+    def toggle_full(self) -> None:
+        """``o``: the shown run's output full screen (focused, to scroll it), or back."""
+        from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
+        from rsdeploy_tui.ui.widgets.run_output import RunOutputView
+
+        self.output.toggle_full()
+        listed = self.screen.current_list
+        if not self.output.full:
+            if listed is not None:
+                listed.focus()
+            return
+        for pane in self.screen.query(PhasePane):
+            if pane.item_list is listed:
+                pane.query_one(RunOutputView).focus_log()
+
+    def toggle_wrap(self) -> None:
+        """``w``: long lines soft-wrap, or stay one line each (scrolled sideways)."""
+        self.output.toggle_wrap()
+        self.screen.notify("Run output: long lines wrap." if self.output.wrap else
+                           "Run output: one line each; left/right scroll in full screen (o).")
 
     # ------------------------------------------------------------ r: run
     def open_run(self, qid: str) -> RunRecord | None:
@@ -275,13 +330,16 @@ class RunController:
                                               secrets=self.checklist.secrets, resolved=True)
                     handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
                                        run_id=prepared.run_id, display=prepared.display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values())
                     shown = prepared.display
                 else:
                     assert shell is not None
                     handle = start_run(self.run_dir, shell, cwd=self._cwd(),
                                        run_id=new_run_id(item.qid), display=display,
-                                       secret_names=self.checklist.secrets)
+                                       secret_names=self.checklist.secrets,
+                                       mask_values=self.session.redactor.added_values(),
+                                       fail_fast=not item.continue_on_error)
                     shown = display
             except (RsdeployError, OSError) as error:
                 self.screen.app.call_from_thread(self._failed_to_start, item, error)
@@ -314,7 +372,7 @@ class RunController:
         """Run with the app suspended (``eb ssh``, an editor); record the exit code."""
         from textual.app import SuspendNotSupported
 
-        from rsdeploy_tui.runner import new_run_id, run_interactive
+        from rsdeploy_tui.runner import new_run_id, run_in_terminal
 
         run_id = new_run_id(item.qid)
         if not self.screen.record("command_started", item=item.qid, run=run_id, command=display,
@@ -322,20 +380,30 @@ class RunController:
             return
         started = time.monotonic()
         code: int | None
+        failed = None
+        log = self.run_dir / f"{run_id}.log"
         try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
             with self.screen.app.suspend():
-                code = run_interactive(shell, cwd=self._cwd())
+                done = run_in_terminal(shell, cwd=self._cwd(), log_path=log,
+                                       fail_fast=not item.continue_on_error,
+                                       secret_names=self.checklist.secrets,
+                                       redact=self.session.redactor.text)
+            code, failed = done.exit_code, done.failed
         except SuspendNotSupported:
             code = None
             self.screen.notify("This terminal cannot hand over to an interactive command; run it "
                                "in a shell.", severity="error", timeout=15)
         # The re-render after command_started may have loaded this run's view (and its line).
-        loaded = run_id in self.output.runs
         self.output.open_run(run_id, self._title(item.qid, display))
-        if not loaded:
-            self.output.feed(run_id, ["(interactive: the output went to the terminal)"])
+        lines = (self._terminal_lines(log) if log.exists()
+                 else ["(interactive: the output went to the terminal)"])
+        self.output.reset_lines(run_id, lines)
         data: dict[str, Any] = {"run": run_id, "exit_code": code,
-                "duration_s": round(time.monotonic() - started, 3), "tail": []}
+                "duration_s": round(time.monotonic() - started, 3),
+                "tail": [line for line in lines[1:]][-TAIL_LINES:]}
+        if failed is not None:
+            data["failed"] = failed
         self._record_finish(Followed(item.qid, run_id, self.run_dir, display), data, None)
 
     # ------------------------------------------------------------ following and finishing
@@ -390,6 +458,12 @@ class RunController:
                                 "duration_s": ended.get("duration_s"), "tail": tail}
         if status.lost:
             data["lost"] = "the run's wrapper is gone without an exit file; exit code unknown"
+        if status.failed is not None:
+            data["failed"] = status.failed
+        if status.background:
+            data["background"] = status.background
+        if status.output_dropped is not None:
+            data["output_dropped"] = status.output_dropped
         result = collect_result(followed.run_dir, followed.run_id)
         if followed.run_id in self._cancelling:
             self._cancelling[followed.run_id] = (followed, data, result)
@@ -402,6 +476,8 @@ class RunController:
         code = data.get("exit_code")
         words, state = self._status_words(code, cancelled, False, data.get("duration_s"))
         self.output.set_status(followed.run_id, words, state)
+        self.output.feed(followed.run_id, ending_lines(
+            data.get("failed"), data.get("background"), data.get("output_dropped"), code))
         if result is not None and result.summary:
             self.output.feed(followed.run_id, ["", f"Result: {result.summary}"])
         if self.session.read_only:
@@ -429,8 +505,11 @@ class RunController:
             self.screen.notify(f"{what}: {reason}", title="Run interrupted",
                                severity="warning", timeout=15)
         else:
+            from rsdeploy_tui.runner.steps import describe_failure
+
             last = "\n".join(data.get("tail", [])[-5:])
-            self.screen.notify(f"{what}: exit {code}\n{last}", title="Command failed",
+            where = describe_failure(data.get("failed")) or f"exit {code}"
+            self.screen.notify(f"{what}: {where}\n{last}", title="Command failed",
                                severity="error", timeout=15)
             if is_eb_deploy(followed.command):
                 self._explain_deploy(followed)

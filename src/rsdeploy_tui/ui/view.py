@@ -163,7 +163,9 @@ def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
     return Text(glyphs.check_fail, style="bold red")
 
 
-_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*")
+# as in Markdown, ** opens only before and closes only after a non-space: "**** and ****" (two
+# masked values) stays as it is instead of becoming a bold " and "
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*\s](?:[^*]*[^*\s])?)\*\*")
 
 
 def inline(text: str, style: str = "") -> Text:
@@ -216,16 +218,10 @@ def section_prompt(title: str, glyphs: Glyphs) -> Text:
 
 
 def _evidence_lines(evidence: Mapping[str, Any], indent: str = "  ") -> Iterable[str]:
-    for key, value in evidence.items():
-        if isinstance(value, Mapping):
-            yield f"{indent}{key}:"
-            yield from _evidence_lines(value, indent + "  ")
-            continue
-        is_list = isinstance(value, list | tuple)
-        shown = ", ".join(str(v) for v in value) if is_list else str(value)
-        if len(shown) > EVIDENCE_VALUE_WIDTH:
-            shown = shown[: EVIDENCE_VALUE_WIDTH - 3] + "..."
-        yield f"{indent}{key}: {shown}"
+    # One renderer for the panel, `check` and the reports: text, never Python reprs.
+    from rsdeploy_tui.checks.evidence import evidence_lines
+
+    return evidence_lines(evidence, indent, EVIDENCE_VALUE_WIDTH)
 
 
 _BLOCK_START = re.compile(r"\s|[-*+] |\d+[.)] |#|>|```|\|")
@@ -313,6 +309,9 @@ def detail_text(
         out.append("\nFailed", style="bold red")
         if found is not None and found.at:
             out.append(f" at {short_time(found.at)}", style="red")
+        if found is not None and found.reason:  # marked failed by an operator (F)
+            out.append(f" by {found.by or '?'}: ", style="red")
+            out.append(found.reason)
         out.append("\n")
     elif name == "running":
         out.append("\nRunning\n", style="bold yellow")
@@ -382,6 +381,11 @@ def detail_text(
             elif run.finished and run.exit_code is None:
                 exit_code = "ended, exit status unknown"
             out.append(f"  {run.run}  {short_time(run.started)}  {exit_code}\n")
+            failed = getattr(run, "failed", None)
+            if isinstance(failed, dict):  # the line a fail-fast run stopped at
+                out.append(f"    line {failed.get('step')} of {failed.get('of')} failed: "
+                           f"{failed.get('text', '')} → exit {failed.get('exit_code')}\n",
+                           style="bold red")
             for line in (run.tail or [])[-5:]:
                 out.append(f"    {line}\n", style="dim")
     if found is not None and found.notes:

@@ -1,6 +1,13 @@
 #!/usr/bin/env python3
 """Fake Django ``manage.py`` printing Django 5.2's real output formats (standard library only).
 
+A home-made double, kept only for what the real project (``tests/support/rs_django``, fixtures
+``django_project``/``make_django_project``) cannot show here: output paced line by line
+(FAKE_DJANGO_LINE_DELAY, for the live run-output tests), an argv log of every call
+(FAKE_DJANGO_LOG), and a project whose pending migrations change without re-copying it. Every
+Django-facing check (check --deploy, migrate --plan/--check, makemigrations --check,
+showmigrations, test, collectstatic --dry-run, dumpdata) is tested against real Django.
+
 Behaviour is chosen by environment variables (defaults = a healthy project):
     FAKE_DJANGO_MODE        check --deploy: clean | warnings | errors        (default clean)
     FAKE_DJANGO_MIGRATIONS  pending migrations: none | pending              (default none)

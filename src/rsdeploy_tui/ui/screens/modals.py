@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual import on
 from textual.actions import SkipAction
@@ -18,10 +20,16 @@ class ReasonModal(TypedInto, Dialog[str | None]):
     """Ask for a line of text (skip reason, note, gate override reason).
 
     Dismisses with the stripped text, or None when cancelled. When ``required``, an empty
-    answer is refused with a message instead of being accepted.
+    answer is refused with a message instead of being accepted. ``choices`` (reasons already
+    used in this session, newest first) are offered: up/down put one in the box, and typing
+    the start of one suggests the rest (right arrow takes it).
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("up", "choice(1)", "Older reason", show=False),
+        Binding("down", "choice(-1)", "Newer reason", show=False),
+    ]
 
     def __init__(
         self,
@@ -32,6 +40,7 @@ class ReasonModal(TypedInto, Dialog[str | None]):
         ok_label: str = "Save",
         required: bool = True,
         placeholder: str = "",
+        choices: Sequence[str] = (),
     ) -> None:
         super().__init__(classes="modal")
         self._title = title
@@ -40,6 +49,8 @@ class ReasonModal(TypedInto, Dialog[str | None]):
         self._ok_label = ok_label
         self._required = required
         self._placeholder = placeholder
+        self._choices = list(dict.fromkeys(c for c in choices if c))
+        self._choice = -1  # index into choices of what up/down put in the box (-1: none)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -50,7 +61,18 @@ class ReasonModal(TypedInto, Dialog[str | None]):
                     classes="dialog-body",
                 )
             yield Label(Text(self._prompt))
-            yield Input(placeholder=self._placeholder, id="reason")
+            suggester = None
+            if self._choices:
+                from textual.suggester import SuggestFromList
+
+                suggester = SuggestFromList(self._choices, case_sensitive=False)
+            yield Input(placeholder=self._placeholder, id="reason", suggester=suggester)
+            if self._choices:
+                shown = ", ".join(f"'{c}'" for c in self._choices[:3])
+                more = f" (+{len(self._choices) - 3} more)" if len(self._choices) > 3 else ""
+                yield Label(Text(f"up/down: reasons used in this session: {shown}{more}",
+                                 overflow="ellipsis", no_wrap=True),
+                            id="reason-choices", classes="dialog-hint")
             yield Label("", id="reason-error", classes="dialog-error")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(self._ok_label, variant="primary", id="ok", compact=True)
@@ -76,6 +98,15 @@ class ReasonModal(TypedInto, Dialog[str | None]):
     def action_cancel(self) -> None:
         """Close without an answer."""
         self.close_with(None)
+
+    def action_choice(self, step: int) -> None:
+        """up: an older reason used in this session; down: a newer one (then empty)."""
+        if not self._choices:
+            return
+        self._choice = max(-1, min(len(self._choices) - 1, self._choice + step))
+        box = self.query_one("#reason", Input)
+        box.value = self._choices[self._choice] if self._choice >= 0 else ""
+        box.cursor_position = len(box.value)
 
 
 class ConfirmModal(Dialog[bool]):

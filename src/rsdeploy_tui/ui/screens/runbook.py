@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.ui import checking, view
+from rsdeploy_tui.ui import checking, landing, view
 from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 from rsdeploy_tui.ui.screens.runbook_keys import (
@@ -27,6 +27,7 @@ from rsdeploy_tui.ui.screens.runbook_keys import (
     RunbookKeys,
     pane_id,
 )
+from rsdeploy_tui.ui.screens.runbook_outcomes import RunbookOutcomes
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
 from rsdeploy_tui.ui.widgets.item_list import ItemList
@@ -42,16 +43,20 @@ if TYPE_CHECKING:
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 # Actions that change the session: disabled in read-only mode.
-WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all"})
-ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check"})
+WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
+                           "check_all_done", "fail", "skip_section", "finish"})
+ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
+                          "skip_section"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
 WHY_NOT = {
     "run": "This item has no command or built-in action to run.",
     "check": "This item has no automated check.",
     "cancel_run": "This item has nothing running to cancel.",
     "check_all": "This phase has no automated checks.",
+    "check_all_done": "This phase has no automated checks.",
     "tick_passed": "No item with a passed check is waiting to be ticked.",
     "filter": "This tab has no items to filter: / works on a phase's tab.",
+    "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
 }
 READ_ONLY = "Read-only: nothing can be changed here."
 
@@ -63,7 +68,7 @@ def _is_text_box(widget: object) -> bool:
         text_area is not None and isinstance(widget, text_area.TextArea))
 
 
-class RunbookScreen(RunbookKeys, Screen[None]):
+class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
     # The list of the tab built at start gets the focus when the screen shows (keys work at once).
@@ -72,9 +77,17 @@ class RunbookScreen(RunbookKeys, Screen[None]):
     BINDINGS = [
         Binding("space", "tick", "Tick", tooltip="Tick the item / untick a done one"),
         Binding("s", "skip", "Skip", tooltip="Skip the item with a reason"),
+        Binding("S", "skip_section", "Skip section", show=False,
+                tooltip="Skip every open item of the section with one reason"),
+        Binding("F", "fail", "Failed", show=False, tooltip="Mark the item failed with a reason"),
+        Binding("E", "finish", "Finish", show=False,
+                tooltip="Finish the session (says what is still open first)"),
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
+        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        Binding("w", "output_wrap", "Wrap", show=False,
+                tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
         Binding("a", "check_all", "All checks", show=False, tooltip="Run every check of the phase"),
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
@@ -105,6 +118,10 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
         self._cursor_placed = False
+        # Where the cursor goes first: the running item, else where it was at the last quit,
+        # else the next pending item (ui/landing.py).
+        self._landing = landing.landing_item(self.checklist, self.state,
+                                             landing.last_cursor(session.events))
         # Phase panes in the DOM, by tab id: every key asks for the current one (no DOM query).
         self._panes: dict[str, PhasePane] = {}
         self.checking = checking.CheckController(self)
@@ -131,7 +148,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         yield RollbackBanner(self.checklist, id="rollback-banner")
         # Only the tab where work resumes is built now; the others when first shown (and the
         # filter box, the report tabs and the too-small message when first needed).
-        first = view.resume_phase(self.checklist, self.state)
+        first = (self.checklist.phase_of(self._landing) if self._landing is not None
+                 else view.resume_phase(self.checklist, self.state))
         with PhaseTabs(id="phases", initial=pane_id(first), ascii=self.ctx.glyphs.ascii):
             for phase in self.checklist.phases:
                 with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
@@ -161,8 +179,12 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 log_view.refresh_report()
             self._focus_inside(pane)
             return
+        # Saved files go into the session directory, never the operator's working tree (often
+        # the Django project's git checkout).
+        save_dir = getattr(self.session, "dir", None)
         await pane.mount(kind(self.checklist, self.session, vars=self.ctx.values,
-                              clock=self.ctx.clock, use_git=self.ctx.use_git))
+                              clock=self.ctx.clock, use_git=self.ctx.use_git,
+                              save_dir=save_dir))
         self._focus_inside(pane)
 
     def _focus_inside(self, pane: TabPage) -> None:
@@ -200,14 +222,16 @@ class RunbookScreen(RunbookKeys, Screen[None]):
 
         Called by ``PhasePane.on_mount`` (nested widgets compose on their own schedule, so
         the screen's own ``on_mount`` may run before they exist). The first one is the phase
-        where work stopped: the cursor goes on its first pending item.
+        where work stopped: the cursor goes on the landing item (``ui/landing.py``).
         """
         self._panes[pane_id(phase_pane.phase)] = phase_pane
         phase_pane.item_list.rebuild(self.state, self._filter_text())
         phase_pane.show_state(self.state)
         if not self._cursor_placed:
             self._cursor_placed = True
-            target = view.next_pending(phase_pane.phase.items, self.state, None)
+            target = self._landing
+            if target is None or target not in phase_pane.phase.items:
+                target = view.next_pending(phase_pane.phase.items, self.state, None)
             if target is not None:
                 phase_pane.item_list.highlight_qid(target.qid)
         self._update_detail()
@@ -409,7 +433,7 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
         if action in ITEM_ACTIONS:
             return self.current_item is not None
-        return action != "check_all" or self.current_phase is not None
+        return action not in ("check_all", "check_all_done") or self.current_phase is not None
 
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
@@ -439,19 +463,43 @@ class RunbookScreen(RunbookKeys, Screen[None]):
                 return None
             if action == "cancel_run" and view.state_name(self.state, item.qid) != "running":
                 return None
+            if action == "fail" and view.state_name(self.state, item.qid) == "running":
+                return None
         if action == "clear_filter" and not self._filter_shown():
             return None
+        if action in ("output_full", "output_wrap"):
+            return self.run_output.shown is not None  # False: hidden from the footer
+        if action == "switch_phase" and self.run_output.full:
+            return False  # left/right scroll the full-screen output sideways
         if action == "filter" and self.current_phase is None:
             return None  # the Deployment Log and Messages tabs have no items to filter
         # False (not None) lets the key through to a text box that has the focus.
         return not (action == "switch_phase" and _is_text_box(self.focused))
 
     # ---------------------------------------------------------------- recording
+    def remember_cursor(self) -> None:
+        """Record where the cursor is (quit, SIGHUP), so a resume lands there again.
+
+        Straight to the session (no re-render: the app is leaving). Nothing when read-only,
+        when it has not moved since the last time, or when the store refuses: quitting must
+        go on, and the resume then lands on the next pending item instead.
+        """
+        item = self.current_item
+        if item is None or self.session.read_only:
+            return
+        if landing.last_cursor(self.session.events) == item.qid:
+            return
+        try:
+            self.session.record(landing.CURSOR_EVENT, qid=item.qid)
+        except (RsdeployError, OSError):
+            return  # only a convenience is lost; every tick and run is already durable
+
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
         """Record one event durably, then re-render from the session; False when refused."""
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
+        seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
         except RsdeployError as error:
@@ -462,6 +510,8 @@ class RunbookScreen(RunbookKeys, Screen[None]):
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
             return False
+        for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
+            self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         self.render_state()
@@ -487,13 +537,25 @@ class RunbookScreen(RunbookKeys, Screen[None]):
         if self.current_item is not None:
             self.runs.cancel(self.current_item)
 
+    def action_output_full(self) -> None:
+        """The shown run's output full screen, or back (ui/runs.py)."""
+        self.runs.toggle_full()
+
+    def action_output_wrap(self) -> None:
+        """Run output: soft wrap, or one line each with sideways scrolling (ui/runs.py)."""
+        self.runs.toggle_wrap()
+
     def action_check(self) -> None:
         """Run the item's check (ui/checking.py)."""
         self.checking.check_item(self.current_item)
 
     def action_check_all(self, including_done: bool = False) -> None:
-        """Run the checks of the phase's open items; ``A`` done ones too (ui/checking.py)."""
+        """Run the checks of the phase's open items (ui/checking.py)."""
         self.checking.check_phase(self.current_phase, including_done)
+
+    def action_check_all_done(self) -> None:
+        """``A``: run every check of the phase, re-checking done and skipped items too."""
+        self.checking.check_phase(self.current_phase, including_done=True)
 
     def action_tick_passed(self) -> None:
         """Tick the items whose check passed."""

@@ -70,6 +70,7 @@ class RunbookKeys(_Base):
         def current_list(self) -> ItemList | None: ...
         def record(self, kind: str, item: str | None = None, **data: Any) -> bool: ...
         def _update_detail(self) -> None: ...
+        def remember_cursor(self) -> None: ...
         async def _ensure_phase_pane(self, pane: Any) -> Any: ...
 
     # ---------------------------------------------------------------- ticking
@@ -185,12 +186,14 @@ class RunbookKeys(_Base):
                 self._move_to_next_pending(item.qid)
 
         from rsdeploy_tui.ui.screens.modals import ReasonModal
+        from rsdeploy_tui.ui.screens.runbook_outcomes import skip_reasons
         self.app.push_screen(
             ReasonModal(
                 "Skip item",
                 "Why is it skipped? (required)",
                 body=self.ctx.display(item.text),
                 ok_label="Skip",
+                choices=skip_reasons(self.session),
             ),
             done,
         )
@@ -308,6 +311,7 @@ class RunbookKeys(_Base):
         """Quit; ask first when commands or checks are running."""
         running = self.running_work()
         if not running:
+            self.remember_cursor()
             self.app.exit(self.session.id)
             return
         from rsdeploy_tui.ui.screens.modals import ConfirmModal
@@ -319,5 +323,9 @@ class RunbookKeys(_Base):
                 yes="Quit",
                 no="Stay",
             ),
-            lambda yes: self.app.exit(self.session.id) if yes else None,
+            lambda yes: self._quit_now() if yes else None,
         )
+
+    def _quit_now(self) -> None:
+        self.remember_cursor()
+        self.app.exit(self.session.id)

@@ -10,6 +10,7 @@ session. ``escape`` in the editor returns to the list. Posting runs in a worker:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from rsdeploy_tui.reports.redaction import scrubber
 from rsdeploy_tui.ui.widgets.report_pane import ReportPane
 
 WEBHOOK_VAR = "notify_webhook_url"
+UNFIT_CONFIRM = "send anyway"
+"""What the operator types to copy, save or post a message that does not fit what happened."""
 
 
 class CommunicationPanel(ReportPane):
@@ -103,6 +106,8 @@ class CommunicationPanel(ReportPane):
         """(subject, body) as the operator left them, by message id."""
         self.current: str | None = None
         self._loading = False
+        self._confirmed: set[str] = set()
+        """Unfit messages whose typed confirmation is being acted on (one action)."""
 
     # -- layout ---------------------------------------------------------------------------
 
@@ -139,11 +144,24 @@ class CommunicationPanel(ReportPane):
         if options.option_count != len(built):
             options.clear_options()
             # "Rollback Communication (if rollback occurs)" -> "Rollback Communication"
-            options.add_options([Option(m.title.split(" (")[0], id=m.id) for m in built])
-            options.highlighted = 0
+            options.add_options([Option(m.title.split(" (")[0]
+                                        + ("" if m.ready else "  (does not fit)"), id=m.id)
+                                 for m in built])
+            # After a rollback the rollback message is the one to send: offer it first.
+            first = next((n for n, m in enumerate(built) if m.id == "rollback"), 0) if any(
+                not m.ready for m in built) else 0
+            options.highlighted = first
+            self.current = self.current or built[first].id
         self.current = self.current or built[0].id
         self._show(self.current)
-        self._status("Edit a message, then c copy · s save · p post.")
+
+    def _fit_status(self) -> None:
+        """The status line: why the shown message does not fit, else what the keys do."""
+        message = self.messages.get(self.current or "")
+        if message is not None and not message.ready:
+            self._status(f"Does not fit: {message.unfit} (c/s/p ask you to confirm)", "error")
+        else:
+            self._status("Edit a message, then c copy · s save · p post.")
 
     def _show(self, message_id: str) -> None:
         message = self.messages[message_id]
@@ -153,6 +171,7 @@ class CommunicationPanel(ReportPane):
         self.query_one("#comm-body", TextArea).load_text(body)
         self._loading = False
         self.current = message_id
+        self._fit_status()
 
     def _remember_editor(self) -> None:
         """Keep what the operator typed in the shown message before showing another."""
@@ -204,9 +223,29 @@ class CommunicationPanel(ReportPane):
         """``r``: refill the shown message from the session (its edits are dropped)."""
         self.fill_messages(only=self.current)
 
+    def _fits_or_confirmed(self, verb: str, then: Callable[[], None]) -> bool:
+        """True when the shown message fits; else ask for a typed confirmation, then ``then``."""
+        message = self.messages.get(self.current or "")
+        if message is None or message.ready:
+            return True
+        from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
+
+        def answered(typed: str | None) -> None:
+            if typed is not None:
+                self._confirmed.add(message.id)
+                then()
+                self._confirmed.discard(message.id)
+
+        if message.id in self._confirmed:
+            return True
+        self.app.push_screen(TypedConfirmModal(
+            f"{message.title.split(' (')[0]} does not fit", message.unfit,
+            UNFIT_CONFIRM, ok_label=verb), answered)
+        return False
+
     def action_copy_message(self) -> None:
         """``c``: copy to the clipboard through the terminal (OSC 52)."""
-        if not self._ready():
+        if not self._ready() or not self._fits_or_confirmed("Copy", self.action_copy_message):
             return
         self.app.copy_to_clipboard(self.message_text())
         self._status("Copied to the clipboard (your terminal must allow OSC 52).", "ok")
@@ -218,7 +257,7 @@ class CommunicationPanel(ReportPane):
 
     def action_save_message(self) -> None:
         """``s``: write the shown message as text."""
-        if not self._ready():
+        if not self._ready() or not self._fits_or_confirmed("Save", self.action_save_message):
             return
         path = self.save_path()
         try:
@@ -238,7 +277,7 @@ class CommunicationPanel(ReportPane):
 
     def action_post_message(self) -> None:
         """``p``: post to the chat webhook in a worker; the result is recorded and shown."""
-        if not self._ready():
+        if not self._ready() or not self._fits_or_confirmed("Post", self.action_post_message):
             return
         url = self.webhook_url()
         if not url:

@@ -15,8 +15,12 @@ class ItemDetail(VerticalScroll, can_focus=True):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static(id="detail-body")
 
+    shown_text = ""
+    """The plain text last shown (what the operator reads; tests assert on it)."""
+
     def show(self, text: Text) -> None:
         """Replace what the panel shows."""
+        self.shown_text = text.plain
         self.query_one("#detail-body", Static).update(text)
 
     def action_back(self) -> None:

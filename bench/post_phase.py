@@ -1,0 +1,186 @@
+"""Benchmark: `a` on the bundled Post-Deployment Verification phase (58 items, 19 checks).
+
+Everything local: HTTPS/HTTP servers with a trustme CA (tests/checks/web_servers.py), moto's
+server for S3/CloudWatch/Logs and the EB API stub for Elastic Beanstalk, the real TUI headless
+(``App.run_test``). PostgreSQL is not started: the two database checks answer at once with
+"no database settings" (their cost is not part of these figures).
+
+Prints, from the same run:
+- key-press latency (a key posted to the app as the terminal driver does, until the highlighted
+  item has moved), p50/p99, on an idle screen and while the phase's checks land
+  (target: p99 < 50 ms);
+- the wall time of the whole phase (from `a` until the last result is recorded) beside its
+  slowest single check (target: wall <= 1.3x slowest).
+
+    PYTHONPATH=src python bench/post_phase.py [--keys 60]
+
+Not a test: it never asserts, it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "tests" / "checks")]
+
+from web_servers import web_servers  # noqa: E402
+
+ENV = "rs-systems-prod"
+BUCKET = "rs-bench-backups"
+
+
+def start_aws() -> tuple[Any, Any]:
+    """moto (S3, CloudWatch, Logs) and the EB stub, seeded like a healthy production."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from support.eb_stub import EbApiStub
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    stub = EbApiStub()
+    stub.start()
+    stub.add_environment(ENV)
+    os.environ.update(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
+                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://{host}:{port}",
+                      AWS_ENDPOINT_URL_ELASTIC_BEANSTALK=stub.url)
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key="emergency/nightly/db-backup.dump",
+                  Body=b"PGDMP" + os.urandom(64 * 1024))
+    logs = boto3.client("logs")
+    group = f"/aws/elasticbeanstalk/{ENV}/var/log/web.stdout.log"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="i-0bench")
+    logs.put_log_events(logGroupName=group, logStreamName="i-0bench", logEvents=[
+        {"timestamp": int(time.time() * 1000), "message": "INFO GET /health 200"}])
+    boto3.client("cloudwatch").put_metric_alarm(
+        AlarmName=f"{ENV}-5xx", MetricName="5XXError", Namespace="AWS/ApplicationELB",
+        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanThreshold")
+    return moto, stub
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+async def key_latency(app: Any, screen: Any, count: int, busy: Any = None) -> list[float]:
+    """Seconds from a key posted (as the driver posts it) to the cursor having moved."""
+    from textual import events
+
+    latencies: list[float] = []
+    direction = "down"
+    for _ in range(count):
+        if busy is not None and not busy():
+            break
+        item_list = screen.current_list
+        before = item_list.highlighted
+        if before is not None and before >= item_list.option_count - 2:
+            direction = "up"
+        elif before is not None and before <= 1:
+            direction = "down"
+        began = time.perf_counter()
+        app.post_message(events.Key(direction, None))
+        while item_list.highlighted == before:
+            await asyncio.sleep(0.0005)
+            if time.perf_counter() - began > 5:
+                break
+        latencies.append(time.perf_counter() - began)
+        await asyncio.sleep(0.01)  # a fast typist, not a flood
+    return latencies
+
+
+async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str,
+              state: Path) -> None:
+    from rsdeploy_tui.app import make_app
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.checklist.vars import resolve_vars
+    from rsdeploy_tui.session import SessionStore
+
+    checklist = load_checklist()
+    for name in ("DB_HOST", "DB_NAME"):
+        os.environ.pop(name, None)
+    values = resolve_vars(checklist, {"base_url": base_url, "http_url": http_url,
+                                      "tls_ca_file": ca_file, "backup_bucket": BUCKET,
+                                      "eb_env": ENV}, config={})
+    store = SessionStore(state / "sessions")
+    session = store.create(checklist, vars=values, operator="bench")
+    app = make_app(checklist, session, values=values, use_git=False, ascii_only=False)
+    async with app.run_test(size=(110, 34)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("3")  # Post-Deployment Verification
+        await pilot.pause(0.5)
+        if not hasattr(app.screen, "current_list"):
+            await pilot.press("escape")  # "Run the phase's checks now?": not yet, idle first
+            await pilot.pause(0.3)
+        screen = app.screen
+        idle = await key_latency(app, screen, keys)
+        landing: list[float] = []
+        rounds: list[tuple[float, float, str]] = []
+        seen = 0
+        for _ in range(repeat):
+            started = time.perf_counter()
+            await pilot.press("a")
+            landing += await key_latency(app, screen, keys * 10,
+                                         busy=lambda: screen.checking.running_count > 0)
+            while screen.checking.running_count:
+                await asyncio.sleep(0.01)
+            wall = time.perf_counter() - started
+            results = [e for e in session.events if e.kind == "check_result"][seen:]
+            seen += len(results)
+            slowest = max(results, key=lambda e: float(e.data.get("duration_s") or 0))
+            rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item)))
+            await pilot.pause(0.3)
+    session.close()
+    statuses: dict[str, int] = {}
+    for event in results:
+        statuses[event.data["status"]] = statuses.get(event.data["status"], 0) + 1
+    ms = 1000
+    print(f"Post-Deployment Verification: {len(results)} checks, {statuses}")
+    print(f"{'keys':<24}{'n':>5}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}")
+    for label, values_ in (("idle screen", idle), ("while checks land", landing)):
+        if values_:
+            print(f"{label:<24}{len(values_):>5}{statistics.median(values_) * ms:>9.1f}"
+                  f"{percentile(values_, 0.99) * ms:>9.1f}{max(values_) * ms:>9.1f}")
+        else:
+            print(f"{label:<24}    0  (the checks finished before a key could be sent)")
+    print(f"{'round':<8}{'phase wall s':>13}{'slowest check s':>17}{'wall/slowest':>14}  slowest")
+    for number, (wall, slow_s, qid) in enumerate(rounds, 1):
+        print(f"{number:<8}{wall:>13.2f}{slow_s:>17.2f}{wall / max(slow_s, 1e-6):>13.2f}x  {qid}")
+    print("targets: key p99 < 50 ms while checks land; phase wall <= 1.3x its slowest check")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=60, help="keys on the idle screen")
+    parser.add_argument("--rounds", type=int, default=5, help="times `a` runs the phase")
+    args = parser.parse_args()
+    moto, stub = start_aws()
+    try:
+        with tempfile.TemporaryDirectory() as tmp, web_servers(Path(tmp)) as web:
+            os.environ["RSDEPLOY_STATE_DIR"] = str(Path(tmp) / "state")
+            os.environ["RSDEPLOY_CONFIG_DIR"] = str(Path(tmp) / "config")
+            os.environ["RSDEPLOY_CACHE_DIR"] = str(Path(tmp) / "cache")
+            asyncio.run(run(args.keys, args.rounds, web.https.url, web.http.url, str(web.ca_file),
+                            Path(tmp)))
+    finally:
+        stub.stop()
+        moto.stop()
+
+
+if __name__ == "__main__":
+    main()
