@@ -389,7 +389,8 @@ def resolve_values(
         before = layered.get(change.name, "")
         layered[change.name] = value
         if change.kind == "fact":
-            detail = f"captured by {change.item}" if change.item else "captured"
+            detail = f"captured by {change.item}" if change.item else (
+                f"recorded by {change.by}" if change.by else "recorded")
         else:
             detail = f"set by {change.by}" if change.by else "set"
             detail += f" (was {before!r})" if before != value else ""
