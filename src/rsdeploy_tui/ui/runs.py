@@ -71,10 +71,8 @@ class RunController:
 
     @property
     def values(self) -> dict[str, str]:
-        """Resolved vars with the session's facts merged in (``${previous_version}`` ...)."""
-        from rsdeploy_tui.rollback import vars_with_facts
-
-        return vars_with_facts(self.screen.ctx.values, self.screen.state.facts)
+        """The session's values (one resolver: vars, values set, facts; ui/context.py)."""
+        return dict(self.screen.ctx.values)
 
     @property
     def run_dir(self) -> Path:
@@ -145,7 +143,10 @@ class RunController:
             self.output.show(None)
             return
         run = runs[-1]
-        if run.run not in self.output.runs:
+        # A run still going is opened and followed by resume() (from offset 0): loading its
+        # tail here too, when a record during resume() re-renders first, doubled its lines.
+        if run.run not in self.output.runs and (run.finished is not None
+                                                or not self.services.get("reattach", True)):
             self._load_finished(item.qid, run)
         self.output.show(run.run)
 
@@ -225,7 +226,15 @@ class RunController:
         secrets = self.checklist.secrets
         shell: str | None = None
         if item.action is not None:
-            display = f"action {item.action.type}"
+            # The text the detail panel shows and command_started records.
+            shown, lacking = self.screen.ctx.command_shown(item, self.screen.state.facts)
+            if lacking:
+                from rsdeploy_tui.rollback import missing_hint
+
+                self._refuse_missing(item, shown or "", [missing_hint(n) for n in lacking])
+                return
+            self._missing.pop(item.qid, None)
+            display = shown or f"action {item.action.type}"
             confirm = expand(item.confirm, values, secrets=secrets) if item.confirm else None
             interactive = False
         elif item.command:
@@ -259,7 +268,11 @@ class RunController:
                                       command=display):
                     go(typed)
 
-            body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}"
+            from rsdeploy_tui.acts_on import acts_on
+
+            named = acts_on(item, self.screen.state.facts, values, command=display)
+            body = f"{self.screen.ctx.display(item.text)}\n\n$ {display}" + "".join(
+                f"\n{line}" for line in named)
             from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
             self.screen.app.push_screen(
                 TypedConfirmModal("Confirm a destructive step", body, confirm), answered)
@@ -296,7 +309,7 @@ class RunController:
                     prepared = prepare_action(item, self.session, self.screen.ctx.values,
                                               facts=self.screen.state.facts,
                                               run_dir=self.run_dir,
-                                              secrets=self.checklist.secrets)
+                                              secrets=self.checklist.secrets, resolved=True)
                     handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
                                        run_id=prepared.run_id, display=prepared.display,
                                        secret_names=self.checklist.secrets,
