@@ -386,6 +386,16 @@ def resolve_values(
         value = change.value
         if change.kind == "fact" and not value and layered.get(change.name):
             continue  # a fact recorded empty does not blank a value
+        if MASK in value and masked_as is not None:
+            # recorded masked (a token, a URL password): the value in hand (given this run)
+            # is the one when it masks to exactly this; else it is lost until given again
+            current = layered.get(change.name, "")
+            if current and masked_as(change.name, current) == value:
+                continue
+            layered[change.name] = ""
+            origin[change.name] = ValueSource(change.name, "", "lost", "held a secret, which "
+                                              "is never stored; give it again")
+            continue
         before = layered.get(change.name, "")
         layered[change.name] = value
         if change.kind == "fact":
