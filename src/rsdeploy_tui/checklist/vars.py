@@ -387,10 +387,13 @@ def resolve_values(
         if change.kind == "fact" and not value and layered.get(change.name):
             continue  # a fact recorded empty does not blank a value
         if MASK in value and masked_as is not None:
-            # recorded masked (a token, a URL password): the value in hand (given this run)
-            # is the one when it masks to exactly this; else it is lost until given again
+            # recorded masked (a token, a URL password): a value given this run that masks to
+            # exactly this is the one; a default or config value is not (it was set over them),
+            # so without it the value is lost until given again
             current = layered.get(change.name, "")
-            if current and masked_as(change.name, current) == value:
+            given = origin.get(change.name) is not None and \
+                origin[change.name].source == "start"
+            if current and given and masked_as(change.name, current) == value:
                 continue
             layered[change.name] = ""
             origin[change.name] = ValueSource(change.name, "", "lost", "held a secret, which "
