@@ -317,6 +317,10 @@ def detail_text(
     state: SessionState,
     expand_display: Any,
     glyphs: Glyphs,
+    *,
+    command: str | None = None,
+    missing: Sequence[str] = (),
+    hint: Any = None,
 ) -> Text:
     """Everything about one item for the detail panel.
 
@@ -326,6 +330,10 @@ def detail_text(
         state: Derived session state.
         expand_display: ``str -> str`` expanding ``${vars}`` with secrets masked.
         glyphs: Mark set.
+        command: What ``r`` runs and records, as shown (``RunbookContext.command_shown``);
+            None: the item's command expanded with ``expand_display``.
+        missing: Names the item needs that have no value (``r``/``c`` refuse).
+        hint: ``name -> sentence`` saying how to give a missing value.
     """
     found = state.items.get(item.qid)
     name = found.state if found is not None else "pending"
@@ -386,15 +394,22 @@ def detail_text(
     if item.command:
         mode = "interactive (app suspended)" if item.interactive else "detached (survives SSH drop)"
         _heading(out, f"Command  [{mode}]")
-        out.append(expand_display(item.command.strip()) + "\n", style="cyan")
+        shown = command if command is not None else expand_display(item.command.strip())
+        out.append(shown.rstrip("\n") + "\n", style="cyan")
         if item.confirm:
             out.append(f"  asks you to type: {expand_display(item.confirm)}\n", style="yellow")
         if item.tick_on_success:
             out.append("  ticks on exit status 0\n", style="dim")
     if item.action is not None:
         _heading(out, f"Action  {item.action.type}")
+        if command is not None:
+            out.append(command + "\n", style="cyan")
         for key, value in item.action.params.items():
             out.append(f"  {key}: {expand_display(str(value))}\n")
+    if missing:
+        _heading(out, "Not ready: values not set")
+        for name in missing:
+            out.append(f"  - {hint(name) if hint else name}\n", style="red")
     if item.check is not None:
         _heading(out, f"Check params  {item.check.type}")
         for key, value in item.check.params.items():

@@ -29,6 +29,7 @@ KEYS: list[tuple[str, str]] = [
     ("R", "start a rollback (with a reason) or go to its phase"),
     ("l / L", "eb logs pane / full screen"),
     ("g", "next pending item, across phases"),
+    ("v", "set a value the item lacks, or see every value"),
     ("/", "filter items by text (enter keeps, escape clears)"),
     ("escape", "clear the filter, else cancel running checks (asks first)"),
     ("E", "finish the session (says what is still open first)"),

@@ -96,7 +96,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
-        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        # Not in the footer (it would push Quit off an 80-column line): the output view's border
+        # names o and w, and ? lists them.
+        Binding("o", "output_full", "Output", show=False,
+                tooltip="The run's output full screen, or back"),
         Binding("w", "output_wrap", "Wrap", show=False,
                 tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
@@ -104,6 +107,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
         Binding("L", "logs_full", "Logs full screen", show=False, tooltip="eb logs full screen"),
         Binding("g", "next_pending", "Next", tooltip="Next pending item across phases"),
+        # Shown in the footer only where the item lacks a value; v works everywhere (values).
+        Binding("v", "set_value", "Set value", tooltip="Set a value this item lacks"),
+        Binding("v", "values", "Values", show=False,
+                tooltip="Every value and where it comes from; set one"),
         Binding("slash", "filter", "Filter", tooltip="Filter items by text"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("question_mark", "help", "Help", tooltip="Every key"),
@@ -180,6 +187,8 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel)
         found = pane.query(kind)
         if found:
+            for shown in found:
+                shown.vars = dict(self.ctx.values)  # values set since it was built
             for log_view in pane.query(DeploymentLogView):
                 log_view.refresh_report()
             self._focus_inside(pane)
@@ -318,8 +327,14 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if item is None:
             detail.show(view.detail_empty())
             return
+        from rsdeploy_tui.rollback import missing_hint
+        from rsdeploy_tui.values import item_templates
+
+        command, _ = self.ctx.command_shown(item, self.state.facts)
+        missing = self.ctx.missing(*item_templates(item, self.state.facts, self.ctx.values))
         detail.show(self.checking.decorate_detail(item, view.detail_text(
-            self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
+            self.checklist, item, self.state, self.ctx.display_marked, self.ctx.glyphs,
+            command=command, missing=missing, hint=missing_hint)))
 
     # ---------------------------------------------------------------- lookups
     def _phase_pane(self) -> PhasePane | None:
@@ -465,6 +480,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             return None  # the runbook is hidden: a blind key must not tick what nobody sees
         if action in checking.ACTIONS:
             return self.checking.check_action(action)
+        if action == "set_value":  # False: hidden from the footer, and v falls to "values"
+            from rsdeploy_tui.ui.screens.set_value import item_missing
+
+            return not self.session.read_only and bool(item_missing(self))
         if action in WRITE_ACTIONS and self.session.read_only:
             return None
         if action in ITEM_ACTIONS or action == "check_all":
@@ -530,8 +549,19 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
+        self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         self.render_state()
         return True
+
+    def action_set_value(self) -> None:
+        """Set a value the item lacks (ui/screens/set_value.py)."""
+        from rsdeploy_tui.ui.screens.set_value import open_set_value
+
+        open_set_value(self)
+
+    def action_values(self) -> None:
+        """Every value with its source; set one."""
+        self.action_set_value()
 
     def action_run(self) -> None:
         """Run the item's command or action (ui/runs.py)."""
