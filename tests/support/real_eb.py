@@ -116,14 +116,14 @@ def real_eb(tmp_path_factory: pytest.TempPathFactory) -> RealEb:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not _usable(venv_dir):
             build_eb_venv(venv_dir)
-    if not _usable(venv_dir):
-        need("the EB CLI (awsebcli)", f"{venv_dir}/bin/eb --version does not run",
-             f"rm -rf {venv_dir} and run the tests again")
-    bin_dir = root / f"awsebcli-{AWSEBCLI_VERSION}-bin"
-    bin_dir.mkdir(exist_ok=True)
-    link = bin_dir / "eb"
-    if not link.exists():
-        link.symlink_to(venv_dir / "bin" / "eb")
+        if not _usable(venv_dir):
+            need("the EB CLI (awsebcli)", f"{venv_dir}/bin/eb --version does not run",
+                 f"rm -rf {venv_dir} and run the tests again")
+        bin_dir = root / f"awsebcli-{AWSEBCLI_VERSION}-bin"
+        bin_dir.mkdir(exist_ok=True)
+        link = bin_dir / "eb"
+        if not link.exists():
+            link.symlink_to(venv_dir / "bin" / "eb")
     return RealEb(venv_dir, bin_dir)
 
 
