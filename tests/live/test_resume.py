@@ -35,9 +35,23 @@ async def test_resume_records_ended_run_and_reattaches_a_running_one(
     wait_run(Path(session.dir) / "runs", "away-1", timeout=10)
     flag = Path(session.dir) / "go-on"
     started_elsewhere(session, "pre.hello",
-                      f"echo before; while [ ! -e {flag} ]; do sleep 0.05; done; echo after",
+                      # bounded, so a failing test never leaves a detached run looping forever
+                      f"echo before; end=$((SECONDS+120)); "
+                      f"while [ ! -e {flag} ] && [ $SECONDS -lt $end ]; do sleep 0.05; done; "
+                      f"echo after",
                       "alive-1")
     app = make_app(live, session, use_git=False, services=services)
+    try:
+        await _resume_and_finish(app, session, stored, flag)
+    finally:
+        flag.touch()  # the detached run ends whatever happened above
+    state = stored(session.id)
+    assert state.item("pre.hello").runs[-1].exit_code == 0
+    assert state.item("pre.hello").state == "pending"
+    assert state.item("pre.fails").state == "failed"
+
+
+async def _resume_and_finish(app: Any, session: Session, stored: Stored, flag: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         # ended while away: recorded at once from the exit file, with its tail
         await wait_for(pilot, lambda: "command_finished" in kinds(session, "pre.fails"))
@@ -52,10 +66,6 @@ async def test_resume_records_ended_run_and_reattaches_a_running_one(
         await wait_for(pilot, lambda: "command_finished" in kinds(session, "pre.hello"))
         await wait_for(pilot, lambda: output.plain_lines() == ["before", "after"])
         assert any("Re-attached 1" in str(n.message) for n in app._notifications)
-    state = stored(session.id)
-    assert state.item("pre.hello").runs[-1].exit_code == 0
-    assert state.item("pre.hello").state == "pending"
-    assert state.item("pre.fails").state == "failed"
 
 
 async def test_interrupted_action_is_recorded_with_its_partial_files(
