@@ -191,6 +191,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
     def on_mount(self) -> None:
         if self.session.read_only:
             self.add_class("-read-only")
+            from rsdeploy_tui.ui.follow import SessionFollower
+
+            self.follower = SessionFollower(self)  # live: what the driver records shows here
+            self.follower.start()
         self.render_state()
         self.set_interval(1.0, self._tick_clock)
         self._check_size()
