@@ -186,6 +186,10 @@ class Session:
         self._recording = threading.Lock()
         # (inode, size, mtime) of the journal when last read by ``read_changes``
         self._journal_stamp: tuple[int, ...] | None = None
+        # the shared store (session/shared/): a SharedSync uploading this holder's events, or
+        # for a read-only session a callable returning the store's events beyond ours
+        self.shared: Any = None
+        self.follow_shared: Callable[[Session], list[Event]] | None = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -219,6 +223,9 @@ class Session:
         Raises:
             SessionDamaged, NewerSession, RsdeployError: as ``read_journal``.
         """
+        if self.follow_shared is not None:  # a viewer on another machine: the store's events
+            new = self.follow_shared(self)
+            return JournalChanges(None, [*self.events, *new] if new else None, self.holder)
         path = self.dir / JOURNAL_NAME
         try:
             info = os.stat(path)
@@ -357,6 +364,9 @@ class Session:
         """Stop writing and release the lock (idempotent)."""
         with self._recording:
             self._stop_writing()
+        if self.shared is not None:  # what is left goes up, then the lease is let go
+            shared, self.shared = self.shared, None
+            self.warnings.extend(shared.stop())
 
     def _stop_writing(self) -> None:
         if self._writer is not None:
