@@ -74,6 +74,7 @@ class SharedSync:
         self._queue: deque[Event] = deque(pending)
         self._wake = threading.Condition()
         self._stopping = False
+        self._stopped = threading.Event()  # the lease thread's own wake-up: not every append
         self._threads = [threading.Thread(target=self._upload_loop, daemon=True,
                                           name=f"shared-upload-{session_id}"),
                          threading.Thread(target=self._lease_loop, daemon=True,
@@ -121,6 +122,7 @@ class SharedSync:
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
+        self._stopped.set()
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=5.0)
@@ -210,8 +212,8 @@ class SharedSync:
 
     def _lease_loop(self) -> None:
         attempt = 0
-        while self._sleep(RENEW_S if self.lease is not None and self.lease.etag else
-                          RETRY_S[min(attempt, len(RETRY_S) - 1)]):
+        while not self._stopped.wait(RENEW_S if self.lease is not None and self.lease.etag
+                                     else RETRY_S[min(attempt, len(RETRY_S) - 1)]):
             if self.lost is not None or self.lease is None:
                 return
             try:
