@@ -31,11 +31,26 @@ class SessionFollower:
         self._busy = False
         self._problem: str | None = None
         self._holder = screen.session.holder
+        self._reported_loss = False
 
     def start(self) -> None:
-        """Poll every ``POLL_S`` while the screen lives (only read-only sessions)."""
+        """Poll every ``POLL_S`` while the screen lives: a read-only session's journal, a
+        shared holder's standing (it turns read-only when another machine took over)."""
         if self.screen.session.read_only:
             self.screen.set_interval(POLL_S, self.poll)
+        elif getattr(self.screen.session, "shared", None) is not None:
+            self.screen.set_interval(POLL_S, self.watch_shared)
+
+    def watch_shared(self) -> None:
+        """Say at once when this holder lost the session to another machine (no key needed)."""
+        shared = getattr(self.screen.session, "shared", None)
+        lost = getattr(shared, "lost", None)
+        if lost is None or self._reported_loss:
+            return
+        self._reported_loss = True
+        self.screen.notify(lost.message, title=lost.title, severity="error", timeout=30)
+        self.screen.add_class("-read-only")
+        self.screen.render_state()  # keys grey out: the session is read-only now
 
     async def poll(self) -> None:
         """One look at the journal; a slow disk makes the next tick wait, never the screen."""
