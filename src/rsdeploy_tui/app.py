@@ -24,7 +24,6 @@ from textual.screen import Screen
 
 from rsdeploy_tui import locations
 from rsdeploy_tui.errors import RsdeployError
-from rsdeploy_tui.session.redact import MASK
 from rsdeploy_tui.ui.context import RunbookContext, utc_now
 from rsdeploy_tui.ui.glyphs import pick
 from rsdeploy_tui.ui.keyboard import OrderedKeys
@@ -59,6 +58,7 @@ PALETTE = [
     ("logs", "Toggle eb logs pane", "Show or hide the eb logs pane"),
     ("logs_full", "eb logs full screen", "The eb logs pane full screen, or back"),
     ("next_pending", "Next pending item", "Go to the next pending item across phases"),
+    ("values", "Set a value", "Every ${name} with its value and source; set one for this session"),
     ("filter", "Filter items", "Filter items by text"),
     ("clear_filter", "Clear filter", "Show every item again"),
     ("finish", "Finish session", "Finish the session (says what is still open first)"),
@@ -89,7 +89,10 @@ class RunbookApp(OrderedKeys[str | None]):
         ask_deployment_info: bool = False,
         notice: str | None = None,
     ) -> None:
-        super().__init__()
+        # Keys typed after q stay in the terminal for the shell (ui/typeahead.py).
+        from rsdeploy_tui.ui.typeahead import KeepTypeaheadDriver
+
+        super().__init__(driver_class=KeepTypeaheadDriver)
         self.ctx = ctx
         self.session = session
         self._offer = offer
@@ -108,9 +111,27 @@ class RunbookApp(OrderedKeys[str | None]):
         if self.session is None:
             titles = {phase.id: phase.title for phase in self.ctx.checklist.phases}
             from rsdeploy_tui.ui.screens.resume import ResumeModal
-            self.push_screen(ResumeModal(self._offer, titles), self._launch_choice)
+            self.push_screen(ResumeModal(self._offer, titles, details=self._offer_details()),
+                             self._launch_choice)
         else:
             self._after_runbook_shown()
+
+    def _offer_details(self) -> Callable[[], Any] | None:
+        """For the resume dialog: lock holder, runs still going, rollback (read in a thread)."""
+        offer = self._offer
+        if offer is None or not getattr(offer, "id", None):
+            return None
+        opener = self.ctx.services.get("open_offer")
+
+        def details() -> Any:
+            from rsdeploy_tui.session import SessionStore
+            from rsdeploy_tui.ui.screens.resume import details_text
+
+            opened = (opener() if opener is not None
+                      else SessionStore().open(offer.id, read_only=True))
+            return details_text(opened, self.ctx.checklist, self.ctx.clock())
+
+        return details
 
     @staticmethod
     def _collect_from_now_on() -> None:
@@ -127,44 +148,19 @@ class RunbookApp(OrderedKeys[str | None]):
 
     def _runbook_screen(self) -> RunbookScreen:
         assert self.session is not None
-        stored = dict(self.session_vars())
+        # One resolver: recorded vars, values set in the session, facts (ui/context.py).
+        self.ctx.resolve(self.session)
         # A var that held a secret was stored masked: running with "****" in it would be wrong,
         # so it counts as empty (steps using it refuse to run and say so) until given again.
-        lost = sorted(name for name, value in stored.items()
-                      if MASK in value and name not in self.ctx.values)
-        # Masking is for what is written, never for what runs: a var whose value is in the
-        # checklist or config again (a default DSN with its password) gets that value back.
-        for name, value in self._unmasked(stored, lost).items():
-            stored[name] = value
-            lost.remove(name)
-        for name in lost:
-            stored[name] = ""
-        self.ctx.values = {**stored, **self.ctx.values}
-        from rsdeploy_tui.session.redact import secret_var_values
-
-        # tokens and passwords in vars are masked wherever they show up (in memory only)
-        self.session.redactor.add_values(secret_var_values(self.ctx.values))
+        lost = sorted(name for name, source in self.ctx.resolution.sources.items()
+                      if source.source == "lost")
         if lost:
             again = " ".join(f"--set {name}=..." for name in lost)
             warning = (f"{', '.join(lost)} held a secret, which is never stored: steps using it "
-                       f"will not run until you resume with {again}.")
+                       f"will not run until it is given again (v sets a value, or resume with "
+                       f"{again}).")
             self._notice = f"{self._notice} {warning}" if self._notice else warning
         return RunbookScreen(self.ctx, self.session)
-
-    def _unmasked(self, stored: Mapping[str, str], names: list[str]) -> dict[str, str]:
-        """The vars among ``names`` whose fresh value (checklist default, config) is the one
-        that was recorded masked: it masks to exactly what the session holds."""
-        if not names or self.session is None:
-            return {}
-        from rsdeploy_tui.checklist.vars import resolve_vars
-
-        try:
-            fresh = resolve_vars(self.ctx.checklist, dict(self.ctx.values))
-        except RsdeployError:
-            return {}  # the screen says what is wrong when the steps need it
-        redact = self.session.redactor.value
-        return {name: fresh[name] for name in names
-                if fresh.get(name) and redact({name: fresh[name]}).get(name) == stored[name]}
 
     def _launch_choice(self, choice: str | None) -> None:
         assert self._open_choice is not None

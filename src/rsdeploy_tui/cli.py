@@ -27,6 +27,7 @@ _COMMAND_MODULES = {
     "import": "importer",
     "check": "check",
     "report": "report",
+    "values": "values",
 }
 
 
@@ -135,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", nargs="?", help="session id (default: the latest)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
+    _add_common(p, sub=True, operator=False)  # --set after the sub-command too
+
+    p = subs.add_parser("values", help="every ${name} of a session: value and where it came from")
+    p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_common(p, sub=True, operator=False)
     return parser
 
 

@@ -17,42 +17,45 @@ from dataclasses import field
 from typing import Any
 
 from rsdeploy_tui.checklist.model import ROLLBACK_PHASE, Checklist, Criterion, Item
-from rsdeploy_tui.checklist.vars import expand, references
+from rsdeploy_tui.checklist.vars import OPTIONAL_VARS, expand, missing_marker, references
 from rsdeploy_tui.records import datarecord
 
 FACT_HINTS: dict[str, str] = {
     "previous_version": (
         "previous_version not captured — run 'Capture current EB version' in Deployment, "
-        "or quit (q) and `rsdeploy-tui resume --set previous_version=LABEL` (the version label "
-        "live before the deploy)"
+        "or press v to set it (the version label live before the deploy; from a shell: "
+        "`rsdeploy-tui resume --set previous_version=LABEL`)"
     ),
     "backup_key": (
         "no database backup uploaded in this session (backup_key) — run 'Create immediate "
-        "database backup' in Deployment, or quit (q) and `rsdeploy-tui resume --set "
-        "backup_key=KEY` of a verified backup"
+        "database backup' in Deployment, or press v to set backup_key to the S3 key of a "
+        "verified backup (from a shell: `rsdeploy-tui resume --set backup_key=KEY`)"
     ),
     "backup_file": (
         "no database backup file in this session (backup_file) — run 'Create immediate "
-        "database backup' in Deployment, or quit (q) and `rsdeploy-tui resume --set "
-        "backup_file=NAME`"
+        "database backup' in Deployment, or press v to set backup_file (from a shell: "
+        "`rsdeploy-tui resume --set backup_file=NAME`)"
     ),
     "previous_tag": (
-        "previous_tag not set — quit (q) and `rsdeploy-tui resume --set previous_tag=TAG` (the "
-        "commit or tag live before), "
+        "previous_tag not set — press v to set it to the commit or tag live before (from a "
+        "shell: `rsdeploy-tui resume --set previous_tag=TAG`), "
         "or use 'Or restore from previous EB version' instead"
     ),
     "rollback_app": (
         "pre-migration state not recorded — run the check of 'No destructive migrations' in "
-        "Pre-Deployment before migrating (it records the plan), or quit (q) and `rsdeploy-tui "
-        "resume --set rollback_app=APP --set rollback_migration=NNNN`"
+        "Pre-Deployment before migrating (it records the plan), or press v to set "
+        "rollback_app and rollback_migration (from a shell: `rsdeploy-tui resume --set "
+        "rollback_app=APP --set rollback_migration=NNNN`)"
     ),
     "rollback_migration": (
         "pre-migration state not recorded — run the check of 'No destructive migrations' in "
-        "Pre-Deployment before migrating (it records the plan), or quit (q) and `rsdeploy-tui "
-        "resume --set rollback_app=APP --set rollback_migration=NNNN`"
+        "Pre-Deployment before migrating (it records the plan), or press v to set "
+        "rollback_app and rollback_migration (from a shell: `rsdeploy-tui resume --set "
+        "rollback_app=APP --set rollback_migration=NNNN`)"
     ),
     "media_backup_prefix": (
-        "no media backup in this session — run 'Backup current media files' in Deployment"
+        "no media backup in this session — run 'Backup current media files' in Deployment, "
+        "or press v to set media_backup_prefix"
     ),
 }
 """How to get each fact a rollback step may need (shown when it is missing)."""
@@ -108,10 +111,12 @@ def _needed_vars(text: str) -> list[str]:
     return list(dict.fromkeys(name for kind, name in references(text) if kind == "var"))
 
 
-def _hint(name: str) -> str:
-    # Shown in the running app, which has no --set: the way in is a resume with --set.
+def missing_hint(name: str) -> str:
+    """How to give a value that is missing: the app's ``v`` key, or ``resume --set``."""
     return FACT_HINTS.get(
-        name, f"{name} is empty — quit (q) and `rsdeploy-tui resume --set {name}=VALUE`")
+        name, f"{name} is not set — press v to set it (from a shell: "
+        f"`rsdeploy-tui resume --set {name}=VALUE`)")
+
 
 
 _PLANNED = re.compile(r"^(?P<app>[A-Za-z_]\w*)\.(?P<number>\d{4})_\w*$")
@@ -175,30 +180,41 @@ def _restore_tool(command: str, facts: Mapping[str, Any]) -> str:
         "${backup_file}", command)
 
 
+def command_template(item: Item, facts: Mapping[str, Any], values: Mapping[str, str]) -> str:
+    """The item's command before expansion, as this session will run it (one migrate line per
+    recorded app, pg_restore for a custom-format backup)."""
+    return _restore_tool(_per_app_migrations(item.command or "", facts, values), facts)
+
+
 def prefill(item: Item, values: Mapping[str, str], facts: Mapping[str, Any],
             secrets: Iterable[str] = ()) -> RollbackStep:
-    """One item's step: expanded command, or the list of what is missing."""
+    """One item's step: expanded command, or the list of what is missing.
+
+    ``command`` is what the detail panel shows and ``r`` records (a missing value reads
+    ``‹name: not set›``); ``shell`` is what runs. Any item's command goes through here.
+    """
     secret_names = tuple(secrets)
     confirm = expand(item.confirm, values, secrets=secret_names) if item.confirm else None
     if item.command is None:
         return RollbackStep(item, None, None, [], [], confirm)
-    template = _restore_tool(_per_app_migrations(item.command, facts, values), facts)
-    empty = [name for name in _needed_vars(template) if not values.get(name, "")]
-    missing = [_hint(name) for name in empty]
+    template = command_template(item, facts, values)
+    empty = [name for name in _needed_vars(template)
+             if name not in OPTIONAL_VARS and not values.get(name, "")]
+    missing = [missing_hint(name) for name in empty]
     notes = []
     if ("backup_key" in _needed_vars(template) and values.get("backup_key")
             and facts.get("backup_verified") is not True):
         notes.append("this session's backup is not verified yet — run 'Verify backup "
                      "integrity' first if there is time")
-    # A missing value stays visible as ${name} on screen, never as a blank.
-    shown_values = {k: v for k, v in values.items() if k not in empty}
+    # A missing value stays visible on screen, never as a blank.
+    shown_values = {**values, **{name: missing_marker(name) for name in empty}}
     shown = expand(template, shown_values, secrets=secret_names, mode="display")
     shell = None if missing else expand(template, values, secrets=secret_names, mode="shell")
     return RollbackStep(item, shown, shell, missing, notes, confirm)
 
 
 def rollback_plan(checklist: Checklist, state: Any, vars: Mapping[str, str],
-                  phase_id: str = ROLLBACK_PHASE) -> list[RollbackStep]:
+                  phase_id: str = ROLLBACK_PHASE, *, resolved: bool = False) -> list[RollbackStep]:
     """Every item of the Rollback phase, pre-filled from the session's facts.
 
     Args:
@@ -206,9 +222,11 @@ def rollback_plan(checklist: Checklist, state: Any, vars: Mapping[str, str],
         state: The session state (``SessionState``; only ``.facts`` is read).
         vars: Resolved vars (``resolve_vars``).
         phase_id: The rollback phase's id.
+        resolved: ``vars`` are already the session's values (``values.session_values``: facts
+            and values set in the session in journal order); do not merge facts again.
     """
     facts = dict(getattr(state, "facts", {}) or {})
-    values = vars_with_facts(vars, facts)
+    values = dict(vars) if resolved else vars_with_facts(vars, facts)
     try:
         phase = checklist.phase(phase_id)
     except KeyError:

@@ -73,16 +73,17 @@ def test_missing_facts_are_named_with_how_to_get_them_and_nothing_runs_blank(
     assert not redeploy.ready and redeploy.shell is None
     assert redeploy.missing == [
         "previous_version not captured — run 'Capture current EB version' in Deployment, "
-        "or quit (q) and `rsdeploy-tui resume --set previous_version=LABEL` (the version label "
-        "live before the deploy)"
+        "or press v to set it (the version label live before the deploy; from a shell: "
+        "`rsdeploy-tui resume --set previous_version=LABEL`)"
     ]
     assert bundled.item("deploy.capture-version").text.startswith("Capture current EB version")
     restore = steps["restore-db-backup"]
     assert restore.shell is None
     assert any("Create immediate database backup" in m for m in restore.missing)
     assert any("backup_key" in m for m in restore.missing)
-    # shown with the placeholder, never with a blank
-    assert "aws s3 cp s3://rs-systems-backups-20250823/${backup_key} ./" in restore.command
+    # shown as visibly missing, never with a blank
+    assert ("aws s3 cp s3://rs-systems-backups-20250823/\u2039backup_key: not set\u203a ./"
+            in restore.command)
     assert not steps["migrate-back"].ready
     assert not steps["restore-media"].ready
     # steps that need no fact are ready

@@ -64,3 +64,27 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     assert kinds.count("session_resumed") == 1
     assert kinds.index("session_resumed") > kinds.index("tick")
     assert store.summary(broken.id).status == "damaged"
+
+
+def test_resuming_the_damaged_session_is_a_located_sentence(screen: TmuxScreen,
+                                                             tmp_path: Path) -> None:
+    env = app_env(tmp_path / "state", tmp_path / "config")
+    store = SessionStore(tmp_path / "state" / "sessions")
+    broken = store.create(load_checklist(None), operator="ben")
+    broken.record("command_finished", "pre.unit-tests", run="r1", exit_code=0, tail=["OK"])
+    broken.close()
+    journal = broken.dir / "events.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    last = parse_line(lines[1].rstrip(b"\n"))
+    lines[1] = Event(last.seq, last.kind, last.at, last.operator, last.host, last.item,
+                     {**last.data, "tail": 42}).to_line()
+    journal.write_bytes(b"".join(lines))
+
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "resume", broken.id], env,
+                 keep_after_exit=True)
+    screen.wait_for(lambda t: screen.exit_status() is not None, timeout=30,
+                    what="resume to refuse and exit")
+    shown = screen.text(history=True)
+    assert screen.exit_status() != 0
+    assert "Traceback" not in shown
+    assert "line 2 is corrupted" in " ".join(shown.split()) and "data.tail" in shown, shown

@@ -137,6 +137,7 @@ def prepare_action(
     run_dir: Path | None = None,
     run_id: str | None = None,
     secrets: tuple[str, ...] = (),
+    resolved: bool = False,
 ) -> PreparedAction:
     """Write the spec file of ``item``'s action and return how to start it.
 
@@ -148,6 +149,7 @@ def prepare_action(
         run_dir: Directory of the run's files (default ``<session dir>/runs``).
         run_id: Run id (default ``runner.new_run_id(item.qid)``).
         secrets: The checklist's secret names (default: the session's).
+        resolved: ``vars`` already hold the session's facts (``values.session_values``).
 
     Raises:
         ActionError: the item has no action or an unknown type.
@@ -171,7 +173,7 @@ def prepare_action(
     run_dir = Path(run_dir) if run_dir is not None else runs_dir(session)
     run_dir.mkdir(parents=True, exist_ok=True)
     secret_names = tuple(secrets or getattr(session.meta, "secrets", ()) or ())
-    merged = vars_with_facts(vars, facts)
+    merged = dict(vars) if resolved else vars_with_facts(vars, facts)
     raw = dict(item.action.params)
     display_params = expand_params(raw, merged, secrets=secret_names, mode="display")
     spec = {
@@ -196,8 +198,7 @@ def prepare_action(
         spec["dump_name"] = unique_dump_name(spec)  # two backups never share a file
     path = spec_path(run_dir, run_id)
     write_json_atomic(path, session.redactor.value(spec) if hasattr(session, "redactor") else spec)
-    shown = ", ".join(f"{k}={v}" for k, v in display_params.items())
-    display = f"action {item.action.type}" + (f" ({shown})" if shown else "")
+    display = action_display(item, merged, secret_names)
     return PreparedAction(
         command=action_command(item, path),
         env=action_env(),
@@ -206,6 +207,16 @@ def prepare_action(
         spec_path=path,
         display=display,
     )
+
+
+def action_display(item: Item, values: Mapping[str, str], secrets: tuple[str, ...] = ()) -> str:
+    """The action as shown and recorded in ``command_started``: ``action TYPE (k=v, ...)``,
+    params expanded with ``values`` (vars and facts), secrets masked. The detail panel shows
+    the same text (a value that is not set reads ``‹name: not set›`` there)."""
+    assert item.action is not None
+    params = expand_params(dict(item.action.params), values, secrets=secrets, mode="display")
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
+    return f"action {item.action.type}" + (f" ({shown})" if shown else "")
 
 
 def _jsonable(value: Any) -> Any:

@@ -42,7 +42,7 @@ from rsdeploy_tui.checklist.model import (
     Section,
     Template,
 )
-from rsdeploy_tui.checklist.vars import MAX_VALUE_CHARS, references
+from rsdeploy_tui.checklist.vars import BUILTIN_VARS, MAX_VALUE_CHARS, references
 from rsdeploy_tui.checklist.yamlread import LineDict, decode, parse_yaml, read_bytes
 
 
@@ -442,7 +442,7 @@ def _check_var_uses(r: FieldReader, variables: Mapping[str, str]) -> None:
                     f"'${{{name}}}' is not a valid reference; expected "
                     "${name} or ${env:NAME} (write $${ for a literal ${)",
                 )
-            elif kind == "var" and name not in variables:
+            elif kind == "var" and name not in variables and name not in BUILTIN_VARS:
                 hint = close_match(name, set(variables))
                 r.problem(
                     line,

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from rsdeploy_tui import locations
 from rsdeploy_tui.checklist.model import Checklist
 from rsdeploy_tui.errors import RsdeployError, UsageError
+from rsdeploy_tui.records import datarecord
 
 MASK = "****"
 MAX_VALUE_CHARS = 65_536
@@ -232,7 +233,188 @@ def resolve_vars(
     layered: dict[str, str] = dict(checklist.vars)
     layered.update(load_config_vars(checklist.name) if config is None else config)
     layered.update(overrides or {})
+    return _expand_references(layered, checklist)
 
+
+def _where(checklist: Checklist) -> str:
+    return f"{checklist.path}: " if checklist.path else ""
+
+
+# ------------------------------------------------------------------------------------------------
+# One resolver for every ${name}: where each value comes from, in one order, everywhere.
+
+BUILTIN_VARS = frozenset({"session_dir"})
+"""Values rsdeploy-tui provides for every session (``session_dir``: the session's directory, so
+a command can write there instead of into the operator's checkout); a checklist may refer to
+them without defining them, and they cannot be set."""
+
+OPTIONAL_VARS = frozenset({"tls_ca_file", "aws_region", "aws_endpoint_url"})
+"""Vars whose empty value means "the default" (system trust, boto3's chain, real AWS): a
+reference to one of them is never "missing"."""
+
+MISSING_OPEN, MISSING_CLOSE = "\u2039", "\u203a"
+
+SOURCE_ORDER = ("checklist", "config", "start", "set", "fact", "this run", "session")
+"""Sources from lowest to highest precedence (``set`` and ``fact`` share one rank: the later
+recorded event wins). ``lost`` marks a value recorded masked (it held a secret): empty."""
+
+
+def missing_marker(name: str) -> str:
+    """How a value that is not set shows on screen: ``‹previous_tag: not set›``."""
+    return f"{MISSING_OPEN}{name}: not set{MISSING_CLOSE}"
+
+
+@datarecord(frozen=True)
+class ValueChange:
+    """A value recorded in the session after it started (``value_set`` or ``fact`` event)."""
+
+    name: str
+    """The var's name."""
+    value: str
+    """The new value as recorded."""
+    kind: str
+    """``set`` (the operator, in the app or with ``resume --set``) or ``fact`` (captured)."""
+    by: str = ""
+    """Who recorded it."""
+    at: str = ""
+    """When (UTC ISO-8601)."""
+    item: str | None = None
+    """The item whose run or check captured a fact."""
+
+
+@datarecord(frozen=True)
+class ValueSource:
+    """One name's final value and where it came from."""
+
+    name: str
+    """The var's name."""
+    value: str
+    """The value, ``${other}`` references expanded (``${env:...}`` left in place)."""
+    source: str
+    """checklist | config | start | set | fact | this run | session | lost."""
+    detail: str = ""
+    """For a person: who set it and when, which item captured it, what it was before."""
+
+
+@datarecord
+class Resolution:
+    """Every ``${name}``'s value for one session, and where each came from."""
+
+    values: dict[str, str]
+    """name -> value: what commands, checks, actions, the screen and reports expand with."""
+    sources: dict[str, ValueSource]
+    """name -> its source record."""
+
+    def missing(self, *texts: str) -> list[str]:
+        """Names that ``texts`` refer to and that have no value (optional vars excepted)."""
+        needed: dict[str, None] = {}
+        for text in texts:
+            for kind, name in references(text):
+                if kind == "var" and name not in OPTIONAL_VARS and not self.values.get(name):
+                    needed[name] = None
+        return list(needed)
+
+    def shown(self, names: Iterable[str]) -> dict[str, str]:
+        """The values with each name in ``names`` replaced by its visible missing marker."""
+        return {**self.values, **{name: missing_marker(name) for name in names}}
+
+
+def _scalar_text(value: Any) -> str | None:
+    """A fact as a var's text (``True`` -> ``true``); None for structures (not text)."""
+    if isinstance(value, dict | list | tuple) or value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def resolve_values(
+    checklist: Checklist,
+    *,
+    recorded: Mapping[str, str] | None = None,
+    changes: Iterable[ValueChange] = (),
+    builtins: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    config: Mapping[str, str] | None = None,
+    masked_as: Callable[[str, str], str] | None = None,
+) -> Resolution:
+    """Layer every source of values, lowest first, then expand references between vars.
+
+    Order: checklist defaults < config file < values recorded when the session started (its
+    ``--set``) < values recorded later in the session (``value_set`` by the operator and
+    captured facts: the later event wins; an empty fact never blanks a value) < this run's
+    ``overrides`` (headless ``check --set``) < built-ins (``session_dir``).
+
+    Args:
+        checklist: The loaded checklist (defaults).
+        recorded: The vars the session recorded at its start (already expanded then). Only
+            those that differ from today's defaults + config count as "start" values, so a
+            default that refers to another var (``base_url: https://${domain}``) follows a
+            later change of that var.
+        changes: ``value_set`` and ``fact`` events in journal order.
+        builtins: Values the program provides (``session_dir``); they cannot be overridden.
+        overrides: This run's ``--set`` (not recorded).
+        config: Config-file values; None reads the operator's config file.
+        masked_as: ``(name, value) -> value as the session would record it``: a recorded
+            value that was masked is today's default or config value again when that masks to
+            exactly what was recorded (a default DSN with its password).
+    """
+    config_values = load_config_vars(checklist.name) if config is None else dict(config)
+    layered: dict[str, str] = dict(checklist.vars)
+    origin: dict[str, ValueSource] = {
+        name: ValueSource(name, "", "checklist") for name in checklist.vars}
+    for name, value in config_values.items():
+        layered[name] = value
+        origin[name] = ValueSource(name, "", "config")
+    if recorded:
+        baseline = resolve_vars(checklist, {}, config=config_values)
+        for name, value in recorded.items():
+            if value == baseline.get(name):
+                continue
+            fresh = baseline.get(name, "")
+            if MASK in value and fresh and masked_as is not None and \
+                    masked_as(name, fresh) == value:
+                continue  # masking is for what is written, never for what runs
+            if MASK in value:  # session.redact masks with the same text
+                # It held a secret when recorded and was masked: running with "****" would be
+                # wrong, so it is empty until given again.
+                layered[name] = ""
+                origin[name] = ValueSource(name, "", "lost", "held a secret, which is never "
+                                           "stored; give it again")
+                continue
+            layered[name] = value
+            origin[name] = ValueSource(name, "", "start", "--set when the session started")
+    for change in changes:
+        value = change.value
+        if change.kind == "fact" and not value and layered.get(change.name):
+            continue  # a fact recorded empty does not blank a value
+        before = layered.get(change.name, "")
+        layered[change.name] = value
+        if change.kind == "fact":
+            detail = f"captured by {change.item}" if change.item else (
+                f"recorded by {change.by}" if change.by else "recorded")
+        else:
+            detail = f"set by {change.by}" if change.by else "set"
+            detail += f" (was {before!r})" if before != value else ""
+        if change.at:
+            detail += f" at {change.at[:19].replace('T', ' ')} UTC"
+        origin[change.name] = ValueSource(change.name, "", change.kind, detail)
+    for name, value in (overrides or {}).items():
+        layered[name] = value
+        origin[name] = ValueSource(name, "", "this run", "--set on this command line")
+    for name, value in (builtins or {}).items():
+        layered[name] = value
+        origin[name] = ValueSource(name, "", "session", "built in")
+    values = _expand_references(layered, checklist)
+    sources = {name: ValueSource(name, values[name], src.source, src.detail)
+               for name, src in origin.items()}
+    return Resolution(values, sources)
+
+
+def _expand_references(layered: Mapping[str, str], checklist: Checklist) -> dict[str, str]:
+    """``${other}`` between vars expanded; ``${env:...}`` kept.
+
+    Raises:
+        VarError: a cycle, or a value past ``MAX_VALUE_CHARS`` (a doubling chain).
+    """
     resolved: dict[str, str] = {}
 
     def resolve(name: str, chain: tuple[str, ...]) -> str:
@@ -264,5 +446,8 @@ def resolve_vars(
     return resolved
 
 
-def _where(checklist: Checklist) -> str:
-    return f"{checklist.path}: " if checklist.path else ""
+def fact_change(name: str, value: Any, *, by: str = "", at: str = "",
+                item: str | None = None) -> ValueChange | None:
+    """A ``fact`` event as a value change (None for structured facts: they are not text)."""
+    text = _scalar_text(value)
+    return None if text is None else ValueChange(name, text, "fact", by, at, item)

@@ -66,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
                     session.record("fact", name="migration_plan", value=plan)
             progress.update(item, result)
 
-        results = asyncio.run(run_checks(items, ctx, args.concurrency, on_result))
+        refused = not_checked(items, values)
+        ready = [item for item in items if item.qid not in refused]
+        results = asyncio.run(run_checks(ready, ctx, args.concurrency, on_result)) if ready \
+            else {}
+        results.update(refused)
         progress.done()
     finally:
         if session is not None:
@@ -108,16 +112,15 @@ def _load_and_select(args: argparse.Namespace, overrides: dict[str, str],
         path = locations.bundled_checklist()
     checklist = load_checklist(path)
     check_overrides(checklist, overrides)
-    values = resolve_vars(checklist, overrides)
     if session is not None:
-        # Like a resume in the TUI: the session's recorded vars (a --set given when it started,
-        # e.g. a staging base_url) win over defaults; this run's --set wins over both. A value
-        # redacted when it was recorded is no value: the fresh resolution stays.
-        from rsdeploy_tui.session.redact import MASK
+        # The same resolver as the app: the session's recorded vars (a --set given when it
+        # started, e.g. a staging base_url), values set later and captured facts; this run's
+        # --set wins over all of them (not recorded).
+        from rsdeploy_tui.values import session_values
 
-        recorded = {name: value for name, value in session.meta.vars.items()
-                    if name not in overrides and MASK not in value}
-        values = {**values, **recorded}
+        values = session_values(checklist, session, overrides=overrides).values
+    else:
+        values = resolve_vars(checklist, overrides)
     items = select_items(checklist, args.phase or [], args.item or [])
     if session is not None:
         known = set(session.meta.items)
@@ -131,6 +134,25 @@ def _load_and_select(args: argparse.Namespace, overrides: dict[str, str],
                 "Check the session's own checklist (omit --checklist) or resume it in the "
                 "TUI to adopt the changed file.")
     return checklist, items, values
+
+def not_checked(items: list[Item], values: dict[str, str]) -> dict[str, CheckResult]:
+    """An ``error`` result for each item whose check params refer to a value that is not set:
+    a check run with a blank proves nothing (nothing is recorded for them)."""
+    from rsdeploy_tui.checklist.vars import OPTIONAL_VARS, references
+    from rsdeploy_tui.values import check_templates
+
+    refused: dict[str, CheckResult] = {}
+    for item in items:
+        names = list(dict.fromkeys(
+            name for text in check_templates(item) for kind, name in references(text)
+            if kind == "var" and name not in OPTIONAL_VARS and not values.get(name)))
+        if names:
+            how = ", ".join(f"--set {name}=VALUE" for name in names)
+            refused[item.qid] = CheckResult(
+                "error", f"not checked: {', '.join(names)} not set (give it with {how}, or "
+                "set it in the session: v in the app)")
+    return refused
+
 
 def select_items(checklist: Checklist, phases: list[str], refs: list[str]) -> list[Item]:
     """Items with a check, limited to ``phases`` and ``refs`` when given (UsageError if unknown)."""

@@ -43,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         checklist = _checklist_for(args, session)
         overrides = parse_overrides(args.overrides)
-        text = render_report(checklist, session, args.format,
-                             vars={**session.meta.vars, **overrides})
+        from rsdeploy_tui.values import session_values
+
+        # The same values the app shows and runs with (set values and facts included).
+        values = session_values(checklist, session, overrides=overrides).values
+        text = render_report(checklist, session, args.format, vars=values)
     finally:
         session.close()
     if args.output:

@@ -50,7 +50,11 @@ def _list(store: SessionStore, as_json: bool) -> int:
     rows = [("ID", "CHECKLIST", "OPERATOR", "HOST", "STARTED", "LAST ACTIVITY", "STATUS",
              "DONE", "CRITICAL PENDING")]
     for s in summaries:
-        rows.append((s.id, s.checklist, s.operator, s.host, _when(s.created), _when(s.updated),
+        # Who operates it now, and who started it when someone else did.
+        operator = s.operator if s.last_operator in ("", "?", s.operator) else \
+            f"{s.last_operator} (started by {s.operator})"
+        rows.append((s.id, s.checklist, operator, s.host, _when(s.created),
+                     _when(s.updated),
                      s.status, f"{s.done}/{s.total}", str(s.critical_pending)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -8,6 +8,7 @@ held by a live process opens read-only with a banner naming the holder.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,9 @@ def restored_notice(session: Session, checklist: Checklist) -> str:
     if critical:
         parts.append(f"{critical} critical pending")
     text = f"Restored session {session.id}: " + ", ".join(parts) + "."
-    earlier = [e for e in session.events if e.kind not in ("session_resumed", "lock_taken_over")]
+    # a cursor event (where the cursor was at quit) is not work done
+    earlier = [e for e in session.events
+               if e.kind not in ("session_resumed", "lock_taken_over", "cursor")]
     if earlier:
         last = earlier[-1]
         text += (
@@ -139,10 +142,12 @@ def run(args: argparse.Namespace) -> int:
     checklist = _checklist_for(args, store)
     overrides = parse_overrides(args.overrides)
     check_overrides(checklist, overrides)
+    refuse_overrides(checklist, overrides, every=args.command == "resume")
     require_terminal()  # after the errors about the input, before any session is touched
-    operator = args.operator
     session: Session | None = None
-    app_kwargs: dict[str, Any] = {"values": overrides}
+    # --set at creation goes into the recorded vars; on a resume each one is recorded as a
+    # value_set event (not a one-launch override): it stays set on every later resume.
+    app_kwargs: dict[str, Any] = {}
 
     if args.command == "resume":
         session_id = args.session
@@ -159,12 +164,13 @@ def run(args: argparse.Namespace) -> int:
             store,
             session_id,
             checklist,
-            operator=operator,
+            operator=remembered_operator(store, session_id, args.operator),
             read_only=args.read_only,
             take_over=args.take_over,
         )
-        app_kwargs["notice"] = notice
+        app_kwargs["notice"] = _with_overrides(session, checklist, overrides, notice)
     else:
+        operator = args.operator
         offer = store.latest(active_only=True, checklist_name=checklist.name)
         if offer is None:
             session = store.create(
@@ -178,14 +184,15 @@ def run(args: argparse.Namespace) -> int:
                     return store.create(
                         checklist, vars=resolve_vars(checklist, overrides), operator=operator
                     ), None
-                return open_session(
+                opened, notice = open_session(
                     store,
                     offer.id,
                     checklist,
-                    operator=operator,
+                    operator=remembered_operator(store, offer.id, args.operator),
                     read_only=choice == "read_only" or args.read_only,
                     take_over=args.take_over,
                 )
+                return opened, _with_overrides(opened, checklist, overrides, notice)
 
             app_kwargs.update(offer=offer, open_choice=choose)
 
@@ -205,8 +212,83 @@ def run(args: argparse.Namespace) -> int:
     if session is not None:
         state = session.state(checklist)
         if state.status == "active":
-            _say(f"Session {session.id} is saved. Resume with: rsdeploy-tui resume {session.id}")
+            _say(f"Session {session.id} is saved. Resume with: {resume_hint(session)}")
     return app.return_code or 0
+
+
+def refuse_overrides(checklist: Checklist, overrides: dict[str, str], *,
+                     every: bool = False) -> None:
+    """Refuse a ``--set`` of a secret (environment only) or a built-in, before anything opens;
+    with ``every`` (a resume: each one is recorded) also a name that is no var.
+
+    Raises:
+        UsageError: naming the first such name and why.
+    """
+    from rsdeploy_tui.values import BUILTINS, refuse_name
+
+    secrets = {name.upper() for name in checklist.secrets}
+    for name in overrides:
+        if every or name.upper() in secrets or name in BUILTINS:
+            why = refuse_name(checklist, name)
+            if why:
+                raise UsageError("Bad --set", f"--set {name}=...: {why}")
+
+
+def resume_hint(session: Session) -> str:
+    """The command that resumes ``session`` as the same operator."""
+    from rsdeploy_tui.session import default_operator
+
+    hint = f"rsdeploy-tui resume {session.id}"
+    operator = getattr(session, "operator", "")
+    if operator and operator != default_operator():
+        hint += f" --operator {shlex.quote(operator)}"
+    return hint
+
+
+LAUNCH_KINDS = ("session_created", "session_resumed", "lock_taken_over")
+
+
+def remembered_operator(store: SessionStore, session_id: str, explicit: str | None) -> str | None:
+    """``--operator`` when given; else the name this login last used in the session on this
+    host (a plain ``resume`` after ``--operator deployer`` stays deployer), else None (the
+    login's own name)."""
+    if explicit:
+        return explicit
+    import socket
+
+    from rsdeploy_tui.session import default_operator
+
+    try:
+        events = store.open(session_id, read_only=True).events
+    except RsdeployError:
+        return None  # opening for real says what is wrong
+    login, host = default_operator(), socket.gethostname()
+    for event in reversed(events):
+        if event.kind in LAUNCH_KINDS and event.data.get("login") == login and \
+                event.host == host:
+            return event.operator or None
+    return None
+
+
+def _with_overrides(session: Session, checklist: Checklist, overrides: dict[str, str],
+                    notice: str | None) -> str | None:
+    """Record a resume's ``--set`` values in the session (they stay set); say what was set."""
+    if not overrides:
+        return notice
+    if session.read_only:
+        extra = ("The --set values were not recorded: the session is open read-only "
+                 f"({', '.join(sorted(overrides))}).")
+    else:
+        from rsdeploy_tui.values import record_overrides, refuse_name
+
+        refused = {name: why for name in overrides if (why := refuse_name(checklist, name))}
+        wanted = {k: v for k, v in overrides.items() if k not in refused}
+        changed = record_overrides(session, checklist, wanted, via="resume --set")
+        extra = (f"Recorded --set {', '.join(changed)} in the session (kept on every resume)."
+                 if changed else "")
+        for name, why in refused.items():
+            extra += f" --set {name} was not recorded: {why}"
+    return " ".join(part for part in (notice, extra) if part) or None
 
 
 def _say(text: str) -> None:

@@ -131,7 +131,10 @@ class SessionStore:
             first = Event(1, "session_created", iso(self.clock()), redactor.text(operator),
                           socket.gethostname(), None, redactor.value({
                               **identity, "vars": dict(vars or {}),
-                              "secrets": list(checklist.secrets), "ssh_from": ssh_origin()})
+                              "secrets": list(checklist.secrets), "ssh_from": ssh_origin(),
+                              # the login behind the operator name: a plain resume by the same
+                              # login keeps the name (commands/tui.py)
+                              "login": default_operator()})
                           | {SECRET_DIGESTS: remembered.record()})
             writer.append(first)
         except BaseException:
@@ -231,10 +234,10 @@ class SessionStore:
             elif previous is not None:
                 session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
                                from_user=previous.user, from_since=previous.since,
-                               ssh_from=ssh_origin())
+                               ssh_from=ssh_origin(), login=default_operator())
             else:
                 session.record("session_resumed", by=operator, host=session.host,
-                               ssh_from=ssh_origin())
+                               ssh_from=ssh_origin(), login=default_operator())
         except BaseException:
             session.close()
             raise

@@ -160,6 +160,24 @@ class CheckController:
         )
 
     # ---------------------------------------------------------------- starting
+    def _with_values(self, items: list[Item]) -> list[Item]:
+        """The items whose check params have every value; the others are refused, saying
+        which value is missing and how to give it (a check with a blank would not prove it)."""
+        from rsdeploy_tui.rollback import missing_hint
+        from rsdeploy_tui.values import check_templates
+
+        ready: list[Item] = []
+        for item in items:
+            lacking = self.screen.ctx.missing(*check_templates(item))
+            if not lacking:
+                ready.append(item)
+                continue
+            self.screen.notify(
+                f"Not checked: {item.qid} needs "
+                + "; ".join(missing_hint(name) for name in lacking),
+                title="Missing values", severity="error", timeout=15)
+        return ready
+
     def check_item(self, item: Item | None) -> None:
         """``c``: run the highlighted item's check."""
         if item is None or item.check is None:
@@ -206,6 +224,9 @@ class CheckController:
             self.screen.notify("Read-only: check results would be recorded, so checks do not "
                                "run here. Use `rsdeploy-tui check` for a headless run.",
                                severity="warning")
+            return
+        items = self._with_values(items)
+        if not items:
             return
         if self._gate is None:
             self._gate = asyncio.Semaphore(max(1, self.concurrency))
@@ -456,16 +477,20 @@ class CheckController:
             from rsdeploy_tui.rollback import rollback_plan
 
             step = next((s for s in rollback_plan(self.checklist, self.screen.state,
-                                                  self.screen.ctx.values)
+                                                  self.screen.ctx.values, resolved=True)
                          if s.qid == item.qid), None)
             if step is not None:
+                # The Command above is already this session's (the same text r runs); say
+                # whether it can run, and what to know first.
                 text.append("\nPre-filled for this session\n", style="bold underline")
-                if step.command:
-                    text.append(step.command.strip() + "\n", style="cyan")
                 if step.missing:
-                    text.append("  Not ready — missing:\n", style="bold red")
-                    for line in step.missing:
-                        text.append(f"  - {line}\n", style="red")
+                    text.append("  Not ready — see the values not set above\n", style="bold red")
+                elif item.action is not None:
+                    from rsdeploy_tui.acts_on import acts_on
+
+                    for line in acts_on(item, self.screen.state.facts, self.screen.ctx.values):
+                        text.append(f"  {line}\n")
+                    text.append("  ready: r runs it\n", style="green")
                 elif step.command:
                     text.append("  ready: r runs it\n", style="green")
                 for note in step.notes:

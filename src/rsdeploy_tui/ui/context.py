@@ -26,7 +26,8 @@ class RunbookContext:
     checklist: Checklist
     """The checklist being worked through."""
     values: Mapping[str, str]
-    """Resolved vars (the session's, so a resumed session shows what it started with)."""
+    """Every ``${name}``'s value for the session (``resolve``): what runs, checks and the
+    screen expand with. Before ``resolve``, the launch's ``--set`` values."""
     glyphs: Glyphs
     """Mark set (ASCII under a non-UTF-8 locale)."""
     clock: Callable[[], datetime] = utc_now
@@ -38,9 +39,71 @@ class RunbookContext:
     services: dict[str, Any] = field(default_factory=dict)
     """Optional layers (``runner``, ``checks``, ``logs``) wired in when they exist."""
 
+    resolution: Any = field(default=None, init=False, repr=False, compare=False)
+    """The ``Resolution`` behind ``values`` (sources too); None before ``resolve``."""
+
     _redactor: Any = field(default=None, init=False, repr=False, compare=False)
     _masked_for: tuple[int, int] | None = field(default=None, init=False, repr=False,
                                                 compare=False)
+    _launch: Mapping[str, str] | None = field(default=None, init=False, repr=False,
+                                              compare=False)
+    _config: Any = field(default=None, init=False, repr=False, compare=False)
+
+    def resolve(self, session: Any) -> None:
+        """Re-read every value from the session (the runbook calls it after each event).
+
+        The values given to ``make_app`` count as given when the session started; values set
+        in the session and captured facts come over them (``checklist/vars.resolve_values``).
+        """
+        from rsdeploy_tui.checklist.vars import load_config_vars
+        from rsdeploy_tui.values import session_values
+
+        if self._launch is None:
+            self._launch = dict(self.values)
+        if self._config is None:
+            self._config = load_config_vars(self.checklist.name)
+        self.resolution = session_values(self.checklist, session, start=self._launch,
+                                         config=self._config)
+        self.values = self.resolution.values
+        redactor = getattr(session, "redactor", None)
+        if redactor is not None and hasattr(redactor, "add_values"):
+            from rsdeploy_tui.session.redact import secret_var_values
+
+            # tokens and passwords in vars are masked wherever they show up (in memory only)
+            redactor.add_values(secret_var_values(self.values))
+
+    def missing(self, *texts: str) -> list[str]:
+        """Names ``texts`` refer to that have no value now."""
+        if self.resolution is None:
+            return []
+        return list(self.resolution.missing(*texts))
+
+    def command_shown(self, item: Any, facts: Mapping[str, Any]) -> tuple[str | None, list[str]]:
+        """What ``r`` runs for ``item``, as shown and recorded (secrets masked), and the names
+        it still lacks (then ``r`` refuses, and the text shows ``‹name: not set›``)."""
+        if item.command:
+            from rsdeploy_tui.rollback import command_template, prefill
+
+            step = prefill(item, self.values, facts, self.checklist.secrets)
+            names = self.missing(command_template(item, facts, self.values))
+            return (self.redact(step.command) if step.command else None), names
+        if item.action is not None:
+            from rsdeploy_tui.actions import action_display
+            from rsdeploy_tui.values import param_strings
+
+            texts = param_strings(item.action.params)
+            names = self.missing(*texts)
+            values = self.resolution.shown(names) if names and self.resolution else self.values
+            shown = action_display(item, values, tuple(self.checklist.secrets))
+            return self.redact(shown), names
+        return None, []
+
+    def display_marked(self, text: str) -> str:
+        """Like ``display``, with a value that is not set shown as ``‹name: not set›``."""
+        names = self.missing(text)
+        if not names:
+            return self.display(text)
+        return self._masked(text, self.resolution.shown(names))
 
     def display(self, text: str) -> str:
         """``${vars}`` expanded for the screen, secret values and secret shapes masked.
@@ -48,8 +111,16 @@ class RunbookContext:
         A var may hold a secret without being declared one (``--set dsn=postgres://u:pw@h``):
         the session's redaction runs over the expanded text, as it does before writing.
         """
+        return self._masked(text, self.values)
+
+    def _masked(self, text: str, values: Mapping[str, str]) -> str:
         from rsdeploy_tui.checklist.vars import expand
 
+        shown = expand(text, values, secrets=self.checklist.secrets, mode="display")
+        return self.redact(shown)
+
+    def redact(self, text: str) -> str:
+        """Secret values and secret shapes masked (the session's redaction rules)."""
         from rsdeploy_tui.session.redact import Redactor, secret_var_values
 
         if self._redactor is None:
@@ -58,5 +129,4 @@ class RunbookContext:
         if self._masked_for != (id(self.values), len(self.values)):
             self._masked_for = (id(self.values), len(self.values))
             self._redactor.add_values(secret_var_values(self.values))
-        shown = expand(text, self.values, secrets=self.checklist.secrets, mode="display")
-        return str(self._redactor.text(shown))
+        return str(self._redactor.text(text))

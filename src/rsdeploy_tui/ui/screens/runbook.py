@@ -42,11 +42,18 @@ if TYPE_CHECKING:
     from rsdeploy_tui.ui.runs import RunController
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+SHORT_HEIGHT = 30
+"""Below this many rows the screen is ``-short``: one header line, one banner line, no list
+borders top and bottom, so the item list keeps at least 10 rows at 80x24 with the log pane
+open."""
+
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
                            "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
+# Footer entries that only make sense while the item list (or detail) has the focus.
+LIST_ONLY_ACTIONS = frozenset({*ITEM_ACTIONS, "next_pending", "filter", "check_all"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
 WHY_NOT = {
     "run": "This item has no command or built-in action to run.",
@@ -85,7 +92,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
-        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        # Not in the footer (it would push Quit off an 80-column line): the output view's border
+        # names o and w, and ? lists them.
+        Binding("o", "output_full", "Output", show=False,
+                tooltip="The run's output full screen, or back"),
         Binding("w", "output_wrap", "Wrap", show=False,
                 tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
@@ -93,6 +103,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("l", "logs", "Logs", show=False, tooltip="Show or hide the eb logs pane"),
         Binding("L", "logs_full", "Logs full screen", show=False, tooltip="eb logs full screen"),
         Binding("g", "next_pending", "Next", tooltip="Next pending item across phases"),
+        # Shown in the footer only where the item lacks a value; v works everywhere (values).
+        Binding("v", "set_value", "Set value", tooltip="Set a value this item lacks"),
+        Binding("v", "values", "Values", show=False,
+                tooltip="Every value and where it comes from; set one"),
         Binding("slash", "filter", "Filter", tooltip="Filter items by text"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("question_mark", "help", "Help", tooltip="Every key"),
@@ -169,6 +183,8 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             DeploymentLogView if pane.id == LOG_TAB else CommunicationPanel)
         found = pane.query(kind)
         if found:
+            for shown in found:
+                shown.vars = dict(self.ctx.values)  # values set since it was built
             for log_view in pane.query(DeploymentLogView):
                 log_view.refresh_report()
             self._focus_inside(pane)
@@ -248,6 +264,11 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.has_class("-too-small") != too_small:  # a class change restyles everything
             self.set_class(too_small, "-too-small")
             self.refresh_bindings()  # keys are off while too small (check_action)
+        short = self.size.height < SHORT_HEIGHT
+        if self.has_class("-short") != short:
+            self.set_class(short, "-short")
+            self.query_one(RunbookHeader).set_compact(short)
+            self.query_one(RollbackBanner).refresh_from(self.state)
 
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
@@ -316,8 +337,14 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if item is None:
             detail.show(view.detail_empty())
             return
+        from rsdeploy_tui.rollback import missing_hint
+        from rsdeploy_tui.values import item_templates
+
+        command, _ = self.ctx.command_shown(item, self.state.facts)
+        missing = self.ctx.missing(*item_templates(item, self.state.facts, self.ctx.values))
         detail.show(self.checking.decorate_detail(item, view.detail_text(
-            self.checklist, item, self.state, self.ctx.display, self.ctx.glyphs)))
+            self.checklist, item, self.state, self.ctx.display_marked, self.ctx.glyphs,
+            command=command, missing=missing, hint=missing_hint)))
 
     # ---------------------------------------------------------------- lookups
     def _phase_pane(self) -> PhasePane | None:
@@ -437,6 +464,20 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             return self.current_item is not None
         return action not in ("check_all", "check_all_done") or self.current_phase is not None
 
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """What the footer shows: while the log pane or a report tab has the focus, their keys
+        (and ? and q), not the item keys, which still work but would push theirs off an
+        80-column footer mid-word."""
+        found = super().active_bindings
+        focused = self.focused
+        if focused is None or isinstance(focused, ItemList) or focused.id == "filter" or any(
+                isinstance(node, PhasePane) for node in focused.ancestors):
+            return found
+        return {key: active for key, active in found.items()
+                if not (active.node is self
+                        and active.binding.action.split("(", 1)[0] in LIST_ONLY_ACTIONS)}
+
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]
 
@@ -446,6 +487,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             return None  # the runbook is hidden: a blind key must not tick what nobody sees
         if action in checking.ACTIONS:
             return self.checking.check_action(action)
+        if action == "set_value":  # False: hidden from the footer, and v falls to "values"
+            from rsdeploy_tui.ui.screens.set_value import item_missing
+
+            return not self.session.read_only and bool(item_missing(self))
         if action in WRITE_ACTIONS and self.session.read_only:
             return None
         if action in ITEM_ACTIONS or action == "check_all":
@@ -511,8 +556,19 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
+        self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         self.render_state()
         return True
+
+    def action_set_value(self) -> None:
+        """Set a value the item lacks (ui/screens/set_value.py)."""
+        from rsdeploy_tui.ui.screens.set_value import open_set_value
+
+        open_set_value(self)
+
+    def action_values(self) -> None:
+        """Every value with its source; set one."""
+        self.action_set_value()
 
     def action_run(self) -> None:
         """Run the item's command or action (ui/runs.py)."""
