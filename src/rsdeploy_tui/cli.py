@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(p, sub=True, operator=False)  # --set after the sub-command too
 
     p = subs.add_parser("values", help="every ${name} of a session: value and where it came from")
+    _add_store(p, sub=True)
     p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_common(p, sub=True, operator=False)
