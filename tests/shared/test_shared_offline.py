@@ -93,3 +93,37 @@ def test_offline_then_back_uploads_in_order(tmp_path: Path, mini: Checklist,
     assert [e.item for e in events if e.kind == "tick"] == [
         "pre.db-backup", "pre.db-restore-test", "pre.tests-pass", "pre.no-debug"]
     a.close()
+
+
+def test_a_takeover_while_offline_keeps_both_sides_and_opens_read_only(
+        tmp_path: Path, mini: Checklist, store_url: StoreUrl, restartable: Restartable,
+        aws_env: object) -> None:
+    settings = {"aws_endpoint_url": restartable.url, "aws_region": "us-east-1"}
+    machine_a = SessionStore(tmp_path / "a" / "sessions",
+                             shared=SharedStore(store_url, Bucket(store_url, settings)))
+    # machine b reaches the same store through the other moto endpoint (one moto state)
+    machine_b = SessionStore(tmp_path / "b" / "sessions", shared=SharedStore(store_url))
+    a = machine_a.create(mini, operator="ana")
+    assert a.shared.wait_uploaded(60)
+    restartable.stop()  # machine a loses the network
+    a.record("tick", "pre.db-backup")
+    a.record("tick", "pre.tests-pass")
+    b = machine_b.open(a.id, operator="bob", take_over=True)
+    b.record("note", "pre.db-backup", text="bob took over: ana unreachable")
+    assert b.shared.wait_uploaded(60)
+    b.close()
+    restartable.start()  # machine a is back: its event 2 is bob's number now
+    _wait(lambda: a.shared.lost is not None, "machine a learns another writer owns event 2")
+    assert a.read_only
+    a.close()
+    reopened = machine_a.open(a.id, operator="ana")
+    assert reopened.read_only  # until the operator decides
+    side = sorted((machine_a.root / a.id).glob("events.jsonl.conflict-*"))
+    assert len(side) == 1
+    kept = side[0].read_text()
+    assert '"pre.db-backup"' in kept and '"pre.tests-pass"' in kept and '"tick"' in kept
+    assert any(str(side[0]) in w and "read-only" in w for w in reopened.warnings)
+    kinds = [(e.kind, e.operator) for e in reopened.events]
+    assert ("note", "bob") in kinds and ("tick", "ana") not in kinds
+    store_events = [e for e, _b in fetch_events(Bucket(store_url, settings), a.id)]
+    assert [e.kind for e in store_events] == [e.kind for e in reopened.events]
