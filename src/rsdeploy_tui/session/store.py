@@ -307,6 +307,8 @@ class SessionStore:
 
     def summary(self, session_id: str) -> SessionSummary:
         """One session's summary, read without taking its lock (snapshot, else the journal)."""
+        if self.shared is not None:
+            return self.shared.summary(session_id)
         return self._summary(self.directory(session_id))
 
     def list(self) -> list[SessionSummary]:

@@ -24,7 +24,11 @@ from rsdeploy_tui.session.journal import (
 )
 from rsdeploy_tui.session.shared.bucket import Bucket, Unreachable
 from rsdeploy_tui.session.shared.lease import Claim, Lease
-from rsdeploy_tui.session.shared.objects import fetch_events, sessions_prefix
+from rsdeploy_tui.session.shared.objects import (
+    SharedJournalDamaged,
+    fetch_events,
+    sessions_prefix,
+)
 from rsdeploy_tui.session.shared.uploader import SharedSync, SharedWriter
 from rsdeploy_tui.session.shared.url import StoreUrl
 
@@ -140,28 +144,36 @@ class SharedStore:
 
     def summaries(self) -> list[SessionSummary]:
         """Every shared session, newest first, from its events in the store."""
+        found = [self.summary(session_id)
+                 for session_id in self.bucket.folders(sessions_prefix(self.url))]
+        found.sort(key=lambda s: (s.id[:16], s.created, s.id), reverse=True)
+        return found
+
+    def summary(self, session_id: str) -> SessionSummary:
+        """One shared session's summary (holder from its lease); ``damaged`` when unreadable.
+
+        Raises:
+            RsdeployError: the store holds no such session.
+        """
         from rsdeploy_tui.session.session import meta_from, summary_of
         from rsdeploy_tui.session.snapshot import SessionSummary
         from rsdeploy_tui.session.state import derive_state
 
-        found: list[SessionSummary] = []
-        for session_id in self.bucket.folders(sessions_prefix(self.url)):
-            try:
-                events = [event for event, _body in fetch_events(self.bucket, session_id)]
-                if not events:
-                    continue
-                summary = summary_of(meta_from(session_id, events), derive_state(events))
-                current = Lease(self.bucket, session_id, "").read()
-                if current is not None and not current[0].released:
-                    summary = dataclasses.replace(summary, host=current[0].host,
-                                                  last_operator=current[0].holder)
-                found.append(summary)
-            except RsdeployError as error:
-                found.append(SessionSummary(id=session_id, checklist="?", operator="?", host="?",
-                                            created="", updated="", status="damaged",
-                                            problem=f"{error.title}: {error.message}"))
-        found.sort(key=lambda s: (s.id[:16], s.created, s.id), reverse=True)
-        return found
+        try:
+            events = [event for event, _body in fetch_events(self.bucket, session_id)]
+            if not events:
+                raise RsdeployError("No such session", f"There is no session {session_id} in "
+                                    f"{self.url}.")
+            summary = summary_of(meta_from(session_id, events), derive_state(events))
+            current = Lease(self.bucket, session_id, "").read()
+            if current is not None and not current[0].released:
+                summary = dataclasses.replace(summary, host=current[0].host,
+                                              last_operator=current[0].holder)
+            return summary
+        except SharedJournalDamaged as error:
+            return SessionSummary(id=session_id, checklist="?", operator="?", host="?",
+                                  created="", updated="", status="damaged",
+                                  problem=f"{error.title}: {error.message}")
 
 
 def _set_aside(journal: Path, lines: list[bytes]) -> Path:
