@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rsdeploy_tui.checklist import Checklist
-from rsdeploy_tui.session import SessionStore
+from rsdeploy_tui.session import SessionLocked, SessionStore
 from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
 from rsdeploy_tui.session.shared.store import SharedStore
@@ -125,3 +125,53 @@ def test_racing_writers_never_lose_duplicate_or_reorder_an_event(
         by_seq = {e.seq: e for e in shared}
         for seq, text in result["recorded"][:len(in_store)]:
             assert by_seq[seq].data["text"] == text  # the number it was given is its own
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+from rsdeploy_tui.checklist import load_checklist
+from rsdeploy_tui.session import SessionLocked, SessionStore
+from rsdeploy_tui.session.shared.store import SharedStore
+from rsdeploy_tui.session.shared.url import parse_store_url
+store = SessionStore(Path(sys.argv[1]), shared=SharedStore(parse_store_url(sys.argv[3], "t")))
+s = store.create(load_checklist(Path(sys.argv[2])), operator="ana")
+s.record("tick", "pre.db-backup")
+s.record("note", "pre.db-backup", text="dump taken on machine a")
+assert s.shared.wait_uploaded(60)
+print(s.id, flush=True)
+time.sleep(600)
+"""
+
+
+def test_kill_9_of_the_holder_then_finish_on_the_other_machine(
+        tmp_path: Path, machine: Machine, mini: Checklist, store_url: StoreUrl) -> None:
+    import signal
+
+    mini_path = Path(__file__).resolve().parents[1] / "ui" / "mini.yaml"
+    root = tmp_path / "a" / "sessions"
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), str(mini_path), URL],
+                              env=_env(tmp_path / "a"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        session_id = holder.stdout.readline().strip()  # type: ignore[union-attr]
+        assert session_id, holder.stderr.read()  # type: ignore[union-attr]
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=60)
+    # its lease was never released: live for a minute, so machine b takes it over (recorded)
+    with pytest.raises(SessionLocked):
+        machine("b").open(session_id, operator="bob")
+    b = machine("b").open(session_id, operator="bob", take_over=True)
+    assert b.events[-1].kind == "lock_taken_over" and b.events[-1].data["from_user"] == "ana"
+    assert b.state(mini).items["pre.db-backup"].state == "done"
+    b.record("tick", "pre.tests-pass")
+    b.record("session_finished")
+    assert b.shared.wait_uploaded(60)
+    b.close()
+    events = [e for e, _b in fetch_events(Bucket(store_url), session_id)]
+    assert [(e.kind, e.operator) for e in events] == [
+        ("session_created", "ana"), ("tick", "ana"), ("note", "ana"),
+        ("lock_taken_over", "bob"), ("tick", "bob"), ("session_finished", "bob")]
+    local_a = (root / session_id / "events.jsonl").read_bytes()
+    assert b"".join(e.to_line() for e in events).startswith(local_a)  # a's copy: a prefix
