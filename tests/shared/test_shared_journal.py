@@ -221,4 +221,5 @@ def test_a_refused_endpoint_stops_before_any_request(
     with pytest.raises(RsdeployError) as refused:
         store.create(mini, operator="ana")
     assert "not TLS" in refused.value.message
+    assert not (tmp_path / "s").exists()  # type: ignore[operator]  # nothing was started
     assert read_journal is not None

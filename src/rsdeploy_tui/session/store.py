@@ -104,6 +104,8 @@ class SessionStore:
         """Start a new session on ``checklist``: takes the lock, records ``session_created``."""
         operator = default_operator(operator)
         _refuse_huge_vars(vars or {})
+        if self.shared is not None:
+            self.shared.bucket  # noqa: B018 - a refused store URL/endpoint stops before any file
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             for _ in range(20):

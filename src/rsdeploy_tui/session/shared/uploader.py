@@ -118,7 +118,8 @@ class SharedSync:
         Returns warnings for the operator (events left unshared, lease kept to protect them).
         """
         warnings: list[str] = []
-        flushed = self.wait_uploaded(flush_s)
+        # offline, quitting must not wait on a network that is not there
+        flushed = self.wait_uploaded(flush_s if self.offline is None else 0.5)
         with self._wake:
             self._stopping = True
             self._wake.notify_all()
