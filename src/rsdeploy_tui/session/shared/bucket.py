@@ -64,11 +64,13 @@ class Bucket:
             raise self._classify(error, "read", key) from None
         return body, str(response.get("ETag", "")), dict(response.get("Metadata") or {})
 
-    def keys(self, prefix: str) -> Iterator[str]:
-        """Every key under ``prefix``, in S3's (lexicographic) order."""
+    def keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        """Every key under ``prefix`` (after ``start_after``), in S3's (lexicographic) order."""
         token: str | None = None
         while True:
-            extra = {"ContinuationToken": token} if token else {}
+            extra: dict[str, str] = {"ContinuationToken": token} if token else {}
+            if start_after and not token:
+                extra["StartAfter"] = start_after
             page = self._call("list", prefix, self._s3.list_objects_v2, Bucket=self.url.bucket,
                               Prefix=prefix, **extra)
             for entry in page.get("Contents") or ():

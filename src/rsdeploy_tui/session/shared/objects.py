@@ -91,7 +91,9 @@ def fetch_events(bucket: Bucket, session_id: str, start: int = 1) -> list[tuple[
         Unreachable, RsdeployError: the store cannot be read.
     """
     prefix = events_prefix(bucket.url, session_id)
-    numbers = sorted(int(k[len(prefix):]) for k in bucket.keys(prefix)
+    # a viewer asks every second: list only the keys after the ones it has
+    after = event_key(bucket.url, session_id, start - 1) if start > 1 else ""
+    numbers = sorted(int(k[len(prefix):]) for k in bucket.keys(prefix, after)
                      if _NUMBER.match(k[len(prefix):]))
     numbers = [n for n in numbers if n >= start]
     found: list[tuple[Event, bytes]] = []
