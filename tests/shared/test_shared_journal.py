@@ -179,6 +179,8 @@ def test_a_viewer_on_another_machine_follows_the_store(machine: Machine,
     assert [e.kind for e in viewer.refresh()] == ["tick"]
     assert viewer.state(mini).items["pre.db-backup"].state == "done"
     a.close()
+    viewer.refresh()
+    assert viewer.holder is None  # released: the viewer says nobody drives it now
 
 
 def test_sessions_lists_the_shared_ones(machine: Machine, mini: Checklist) -> None:

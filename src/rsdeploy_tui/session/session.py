@@ -189,7 +189,8 @@ class Session:
         # the shared store (session/shared/): a SharedSync uploading this holder's events, or
         # for a read-only session a callable returning the store's events beyond ours
         self.shared: Any = None
-        self.follow_shared: Callable[[Session], list[Event]] | None = None
+        self.follow_shared: Callable[[Session], tuple[list[Event], LockHolder | None]] | None \
+            = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -224,8 +225,8 @@ class Session:
             SessionDamaged, NewerSession, RsdeployError: as ``read_journal``.
         """
         if self.follow_shared is not None:  # a viewer on another machine: the store's events
-            new = self.follow_shared(self)
-            return JournalChanges(None, [*self.events, *new] if new else None, self.holder)
+            new, holder = self.follow_shared(self)
+            return JournalChanges(None, [*self.events, *new] if new else None, holder)
         path = self.dir / JOURNAL_NAME
         try:
             info = os.stat(path)

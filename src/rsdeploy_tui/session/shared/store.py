@@ -34,6 +34,7 @@ from rsdeploy_tui.session.shared.url import StoreUrl
 
 if TYPE_CHECKING:
     from rsdeploy_tui.session.events import Event
+    from rsdeploy_tui.session.lock import LockHolder
     from rsdeploy_tui.session.session import Session
     from rsdeploy_tui.session.snapshot import SessionSummary
 
@@ -137,10 +138,15 @@ class SharedStore:
             raise storage_error(error, directory, "create") from None
         return directory
 
-    def follow(self, session: Session) -> list[Event]:
-        """Events the store holds beyond ``session``'s (read-only viewers; blocking)."""
-        return [event for event, _body in fetch_events(self.bucket, session.id,
-                                                       start=len(session.events) + 1)]
+    def follow(self, session: Session) -> tuple[list[Event], LockHolder | None]:
+        """Events the store holds beyond ``session``'s, and who holds the lease now (read-only
+        viewers; blocking)."""
+        new = [event for event, _body in fetch_events(self.bucket, session.id,
+                                                      start=len(session.events) + 1)]
+        current = Lease(self.bucket, session.id, "").read()
+        holder = current[0].as_holder() if current is not None and not current[0].released \
+            else None
+        return new, holder
 
     def summaries(self) -> list[SessionSummary]:
         """Every shared session, newest first, from its events in the store."""
