@@ -287,3 +287,14 @@ def test_a_secret_named_value_recorded_as_a_fact_is_masked_and_remembered(
     journal = (s.dir / "events.jsonl").read_text()
     assert "tok-set-in-app-3f3f" not in journal
     assert store.open(s.id, read_only=True).redactor.text("=tok-set-in-app-3f3f") == "=****"
+
+
+def test_the_working_directory_is_not_a_secret() -> None:
+    # PWD matches the "pwd" key word, but it is the shell's working directory: masking it would
+    # blank out every path under it (the recorded checklist path among them).
+    from rsdeploy_tui.session.redact import Redactor
+
+    redactor = Redactor(environ={"PWD": "/home/ana/rs-systems", "OLDPWD": "/home/ana",
+                                 "SMTP_PASSWORD": "hunter2-smtp"})
+    text = "checklist /home/ana/rs-systems/checklist.yaml, mail hunter2-smtp"
+    assert redactor.text(text) == "checklist /home/ana/rs-systems/checklist.yaml, mail ****"

@@ -19,6 +19,7 @@ Fixtures:
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
 import shutil
 import subprocess
@@ -110,16 +111,19 @@ def real_eb(tmp_path_factory: pytest.TempPathFactory) -> RealEb:
         root = _cache_root()
         root.mkdir(parents=True, exist_ok=True)
     venv_dir = root / f"awsebcli-{AWSEBCLI_VERSION}"
-    if not _usable(venv_dir):
-        build_eb_venv(venv_dir)
-    if not _usable(venv_dir):
-        need("the EB CLI (awsebcli)", f"{venv_dir}/bin/eb --version does not run",
-             f"rm -rf {venv_dir} and run the tests again")
-    bin_dir = root / f"awsebcli-{AWSEBCLI_VERSION}-bin"
-    bin_dir.mkdir(exist_ok=True)
-    link = bin_dir / "eb"
-    if not link.exists():
-        link.symlink_to(venv_dir / "bin" / "eb")
+    # Several test runs (worktrees, CI) may share the cache: one builds, the others wait for it.
+    with open(root / f"awsebcli-{AWSEBCLI_VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _usable(venv_dir):
+            build_eb_venv(venv_dir)
+        if not _usable(venv_dir):
+            need("the EB CLI (awsebcli)", f"{venv_dir}/bin/eb --version does not run",
+                 f"rm -rf {venv_dir} and run the tests again")
+        bin_dir = root / f"awsebcli-{AWSEBCLI_VERSION}-bin"
+        bin_dir.mkdir(exist_ok=True)
+        link = bin_dir / "eb"
+        if not link.exists():
+            link.symlink_to(venv_dir / "bin" / "eb")
     return RealEb(venv_dir, bin_dir)
 
 

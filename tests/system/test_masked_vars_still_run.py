@@ -57,3 +57,24 @@ async def test_a_var_stored_masked_runs_with_its_real_value(tmp_path: Path, resu
     session.close()
     journal = (session.dir / "events.jsonl").read_text()
     assert "dflt-pw-8e8e" not in journal and "tok-default-4b4b" not in journal
+
+
+def test_a_value_set_recorded_masked_never_runs_as_the_mask(tmp_path: Path) -> None:
+    """A token given in the session (value_set, stored masked) runs with the value given this
+    run; in a later run without it, it is empty (the step refuses), never ``****``."""
+    from rsdeploy_tui.values import session_values, set_value
+
+    path = tmp_path / "masked.yaml"
+    path.write_text(CHECKLIST)
+    checklist = load_checklist(path)
+    store = SessionStore(tmp_path / "sessions")
+    session = store.create(checklist, vars=resolve_vars(checklist, {}, config={}),
+                           operator="ana")
+    set_value(session, checklist, "api_token", "tok-given-later-7c7c", via="test")
+    assert "tok-given-later-7c7c" not in (session.dir / "events.jsonl").read_text()
+    given = session_values(checklist, session, start={"api_token": "tok-given-later-7c7c"},
+                           config={})
+    assert given.values["api_token"] == "tok-given-later-7c7c"
+    later = session_values(checklist, session, config={})
+    assert later.values["api_token"] == ""
+    session.close()

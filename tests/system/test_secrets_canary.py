@@ -199,13 +199,15 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0,
+               screen: TmuxScreen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+    shown = f"; screen:\n{screen.text()}" if screen is not None else ""
+    raise AssertionError(f"timed out waiting for {what}{shown}")
 
 
 def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
@@ -287,7 +289,8 @@ def test_no_canary_in_any_file_or_screen(tmp_path: Path, screen: TmuxScreen,
     POSTED.clear()
     screen.keys("p")  # post to the webhook (the reflector)
     wait_until(lambda: journal_has(session_dir, lambda e: e["kind"] == "fact" and str(
-        e["data"].get("name", "")).startswith("notification.")), "the post's result recorded")
+        e["data"].get("name", "")).startswith("notification.")),
+        "the post's result recorded", screen=screen)
     assert POSTED, "the webhook got nothing"
     capture("after posting the message")
     quit_app()

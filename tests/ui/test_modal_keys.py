@@ -68,7 +68,11 @@ async def test_shift_tab_goes_back_to_the_version(mini: Checklist, session: Sess
 async def test_the_modal_is_centred(mini: Checklist, session: Session) -> None:
     app = make_app(mini, session, ask_deployment_info=True, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        for _ in range(200):  # pushed after the runbook's first frame: wait for its layout
+            found = app.screen.query(".dialog") if app.screen_stack else []
+            if found and found.first().region.width:
+                break
+            await pilot.pause(0.05)
         dialog = app.screen.query_one(".dialog")
         left = dialog.region.x
         right = SIZE[0] - dialog.region.right

@@ -34,3 +34,20 @@ async def test_80x24_with_the_log_pane_and_a_rollback_keeps_ten_list_rows(
         # the footer: every key and its name whole (nothing cut at the right edge)
         footer = strips[-1].text.rstrip()
         assert footer.endswith("q Quit"), footer
+
+
+async def test_80_columns_footer_ends_with_q_quit_while_a_run_is_shown(
+    mini: Checklist, session: Session
+) -> None:
+    """With a run shown its keys join the footer: q Quit was pushed off the 80-column edge."""
+    session.record("command_started", item="pre.db-backup", run="r1", command="pg_dump",
+                   pid=None, log=None, confirmed=None)
+    app = make_app(mini, session, use_git=False, services={"banner": False, "reattach": False})
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            footer = app.screen._compositor.render_strips()[-1].text.rstrip()  # noqa: SLF001
+            if "Tick" in footer:
+                break
+        assert footer.endswith("q Quit"), footer
+        assert "space Tick" in footer

@@ -386,6 +386,19 @@ def resolve_values(
         value = change.value
         if change.kind == "fact" and not value and layered.get(change.name):
             continue  # a fact recorded empty does not blank a value
+        if MASK in value and masked_as is not None:
+            # recorded masked (a token, a URL password): a value given this run that masks to
+            # exactly this is the one; a default or config value is not (it was set over them),
+            # so without it the value is lost until given again
+            current = layered.get(change.name, "")
+            given = origin.get(change.name) is not None and \
+                origin[change.name].source == "start"
+            if current and given and masked_as(change.name, current) == value:
+                continue
+            layered[change.name] = ""
+            origin[change.name] = ValueSource(change.name, "", "lost", "held a secret, which "
+                                              "is never stored; give it again")
+            continue
         before = layered.get(change.name, "")
         layered[change.name] = value
         if change.kind == "fact":

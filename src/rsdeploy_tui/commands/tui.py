@@ -147,7 +147,9 @@ def run(args: argparse.Namespace) -> int:
     session: Session | None = None
     # --set at creation goes into the recorded vars; on a resume each one is recorded as a
     # value_set event (not a one-launch override): it stays set on every later resume.
-    app_kwargs: dict[str, Any] = {}
+    # This run's --set also go to the app as given at the start, in memory: a value that holds
+    # a secret is recorded masked, and masking is for what is written, never for what runs.
+    app_kwargs: dict[str, Any] = {"values": overrides} if overrides else {}
 
     if args.command == "resume":
         session_id = args.session

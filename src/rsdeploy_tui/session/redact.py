@@ -35,6 +35,9 @@ ALWAYS_SECRET = ("DB_PASSWORD", "SECRET_KEY", "ADMIN_PASSWORD", "AWS_SECRET_ACCE
 MIN_VALUE_LENGTH = 4
 """Env values shorter than this are not redacted (``1`` or ``on`` would blank out everything)."""
 MIN_FORM_LENGTH = 6
+NOT_SECRET_ENV = frozenset({"PWD", "OLDPWD"})
+"""Environment names that look like a secret's (``pwd``) but hold the shell's working directory:
+masking their value would blank out every path under it (the recorded checklist path too)."""
 """Encoded fragments shorter than this are not matched (a 4-character base64 piece is noise)."""
 
 _KEY_WORDS = r"(?:passw(?:or)?d|pwd|secret[_-]?key|secret[_-]?access[_-]?key|session[_-]?token" \
@@ -126,7 +129,8 @@ class Redactor:
                  remembered: Remembered | None = None) -> None:
         self._env = os.environ if environ is None else environ
         # an environment variable named like a secret (GITHUB_TOKEN, SMTP_PASSWORD) is one
-        named = [name for name in self._env if _SECRET_KEY_NAME.search(name)]
+        named = [name for name in self._env
+                 if _SECRET_KEY_NAME.search(name) and name not in NOT_SECRET_ENV]
         self.secret_names = tuple(dict.fromkeys([*ALWAYS_SECRET, *secret_names, *named]))
         self._names = {name.lower() for name in (*ALWAYS_SECRET, *secret_names)}
         self.remembered = remembered

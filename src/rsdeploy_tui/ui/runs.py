@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui import run_notes, view
 
 if TYPE_CHECKING:
     from rsdeploy_tui.actions import ActionResult
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
 
 TAIL_LINES = 20
 """Lines of output kept in ``command_finished.tail``."""
-TERMINAL_LINES = 40
-"""Lines of an interactive run's terminal shown in its view after it returns."""
 _EB_DEPLOY = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+deploy\b", re.M)
 _EB_LOGS = re.compile(r"^\s*(?:\S+=\S*\s+)*eb\s+logs\b", re.M)
 _TARGET = re.compile(r"--(?:version|label)[ =](\S+)")
@@ -54,22 +52,6 @@ def is_eb_logs(command: str) -> bool:
 def is_eb_deploy(command: str) -> bool:
     """Does the command run ``eb deploy`` (whose exit 4 needs the API's explanation)?"""
     return bool(_EB_DEPLOY.search(command))
-
-
-def ending_lines(failed: Any, background: Any, dropped: Any, code: int | None) -> list[str]:
-    """What the run view says under the output about how the run ended."""
-    from rsdeploy_tui.runner.steps import describe_failure
-
-    lines: list[str] = []
-    if isinstance(dropped, dict) and dropped.get("bytes"):
-        lines.append(f"Output missing: {dropped['bytes']} bytes could not be written to the run "
-                     f"log ({dropped.get('reason') or 'write failed'}); the command ran on.")
-    if isinstance(background, list) and background:
-        lines.append(f"The shell ended (exit {code}); still running in the background: "
-                     + ", ".join(str(b) for b in background))
-    if isinstance(failed, dict):
-        lines.append(f"Stopped: {describe_failure(failed)}")
-    return ["", *lines] if lines else []
 
 
 class RunController:
@@ -175,11 +157,11 @@ class RunController:
         self.output.open_run(run.run, self._title(qid, run.command), status=status, state=state)
         if run.log:
             self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
-        elif (self.run_dir / f"{run.run}.log").exists():
-            self.output.feed(run.run, self._terminal_lines(self.run_dir / f"{run.run}.log"))
+        elif (terminal := self.run_dir / f"{run.run}.log").exists():
+            self.output.feed(run.run, run_notes.terminal_lines(self, terminal))
         else:
             self.output.feed(run.run, ["(interactive: the output went to the terminal)"])
-        self.output.feed(run.run, ending_lines(run.failed, None, None, run.exit_code))
+        self.output.feed(run.run, run_notes.ending_lines(run.failed, None, None, run.exit_code))
 
     def _title(self, qid: str, command: str) -> str:
         lines = command.strip().splitlines() if command else []
@@ -187,14 +169,6 @@ class RunController:
         more = len(lines) - 1
         return f"{qid}  $ {first}" + (f" … (+{more} line{'s' if more > 1 else ''})" if more
                                       else "")
-
-    def _terminal_lines(self, log: Path) -> list[str]:
-        """What an interactive run's terminal showed last (its pty copy), for the view."""
-        from rsdeploy_tui.runner import tail_lines
-
-        redact = self.session.redactor.text
-        kept = [redact(line) for line in tail_lines(log, TERMINAL_LINES, keep_colour=True)]
-        return ["(interactive: the last lines the terminal showed)", *kept]
 
     @staticmethod
     def _status_words(code: int | None, cancelled: str | None, running: bool,
@@ -277,7 +251,7 @@ class RunController:
         def go(typed: str | None) -> None:
             self.screen.enter_phase(self.checklist.phase_of(item))  # resume lands here
             if interactive and shell is not None:
-                self._run_interactive(item, shell, display, typed)
+                run_notes.run_interactive(self, item, shell, display, typed)
             else:
                 self._launch(item, shell, display, typed)
 
@@ -376,44 +350,6 @@ class RunController:
         self._follow(Followed(item.qid, handle.run_id, handle.log_path.parent, display))
         self.item_shown(self.screen.current_item)
 
-    def _run_interactive(self, item: Item, shell: str, display: str, typed: str | None) -> None:
-        """Run with the app suspended (``eb ssh``, an editor); record the exit code."""
-        from textual.app import SuspendNotSupported
-
-        from rsdeploy_tui.runner import new_run_id, run_in_terminal
-
-        run_id = new_run_id(item.qid)
-        if not self.screen.record("command_started", item=item.qid, run=run_id, command=display,
-                                  pid=None, log=None, confirmed=typed, mode="interactive"):
-            return
-        started = time.monotonic()
-        code: int | None
-        failed = None
-        log = self.run_dir / f"{run_id}.log"
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            with self.screen.app.suspend():
-                done = run_in_terminal(shell, cwd=self._cwd(), log_path=log,
-                                       fail_fast=not item.continue_on_error,
-                                       secret_names=self.checklist.secrets,
-                                       redact=self.session.redactor.text)
-            code, failed = done.exit_code, done.failed
-        except SuspendNotSupported:
-            code = None
-            self.screen.notify("This terminal cannot hand over to an interactive command; run it "
-                               "in a shell.", severity="error", timeout=15)
-        # The re-render after command_started may have loaded this run's view (and its line).
-        self.output.open_run(run_id, self._title(item.qid, display))
-        lines = (self._terminal_lines(log) if log.exists()
-                 else ["(interactive: the output went to the terminal)"])
-        self.output.reset_lines(run_id, lines)
-        data: dict[str, Any] = {"run": run_id, "exit_code": code,
-                "duration_s": round(time.monotonic() - started, 3),
-                "tail": [line for line in lines[1:]][-TAIL_LINES:]}
-        if failed is not None:
-            data["failed"] = failed
-        self._record_finish(Followed(item.qid, run_id, self.run_dir, display), data, None)
-
     # ------------------------------------------------------------ following and finishing
     def _follow(self, followed: Followed) -> None:
         self.screen.run_worker(self._follow_log(followed), name=f"run:{followed.run_id}",
@@ -431,7 +367,7 @@ class RunController:
             if now - checked < 1.0:
                 return False
             checked = now
-            self._show_drop_note(followed)
+            run_notes.show_drop_note(self, followed)
             return run_status(followed.run_dir, followed.run_id).lost
 
         log = followed.run_dir / f"{followed.run_id}.log"
@@ -452,26 +388,6 @@ class RunController:
                 title="Run output", severity="error", timeout=15)
             return
         self._ended(followed)
-
-    def _show_drop_note(self, followed: Followed) -> None:
-        """While the run's log cannot be written (full disk), say so: the output is not lost
-        on screen without a reason."""
-        from rsdeploy_tui.runner.detached import read_drop_note
-
-        note = read_drop_note(followed.run_dir, followed.run_id)
-        if note is None or not note.get("dropping"):
-            self._dropping.discard(followed.run_id)
-            return
-        if followed.run_id in self._dropping:
-            return
-        self._dropping.add(followed.run_id)
-        reason = note.get("reason") or "the write failed"
-        self.output.set_status(followed.run_id, "running · output not written", "unknown")
-        self.output.feed(followed.run_id, [
-            f"Output missing from here: the run log cannot be written ({reason}); the command "
-            "runs on and its exit will be recorded."])
-        self.screen.notify(f"{followed.qid}: the run log cannot be written ({reason}); the "
-                           "command runs on.", title="Run output", severity="warning", timeout=15)
 
     def _ended(self, followed: Followed) -> None:
         """The run is over: gather exit code, duration, tail and action result; record them."""
@@ -505,7 +421,7 @@ class RunController:
         code = data.get("exit_code")
         words, state = self._status_words(code, cancelled, False, data.get("duration_s"))
         self.output.set_status(followed.run_id, words, state)
-        self.output.feed(followed.run_id, ending_lines(
+        self.output.feed(followed.run_id, run_notes.ending_lines(
             data.get("failed"), data.get("background"), data.get("output_dropped"), code))
         if result is not None and result.summary:
             self.output.feed(followed.run_id, ["", f"Result: {result.summary}"])

@@ -52,6 +52,10 @@ WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check",
                            "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
+# Below this width the footer leaves out the keys below (help lists them), so that every key it
+# shows, q Quit last, is whole at 80 columns.
+NARROW_FOOTER = 100
+NARROW_HIDDEN = frozenset({"next_pending", "filter"})
 # Footer entries that only make sense while the item list (or detail) has the focus.
 LIST_ONLY_ACTIONS = frozenset({*ITEM_ACTIONS, "next_pending", "filter", "check_all"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
@@ -470,6 +474,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         (and ? and q), not the item keys, which still work but would push theirs off an
         80-column footer mid-word."""
         found = super().active_bindings
+        if self.size.width < NARROW_FOOTER:  # g and / stay in help: q Quit must show whole
+            found = {key: active for key, active in found.items()
+                     if not (active.node is self and active.binding.action in NARROW_HIDDEN)}
         focused = self.focused
         if focused is None or isinstance(focused, ItemList) or focused.id == "filter" or any(
                 isinstance(node, PhasePane) for node in focused.ancestors):

@@ -43,7 +43,7 @@ def outstanding_text(checklist: Checklist, state: SessionState, display: Any) ->
     """What finishing now leaves open: counts, then the CRITICAL, failed and running items."""
     done, total, critical = view.overall_counts(checklist, state)
     lines = [f"{done}/{total} items done or skipped, {critical} CRITICAL pending."]
-    groups = {"failed": [], "running": [], "critical": []}  # type: dict[str, list[Item]]
+    groups: dict[str, list[Item]] = {"failed": [], "running": [], "critical": []}
     for item in checklist.iter_items():
         name = view.state_name(state, item.qid)
         if name in ("failed", "running"):
