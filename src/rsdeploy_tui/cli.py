@@ -53,9 +53,19 @@ def _add_common(parser: argparse.ArgumentParser, *, sub: bool, operator: bool = 
     )
 
 
+def _add_store(parser: argparse.ArgumentParser, *, sub: bool) -> None:
+    """``--store s3://BUCKET/PREFIX``, before or after the sub-command (#18)."""
+    parser.add_argument(
+        "--store", metavar="S3_URL", default=argparse.SUPPRESS if sub else None,
+        help="shared session store s3://BUCKET/PREFIX (default: $RSDEPLOY_STORE, the config "
+             "file's store:, else this machine only)",
+    )
+
+
 def _add_launch_options(parser: argparse.ArgumentParser) -> None:
     """The options of a plain ``rsdeploy-tui`` (the runbook, no sub-command)."""
     _add_common(parser, sub=False)
+    _add_store(parser, sub=False)
     parser.add_argument(
         "--take-over", action="store_true",
         help="take over a session locked by another host (recorded)",
@@ -76,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = subs.add_parser("resume", help="resume the latest unfinished (or the named) session")
+    _add_store(p, sub=True)
     _add_common(p, sub=True)
     p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
     p.add_argument("--take-over", action="store_true", default=argparse.SUPPRESS,
@@ -84,15 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="open the session without changing anything")
 
     p = subs.add_parser("sessions", help="list sessions, newest first")
+    _add_store(p, sub=True)
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     p = subs.add_parser("show", help="one session's derived state (works while locked)")
+    _add_store(p, sub=True)
     p.add_argument("session", nargs="?", help="session id (default: the latest)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     for name, text in (("finish", "close a session as finished"),
                        ("abandon", "close a session as abandoned")):
         p = subs.add_parser(name, help=text)
+        _add_store(p, sub=True)
         p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
         _add_common(p, sub=True)
 
@@ -107,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="checklist name (default: the first heading)")
 
     p = subs.add_parser("check", help="run automated checks headless")
+    _add_store(p, sub=True)
     _add_common(p, sub=True)
     p.add_argument("--phase", metavar="ID", action="append", help="only this phase (repeatable)")
     p.add_argument("--item", metavar="ID", action="append", help="only this item (repeatable)")
@@ -117,12 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds per check (default: each check's own)")
 
     p = subs.add_parser("report", help="the deployment log of a session")
+    _add_store(p, sub=True)
     p.add_argument("session", nargs="?", help="session id (default: the latest)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
     _add_common(p, sub=True, operator=False)  # --set after the sub-command too
 
     p = subs.add_parser("values", help="every ${name} of a session: value and where it came from")
+    _add_store(p, sub=True)
     p.add_argument("session", nargs="?", help="session id (default: the latest active one)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_common(p, sub=True, operator=False)
@@ -159,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             setattr(args, name, None)
     args.take_over = getattr(args, "take_over", False)
     args.read_only = getattr(args, "read_only", False)
+    from rsdeploy_tui.session.shared import url as shared_url
+
+    shared_url.choose(getattr(args, "store", None))  # read by SessionStore()
     name = _COMMAND_MODULES[args.command]
     if name == "tui":
         # Start-up creates a few hundred thousand objects that live as long as the process

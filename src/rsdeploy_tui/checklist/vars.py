@@ -149,13 +149,13 @@ def load_config_vars(checklist_name: str, path: Path | None = None) -> dict[str,
     data = load_yaml(path, what="config")
     if not isinstance(data, dict):
         raise VarError("Bad config file", f"{path}, line 1: expected a mapping with 'vars:'.")
-    unknown = set(data) - {"vars", "checklists"}
+    unknown = set(data) - {"vars", "checklists", "store"}  # store: session/shared/url.py
     if unknown:
         key = sorted(unknown)[0]
         line = data.line_of(key) if isinstance(data, LineDict) else 1
         raise VarError(
             "Bad config file",
-            f"{path}, line {line}: unknown key '{key}'; expected 'vars' or 'checklists'.",
+            f"{path}, line {line}: unknown key '{key}'; expected 'vars', 'checklists' or 'store'.",
         )
     merged: dict[str, str] = {}
     sources = [data.get("vars")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from rsdeploy_tui.session.journal import (
     JournalConflict,
     JournalWriter,
     read_journal,
+    storage_error,
 )
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
 from rsdeploy_tui.session.redact import Redactor
@@ -61,6 +63,18 @@ class SessionMeta:
     """Qualified ids of the checklist's items (for counts without the checklist file)."""
     critical: tuple[str, ...]
     """Qualified ids of its critical items."""
+
+
+@datarecord(frozen=True)
+class JournalChanges:
+    """What ``Session.read_changes`` found on disk (apply it with ``apply_changes``)."""
+
+    stamp: tuple[int, ...] | None
+    """(inode, size, mtime_ns) of the journal read, None when it is missing."""
+    events: list[Event] | None
+    """Every event of the journal when it changed; None when it did not."""
+    holder: LockHolder | None
+    """Who holds the lock now (None: nobody)."""
 
 
 SECRET_DIGESTS = "secret_digests"
@@ -170,6 +184,13 @@ class Session:
         self._live = derive_state(events)
         self._cached: tuple[int, Checklist | None, SessionState] | None = None
         self._recording = threading.Lock()
+        # (inode, size, mtime) of the journal when last read by ``read_changes``
+        self._journal_stamp: tuple[int, ...] | None = None
+        # the shared store (session/shared/): a SharedSync uploading this holder's events, or
+        # for a read-only session a callable returning the store's events beyond ours
+        self.shared: Any = None
+        self.follow_shared: Callable[[Session], tuple[list[Event], LockHolder | None]] | None \
+            = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -190,8 +211,42 @@ class Session:
         """Read-only sessions: pick up events the driving process appended since; returns them."""
         if not self.read_only:
             return []
-        loaded = read_journal(self.dir / JOURNAL_NAME)
-        new = loaded.events[len(self.events):]
+        return self.apply_changes(self.read_changes())
+
+    def read_changes(self) -> JournalChanges:
+        """What changed on disk since the last look: blocking, any thread, changes nothing.
+
+        Cheap when nothing did: the journal is read again only when its size, mtime or inode
+        moved (one ``stat``); who holds the lock is read every time (a crashed holder leaves
+        its lock file as it was). Hand the result to ``apply_changes`` on the thread that owns
+        the session.
+
+        Raises:
+            SessionDamaged, NewerSession, RsdeployError: as ``read_journal``.
+        """
+        if self.follow_shared is not None:  # a viewer on another machine: the store's events
+            new, holder = self.follow_shared(self)
+            return JournalChanges(None, [*self.events, *new] if new else None, holder)
+        path = self.dir / JOURNAL_NAME
+        try:
+            info = os.stat(path)
+            stamp: tuple[int, ...] | None = (info.st_ino, info.st_size, info.st_mtime_ns)
+        except FileNotFoundError:
+            stamp = None
+        except OSError as error:
+            raise storage_error(error, path, "check") from None
+        events = read_journal(path).events if stamp != self._journal_stamp else None
+        return JournalChanges(stamp, events, current_holder(self.dir / LOCK_NAME))
+
+    def apply_changes(self, changes: JournalChanges) -> list[Event]:
+        """Take in what ``read_changes`` found (read-only sessions); returns the new events."""
+        if not self.read_only:
+            return []
+        self.holder = changes.holder
+        if changes.events is None:
+            return []
+        self._journal_stamp = changes.stamp
+        new = changes.events[len(self.events):]
         for event in new:
             self.events.append(event)
             _apply(self._live, event)
@@ -201,7 +256,6 @@ class Session:
             added = self.redactor.added_values()
             self.redactor = Redactor(self.meta.secrets, remembered=_remembered(self.events))
             self.redactor.add_values(added)
-        self.holder = current_holder(self.dir / LOCK_NAME)
         return new
 
     def summary(self) -> SessionSummary:
@@ -311,6 +365,9 @@ class Session:
         """Stop writing and release the lock (idempotent)."""
         with self._recording:
             self._stop_writing()
+        if self.shared is not None:  # what is left goes up, then the lease is let go
+            shared, self.shared = self.shared, None
+            self.warnings.extend(shared.stop())
 
     def _stop_writing(self) -> None:
         if self._writer is not None:

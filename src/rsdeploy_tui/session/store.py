@@ -49,6 +49,8 @@ from rsdeploy_tui.session.state import derive_state
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
+    from rsdeploy_tui.session.shared.lease import Claim, Lease
+    from rsdeploy_tui.session.shared.store import SharedStore
 
 
 def default_operator(explicit: str | None = None) -> str:
@@ -87,15 +89,23 @@ class SessionStore:
     """
 
     def __init__(self, root: Path | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None,
+                 shared: SharedStore | None | str = "configured") -> None:
         self.root = Path(root) if root is not None else locations.sessions_dir()
         self.clock = clock or utc_now
+        # the shared store on S3 (#18): --store / RSDEPLOY_STORE / config ``store:``, for the
+        # default root only (a store on an explicit folder is local unless given one)
+        self.shared: SharedStore | None = (
+            _configured_shared() if shared == "configured" and root is None
+            else shared if not isinstance(shared, str) else None)
 
     def create(self, checklist: Checklist, vars: Mapping[str, str] | None = None,
                operator: str | None = None) -> Session:
         """Start a new session on ``checklist``: takes the lock, records ``session_created``."""
         operator = default_operator(operator)
         _refuse_huge_vars(vars or {})
+        if self.shared is not None:
+            self.shared.bucket  # noqa: B018 - a refused store URL/endpoint stops before any file
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             for _ in range(20):
@@ -139,6 +149,13 @@ class SessionStore:
                           writer=writer, clock=self.clock)
         session.redactor.add_values(secret_var_values(vars or {}))  # in memory only
         session.write_snapshot()
+        if self.shared is not None:
+            try:
+                lease, _claim = self.shared.claim(session.id, operator, take_over=False)
+                self.shared.attach(session, lease, 0)
+            except BaseException:
+                session.close()
+                raise
         return session
 
     def open(self, session_id: str, operator: str | None = None, read_only: bool = False,
@@ -153,7 +170,13 @@ class SessionStore:
             SessionDamaged, NewerSession, RsdeployError: the files cannot be trusted or read.
         """
         operator = default_operator(operator)
-        directory = self.directory(session_id)
+        if self.shared is not None:
+            return self._open_shared(session_id, operator, read_only, take_over)
+        return self._open(self.directory(session_id), operator, read_only, take_over)
+
+    def _open(self, directory: Path, operator: str, read_only: bool, take_over: bool,
+              lease: Lease | None = None, claim: Claim | None = None) -> Session:
+        session_id = directory.name
         if read_only:
             loaded = read_journal(directory / JOURNAL_NAME)
             read_snapshot(directory)  # refuses a snapshot from a newer version
@@ -170,6 +193,14 @@ class SessionStore:
                            take_over=take_over, session_id=session_id)
         try:
             remove_stale_temps(directory)
+            synced = self.shared.sync_local(directory) if self.shared is not None else None
+            if synced is not None and synced.side_file is not None:
+                lock.release()  # both sides' events are kept; the operator decides
+                if lease is not None:
+                    lease.release()
+                viewer = self._open(directory, operator, True, False)
+                viewer.warnings.extend(synced.warnings or ())
+                return viewer
             journal = directory / JOURNAL_NAME
             loaded = read_journal(journal)
             snapshot = read_snapshot(directory)
@@ -192,8 +223,17 @@ class SessionStore:
         session = Session(directory, loaded.events, operator=operator, read_only=False,
                           lock=lock, writer=writer, clock=self.clock, warnings=warnings)
         try:
+            if self.shared is not None and synced is not None:
+                session.warnings.extend(synced.warnings or ())
+                self.shared.attach(session, lease, synced.shared or 0)
             previous = lock.previous
-            if previous is not None:
+            if claim is not None and claim.previous is not None and claim.how != "released":
+                lease_was = claim.previous
+                session.record("lock_taken_over", from_pid=lease_was.pid,
+                               from_host=lease_was.host, from_user=lease_was.holder,
+                               from_since=lease_was.since, ssh_from=ssh_origin(),
+                               lease=claim.how, lease_expires=lease_was.expires)
+            elif previous is not None:
                 session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
                                from_user=previous.user, from_since=previous.since,
                                ssh_from=ssh_origin(), login=default_operator())
@@ -204,6 +244,55 @@ class SessionStore:
             session.close()
             raise
         return session
+
+    def _open_shared(self, session_id: str, operator: str, read_only: bool,
+                     take_over: bool) -> Session:
+        """Open a session of the shared store: take its lease, bring the local copy up to the
+        store's events, then open it as usual (a read-only one follows the store)."""
+        assert self.shared is not None
+        _valid_id(session_id)
+        if read_only:
+            return self._view_shared(session_id, operator)
+        lease, claim = self.shared.claim(session_id, operator, take_over)
+        try:
+            existed = (self.root / session_id).is_dir()
+            directory = self.shared.ensure_directory(self.root, session_id)
+            try:
+                return self._open(directory, operator, False, take_over, lease, claim)
+            except SessionDamaged:
+                if not existed:
+                    _remove_unstarted(directory)
+                    raise RsdeployError("No such session", f"There is no session {session_id} in "
+                                        f"{self.shared.url} nor in {self.root}.") from None
+                raise
+        except BaseException:
+            lease.release()
+            raise
+
+    def _view_shared(self, session_id: str, operator: str) -> Session:
+        """A read-only session following the store's events (the local copy when offline)."""
+        from rsdeploy_tui.session.shared.bucket import Unreachable
+        from rsdeploy_tui.session.shared.lease import Lease
+        from rsdeploy_tui.session.shared.objects import fetch_events
+
+        assert self.shared is not None
+        shared = self.shared
+        try:
+            events = [event for event, _body in fetch_events(shared.bucket, session_id)]
+        except Unreachable as error:
+            viewer = self._open(self.directory(session_id), operator, True, False)
+            viewer.warnings.append(f"{error.message} Showing this machine's copy.")
+            return viewer
+        if not events:
+            raise RsdeployError("No such session", f"There is no session {session_id} in "
+                                f"{shared.url}.")
+        current = Lease(shared.bucket, session_id, operator).read()
+        holder = (current[0].as_holder() if current is not None and not current[0].released
+                  else None)
+        viewer = Session(self.root / session_id, events, operator=operator, read_only=True,
+                         lock=None, writer=None, clock=self.clock, holder=holder)
+        viewer.follow_shared = shared.follow
+        return viewer
 
     def directory(self, session_id: str) -> Path:
         """The directory of an existing session (RsdeployError when there is none)."""
@@ -220,10 +309,15 @@ class SessionStore:
 
     def summary(self, session_id: str) -> SessionSummary:
         """One session's summary, read without taking its lock (snapshot, else the journal)."""
+        if self.shared is not None:
+            return self.shared.summary(session_id)
         return self._summary(self.directory(session_id))
 
     def list(self) -> list[SessionSummary]:
-        """Every session, newest first, from the snapshots (rebuilt from journals when stale)."""
+        """Every session, newest first, from the snapshots (rebuilt from journals when stale);
+        with a shared store, its sessions (from their events in the store)."""
+        if self.shared is not None:
+            return self.shared.summaries()
         try:
             entries = [p for p in self.root.iterdir()
                        if p.is_dir() and not p.name.startswith(".")]
@@ -268,6 +362,23 @@ class SessionStore:
                        f"({type(error).__name__}: {error}).")
         return SessionSummary(id=directory.name, checklist="?", operator="?", host="?",
                               created="", updated="", status="damaged", problem=problem)
+
+
+def _configured_shared() -> SharedStore | None:
+    """The shared store this run was given (--store, RSDEPLOY_STORE, config), or None."""
+    from rsdeploy_tui.session.shared.url import configured_store
+
+    url = configured_store()
+    if url is None:
+        return None
+    from rsdeploy_tui.session.shared.store import SharedStore
+
+    return SharedStore(url)
+
+
+def _valid_id(session_id: str) -> None:
+    if not session_id or "/" in session_id or session_id.startswith("."):
+        raise RsdeployError("No such session", f"'{session_id}' is not a session id.")
 
 
 def _size(path: Path) -> int:

@@ -209,6 +209,12 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
                 return
 
     def on_mount(self) -> None:
+        if self.session.read_only or getattr(self.session, "shared", None) is not None:
+            from rsdeploy_tui.ui.follow import SessionFollower
+
+            # live: what the driver records shows here; a shared holder learns it lost the lease
+            self.follower = SessionFollower(self)
+            self.follower.start()
         if self.session.read_only:
             self.add_class("-read-only")
         self.render_state()
@@ -306,7 +312,15 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
             critical_pending=critical,
             version=version,
             failing=len(view.failing_items(self.checklist.iter_items(), self.state)),
+            shared=self._shared_text(),
         )
+
+    def _shared_text(self) -> str:
+        """The shared store's status for the header (#18; empty for a local-only session)."""
+        shared = getattr(self.session, "shared", None)
+        if shared is not None:
+            return str(shared.status())
+        return "shared: viewing" if getattr(self.session, "follow_shared", None) else ""
 
     def _operator_text(self) -> str:
         """Who drives the session now (and who started it, when someone else did)."""

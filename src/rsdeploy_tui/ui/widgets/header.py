@@ -33,6 +33,7 @@ class RunbookHeader(Static):
         critical_pending: int,
         version: str = "",
         failing: int = 0,
+        shared: str = "",
     ) -> None:
         """Show the current figures (called on every state change and once a second)."""
         sep = f" {glyphs.sep} "
@@ -54,6 +55,10 @@ class RunbookHeader(Static):
         bottom.append("session ", style="dim")
         bottom.append(session_id)
         bottom.append(sep)
+        if shared:  # the shared store's word (#18): offline / events not yet shared / read-only
+            quiet = shared == "shared" or shared.startswith("shared: viewing")
+            bottom.append(shared, style="dim" if quiet else "bold yellow")
+            bottom.append(sep)
         bottom.append(elapsed_text(elapsed_s))
         bottom.append(sep)
         bottom.append(f"{done}/{total} done", style="bold")

@@ -1,0 +1,45 @@
+"""Two "machines" on one shared store: separate state dirs, one moto S3 bucket (#18)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from rsdeploy_tui.checklist import Checklist, load_checklist
+from rsdeploy_tui.session import SessionStore
+from rsdeploy_tui.session.shared.store import SharedStore
+from rsdeploy_tui.session.shared.url import StoreUrl, parse_store_url
+
+MINI = Path(__file__).resolve().parents[1] / "ui" / "mini.yaml"
+BUCKET = "rsdeploy-shared"
+
+
+@pytest.fixture
+def mini() -> Checklist:
+    """The small UI checklist."""
+    return load_checklist(MINI)
+
+
+@pytest.fixture
+def store_url(aws_env: object) -> StoreUrl:
+    """``s3://rsdeploy-shared/team`` on moto (a fresh bucket per test)."""
+    aws_env.create_bucket(BUCKET)  # type: ignore[attr-defined]
+    return parse_store_url(f"s3://{BUCKET}/team", "test")
+
+
+@pytest.fixture
+def machine(tmp_path: Path, store_url: StoreUrl) -> Callable[[str], SessionStore]:
+    """``machine("a")``: a SessionStore with its own state dir on the shared store."""
+
+    def make(name: str) -> SessionStore:
+        return SessionStore(tmp_path / name / "sessions", shared=SharedStore(store_url))
+
+    return make
+
+
+@pytest.fixture
+def s3(aws_env: object) -> object:
+    """A plain boto3 S3 client on moto (to look at, or damage, the objects)."""
+    return aws_env.client("s3")  # type: ignore[attr-defined]
