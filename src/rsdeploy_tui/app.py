@@ -89,7 +89,10 @@ class RunbookApp(OrderedKeys[str | None]):
         ask_deployment_info: bool = False,
         notice: str | None = None,
     ) -> None:
-        super().__init__()
+        # Keys typed after q stay in the terminal for the shell (ui/typeahead.py).
+        from rsdeploy_tui.ui.typeahead import KeepTypeaheadDriver
+
+        super().__init__(driver_class=KeepTypeaheadDriver)
         self.ctx = ctx
         self.session = session
         self._offer = offer
@@ -108,9 +111,27 @@ class RunbookApp(OrderedKeys[str | None]):
         if self.session is None:
             titles = {phase.id: phase.title for phase in self.ctx.checklist.phases}
             from rsdeploy_tui.ui.screens.resume import ResumeModal
-            self.push_screen(ResumeModal(self._offer, titles), self._launch_choice)
+            self.push_screen(ResumeModal(self._offer, titles, details=self._offer_details()),
+                             self._launch_choice)
         else:
             self._after_runbook_shown()
+
+    def _offer_details(self) -> Callable[[], Any] | None:
+        """For the resume dialog: lock holder, runs still going, rollback (read in a thread)."""
+        offer = self._offer
+        if offer is None or not getattr(offer, "id", None):
+            return None
+        opener = self.ctx.services.get("open_offer")
+
+        def details() -> Any:
+            from rsdeploy_tui.session import SessionStore
+            from rsdeploy_tui.ui.screens.resume import details_text
+
+            opened = (opener() if opener is not None
+                      else SessionStore().open(offer.id, read_only=True))
+            return details_text(opened, self.ctx.checklist, self.ctx.clock())
+
+        return details
 
     @staticmethod
     def _collect_from_now_on() -> None:

@@ -51,8 +51,54 @@ def test_backup_upload_then_verify_passes(deployment: Deployment, aws_env: Any, 
     assert code == 0 and verify.ok, verify.summary
     assert deployment.facts["backup_verified"] is True
     assert "sha256 matches" in verify.summary
-    # The item ticks itself on success (the runner layer ticks when tick_on_success is set).
-    assert deployment.checklist.item("deploy.verify-backup-integrity").tick_on_success
+    # That the item then ticks itself is the app's doing: test_verification_ticks_itself_in_the_app.
+
+
+async def test_verification_ticks_itself_in_the_app(deployment: Deployment) -> None:
+    """Run from the runbook (r), a passing verify_backup records a tick by itself: the event is
+    in the stored session, after the run's successful end."""
+    from rsdeploy_tui.app import make_app
+    from rsdeploy_tui.session import SessionStore
+    from rsdeploy_tui.ui.screens.runbook import RunbookScreen
+
+    async def wait_for(condition: Any, what: str, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout  # generous: only keeps a broken build from hanging
+        while not condition():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            await pilot.pause(0.05)
+
+    qid = "deploy.verify-backup-integrity"
+    result, code = deployment.run("pre.db-backup")
+    assert code == 0, result.summary
+    session = deployment.session
+    for gate in ("pre.db-backup", "deploy.db-backup-now", "deploy.media-backup"):
+        session.record("tick", item=gate)  # the deploy phase's gate, as the operator ticks it
+    store = SessionStore(root=session.dir.parent)
+
+    def stored_kinds() -> list[tuple[str, object]]:
+        events = store.open(session.id, read_only=True).events
+        return [(e.kind, e.data.get("exit_code")) for e in events if e.item == qid]
+
+    app = make_app(deployment.checklist, session, use_git=False)
+    async with app.run_test(size=(110, 34)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunbookScreen)
+        await wait_for(lambda: screen.runs.ready, "the run controller")
+
+        def on_item() -> bool:
+            # The runbook places the cursor once after start-up: insist until it sticks.
+            if screen.current_item is None or screen.current_item.qid != qid:
+                screen.focus_item(screen.checklist.item(qid))
+                return False
+            return True
+
+        await wait_for(on_item, f"the cursor on {qid}")
+        assert stored_kinds() == []
+        await pilot.press("r")
+        await wait_for(lambda: ("tick", None) in stored_kinds(), "the tick of a passing check")
+    kinds = [k for k in stored_kinds() if k[0] != "fact"]  # the action's facts come in between
+    assert kinds == [("command_started", None), ("command_finished", 0), ("tick", None)]
+    assert store.open(session.id, read_only=True).state().items[qid].state == "done"
 
 
 def test_a_flipped_byte_in_s3_fails_verification(deployment: Deployment, aws_env: Any) -> None:
@@ -181,11 +227,13 @@ def test_cancel_stops_the_backup_and_keeps_the_partial_file(
     bindir = _slow_pg_dump(tmp_path / "slowbin", Path(pg_db.tool("pg_dump")))
     prepared, _ = deployment.start("deploy.db-backup-now",
                                    env={"RSDEPLOY_PG_BINDIR": str(bindir)})
+    # The event that matters: the dump is mid-way (the slow pg_dump has written its 4000 bytes
+    # into the partial file and hangs), not "some time has passed".
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not list(
-            (deployment.session.dir / "backups").glob("*.part")):
+    while not [p for p in (deployment.session.dir / "backups").glob("*.part")
+               if p.stat().st_size >= 4000]:
+        assert time.monotonic() < deadline, "the backup never started writing"
         time.sleep(0.05)
-    time.sleep(0.3)
     outcome = cancel_run(prepared.run_dir, prepared.run_id, grace=3.0)
     assert outcome.signal == "SIGINT"
     result = collect_result(prepared.run_dir, prepared.run_id)
@@ -197,23 +245,32 @@ def test_the_password_never_shows_in_process_listings_logs_or_files(
         deployment: Deployment, pg_db: Any, aws_env: Any, tmp_path: Path) -> None:
     password = pg_db.password
     real = Path(pg_db.tool("pg_dump"))
-    # pg_dump stays alive a moment after dumping, so its command line can be read.
+    # pg_dump (a shell passing its own arguments on to the real one) stays alive after dumping
+    # until the test has read its command line: no race with a fixed linger time.
     bindir = tmp_path / "lingering"
     bindir.mkdir()
-    (bindir / "pg_dump").write_text(f'#!/bin/sh\n"{real}" "$@"\ncode=$?\nsleep 1.5\nexit $code\n')
+    release = tmp_path / "release"
+    (bindir / "pg_dump").write_text(
+        f'#!/bin/sh\n"{real}" "$@"\ncode=$?\n'
+        f'while [ ! -e "{release}" ]; do sleep 0.05; done\nexit $code\n')
     (bindir / "pg_dump").chmod(0o755)
     prepared, handle = deployment.start("pre.db-backup",
                                         env={"RSDEPLOY_PG_BINDIR": str(bindir)})
     # Every process of the run: the runner's wrapper, the action, pg_dump (one process group).
     seen: list[bytes] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and deployment.status(prepared).running:
+
+    def dumps() -> list[bytes]:
+        return [c for c in seen if b"--format=custom" in c and pg_db.dbname.encode() in c]
+
+    deadline = time.monotonic() + 60
+    while not dumps():
+        assert time.monotonic() < deadline, "pg_dump's command line was never seen"
+        assert deployment.status(prepared).running, "the backup ended before pg_dump was seen"
         for pid in _group_members(handle.pgid):
             with contextlib.suppress(OSError):
                 seen.append(Path(f"/proc/{pid}/cmdline").read_bytes())
         time.sleep(0.05)
-    dumps = [c for c in seen if b"--format=custom" in c and pg_db.dbname.encode() in c]
-    assert dumps, "pg_dump's command line was never seen"
+    release.touch()
     assert [c for c in seen if b"rsdeploy_tui.actions" in c]
     assert not [c for c in seen if password.encode() in c]
     result, code = deployment.finish(prepared)

@@ -215,3 +215,18 @@ def test_aws_describe_error_names_an_html_page(aws_credentials: Any) -> None:
                 raise AssertionError(f"{service} answered through an HTML error page")
             assert "<" not in sentence and "b'" not in sentence, sentence
             assert "502" in sentence, sentence
+
+
+async def test_aws_that_never_answers_is_named(aws_credentials: Any) -> None:
+    import socket
+
+    frozen = socket.socket()
+    frozen.bind(("127.0.0.1", 0))
+    frozen.listen(16)  # accepts, never answers
+    endpoint = f"http://127.0.0.1:{frozen.getsockname()[1]}"
+    try:
+        result = await run("eb_health", ctx(aws_endpoint_url=endpoint), timeout=1)
+    finally:
+        frozen.close()
+    assert result.status == "error"
+    assert result.summary == f"AWS ({endpoint}) for the eb_health check did not finish within 1 s"

@@ -37,13 +37,28 @@ def fake_types(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             calls["running"] -= 1
         return passed("slept", seen=ctx.baseline("first"))
 
+    async def gathering(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
+        """Holds until ``running`` checks run at once: only concurrent runs can get past it."""
+        calls["running"] += 1
+        calls["peak"] = max(calls["peak"], calls["running"])
+        try:
+            deadline = time.monotonic() + 30  # generous: a serial runner fails here, not hangs
+            while calls["running"] < int(params["running"]) and not calls.get("gathered"):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"never {params['running']} checks at once")
+                await asyncio.sleep(0.001)
+            calls["gathered"] = True  # the last batch may be smaller; the overlap is proven
+        finally:
+            calls["running"] -= 1
+        return passed("gathered")
+
     async def buggy(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
         return {}["no such key"]  # type: ignore[no-any-return]
 
     async def leaky(ctx: CheckContext, params: dict[str, Any]) -> CheckResult:
         return passed(f"token {params['token']}", output=[f"DB_PASSWORD={params['token']}"])
 
-    functions = {"sleepy": sleepy, "buggy": buggy, "leaky": leaky}
+    functions = {"sleepy": sleepy, "gathering": gathering, "buggy": buggy, "leaky": leaky}
     monkeypatch.setattr(registry, "get_check", lambda name: functions[name])
     for name in functions:
         monkeypatch.setitem(registry.CHECK_TYPES, name, f"test:{name}")
@@ -77,16 +92,15 @@ async def test_a_custom_redactor_is_applied(fake_types: dict[str, Any]) -> None:
 
 
 async def test_concurrency_is_bounded_and_results_stream(fake_types: dict[str, Any]) -> None:
-    items = [item("sleepy", f"c{i}", seconds=0.05) for i in range(12)]
+    # Concurrency is observed, not timed: each check waits until four run at once.
+    items = [item("gathering", f"c{i}", running=4) for i in range(12)]
     seen: list[str] = []
-    start = time.monotonic()
     results = await run_checks(items, CheckContext(), concurrency=4,
                                on_result=lambda it, res: seen.append(it.qid))
-    assert fake_types["peak"] == 4
-    assert len(results) == 12 and all(r.status == "pass" for r in results.values())
+    assert [r.summary for r in results.values()] == ["gathered"] * 12
+    assert fake_types["peak"] == 4  # four overlapped, never a fifth
     assert sorted(seen) == sorted(i.qid for i in items)
     assert list(results) == [i.qid for i in items]  # checklist order, not finishing order
-    assert time.monotonic() - start < 12 * 0.05  # not serial
 
 
 async def test_baseline_items_in_the_same_batch_run_first(fake_types: dict[str, Any]) -> None:
@@ -101,7 +115,10 @@ async def test_baseline_items_in_the_same_batch_run_first(fake_types: dict[str, 
 async def test_cancelling_stops_every_running_check(fake_types: dict[str, Any]) -> None:
     items = [item("sleepy", f"c{i}", seconds=30) for i in range(5)]
     task = asyncio.create_task(run_checks(items, CheckContext(), concurrency=3))
-    await asyncio.sleep(0.1)
+    deadline = time.monotonic() + 30
+    while fake_types["running"] < 3:  # the event that matters: three checks are running
+        assert time.monotonic() < deadline, "the checks never started"
+        await asyncio.sleep(0.005)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -113,4 +130,5 @@ async def test_timeout_from_context_overrides_params(fake_types: dict[str, Any])
     result = await run("sleepy", CheckContext(timeout=0.05), seconds=5, timeout=60)
     assert result.status == "error"
     assert result.summary == "the sleepy check did not finish within 0.05 s"
-    assert result.duration_s < 1
+    # The timeout stopped the check (it was cancelled, nothing runs on), not waited it out.
+    assert (fake_types["cancelled"], fake_types["running"]) == (1, 0)

@@ -44,7 +44,8 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
                               None, {**first.data, "items": 7}).to_line())
 
     # (stderr stays the terminal: Textual draws the screen there)
-    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env)
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "--operator", "ana"], env,
+                 keep_after_exit=True)
     offer = screen.wait_for(lambda t: "An unfinished deployment session exists" in t,
                             what="the resume offer")
     assert healthy.id in offer and broken.id not in offer
@@ -52,8 +53,38 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     screen.wait_for(lambda t: "1/" in t and " done" in t and healthy.id in t,
                     what="the resumed runbook")
     screen.keys("q")
-    screen.wait_for(lambda t: f"rsdeploy-tui resume {healthy.id}" in t or not t.strip(),
-                    timeout=15, what="the app to quit")
+    # The pane outlives the app: its exit status and the hint it printed are read, not guessed.
+    screen.wait_for(lambda t: screen.exit_status() is not None, timeout=30,
+                    what="the app to quit")
+    assert screen.exit_status() == 0
+    assert f"rsdeploy-tui resume {healthy.id}" in screen.text(history=True)
     resumed = store.open(healthy.id, read_only=True)
-    assert "session_resumed" in [e.kind for e in resumed.events]
+    kinds = [e.kind for e in resumed.events]
+    # Resumed once, after what was there (the cursor position may be recorded after it).
+    assert kinds.count("session_resumed") == 1
+    assert kinds.index("session_resumed") > kinds.index("tick")
     assert store.summary(broken.id).status == "damaged"
+
+
+def test_resuming_the_damaged_session_is_a_located_sentence(screen: TmuxScreen,
+                                                             tmp_path: Path) -> None:
+    env = app_env(tmp_path / "state", tmp_path / "config")
+    store = SessionStore(tmp_path / "state" / "sessions")
+    broken = store.create(load_checklist(None), operator="ben")
+    broken.record("command_finished", "pre.unit-tests", run="r1", exit_code=0, tail=["OK"])
+    broken.close()
+    journal = broken.dir / "events.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    last = parse_line(lines[1].rstrip(b"\n"))
+    lines[1] = Event(last.seq, last.kind, last.at, last.operator, last.host, last.item,
+                     {**last.data, "tail": 42}).to_line()
+    journal.write_bytes(b"".join(lines))
+
+    screen.start([sys.executable, "-m", "rsdeploy_tui", "resume", broken.id], env,
+                 keep_after_exit=True)
+    screen.wait_for(lambda t: screen.exit_status() is not None, timeout=30,
+                    what="resume to refuse and exit")
+    shown = screen.text(history=True)
+    assert screen.exit_status() != 0
+    assert "Traceback" not in shown
+    assert "line 2 is corrupted" in " ".join(shown.split()) and "data.tail" in shown, shown

@@ -117,10 +117,10 @@ def test_bundled_eb_items_run_the_real_cli(
 
     # `eb deploy rs-systems-prod --version app-v40`, after typing the environment's name.
     screen.keys("Down")
-    screen.wait_for(lambda t: "Type" in t or "restore from previous EB version" in t,
-                    what="the rollback item")
+    screen.wait_for(lambda t: "--version app-v40" in t, what="the rollback item's command")
     screen.keys("r")
-    screen.wait_for(lambda t: ENVIRONMENT in t and "type" in t.lower(), what="the confirmation")
+    # The typed-confirmation modal's own line: typing before it is up would hit runbook keys.
+    screen.wait_for(lambda t: f"Type {ENVIRONMENT} to confirm:" in t, what="the confirmation")
     screen.tmux("send-keys", "-t", screen.session, "-l", ENVIRONMENT)
     screen.keys("Enter")
     deploy = wait_finished(session_id, env, "eb.restore-previous-eb-version")

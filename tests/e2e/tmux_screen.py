@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -161,6 +162,11 @@ def cli(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
     )
+
+
+def have_tmux() -> bool:
+    """Whether tmux is installed (to decide a skip, use :func:`need_tmux`: the one rule)."""
+    return shutil.which("tmux") is not None
 
 
 def need_tmux() -> None:

@@ -64,7 +64,7 @@ async def test_keys_take_effect_while_a_run_floods_its_output(
                            timeout=120, what="20 MB of output")
             for qid in ("pre.first", "pre.second"):
                 screen.focus_item(checklist.item(qid))
-                await wait_for(pilot, lambda: screen.current_item is not None  # noqa: B023
+                await wait_for(pilot, lambda: screen.current_item is not None
                                and screen.current_item.qid == qid, timeout=60,  # noqa: B023
                                what=f"the cursor on {qid}")
                 pressed = time.monotonic()

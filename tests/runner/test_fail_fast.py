@@ -136,7 +136,7 @@ def test_an_interactive_run_stops_at_the_first_failing_line_and_keeps_its_output
     os.close(slave)
     os.close(master)
     assert done.returncode == 0, done.stderr.decode()
-    line = [x for x in done.stderr.decode().splitlines() if x.startswith("RESULT ")][0]
+    line = next(x for x in done.stderr.decode().splitlines() if x.startswith("RESULT "))
     import json
 
     code, failed = json.loads(line[len("RESULT "):])

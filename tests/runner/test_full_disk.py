@@ -6,6 +6,7 @@ where it cannot be mounted the test skips with the reason, and under CI it fails
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -49,10 +50,8 @@ def _fill(path: Path) -> None:
                 assert error.errno == errno.ENOSPC
                 break
         # What the buffered writer still holds cannot be written either; drop it.
-        try:
+        with contextlib.suppress(OSError):
             fh.close()
-        except OSError:
-            pass
 
 
 def _wait(predicate, what: str, timeout: float = 30.0) -> None:

@@ -23,6 +23,7 @@ from rsdeploy_tui.checklist import Checklist, load_checklist
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session import SessionDamaged, SessionStore
 from rsdeploy_tui.session.events import Event, parse_line
+from rsdeploy_tui.session.snapshot import snapshot_summary
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -169,6 +170,8 @@ def test_a_session_json_claiming_finished_never_overrules_the_journal(
     snapshot = state / "sessions" / session_id / "session.json"
     record = json.loads(snapshot.read_text())
     assert record["status"] == "active"
+    size = (state / "sessions" / session_id / "events.jsonl").stat().st_size
+    assert snapshot_summary(record, size) is not None  # untouched, it is trusted (fast listing)
     record["status"] = "finished"
     snapshot.write_text(json.dumps(record))  # same journal_size: only its checksum tells
 

@@ -268,3 +268,22 @@ def test_a_viewer_learns_digests_the_driver_records_later(
     viewer.refresh()
     assert viewer.redactor.text("late-django-key-6e6e viewer-only-value-1") == "**** ****"
     driver.close()
+
+
+def test_an_environment_variable_named_like_a_secret_is_one() -> None:
+    r = Redactor(environ={"GITHUB_TOKEN": "ghp-canary-1111", "SMTP_PASSWORD": "smtp-pw-2222",
+                          "EB_ENV": "rs-prod-env"})
+    assert r.text("ghp-canary-1111 smtp-pw-2222 rs-prod-env") == "**** **** rs-prod-env"
+
+
+def test_a_secret_named_value_recorded_as_a_fact_is_masked_and_remembered(
+        tmp_path: Path, checklist: Checklist) -> None:
+    """A value given in the app for a var named like a secret (recorded as name + value)."""
+    store = SessionStore(tmp_path / "state" / "sessions")
+    s = store.create(checklist, operator="ana")
+    s.record("fact", name="api_token", value="tok-set-in-app-3f3f")
+    s.record("note", "pre.notify", text="curl -H 'X-Key: tok-set-in-app-3f3f'")
+    s.close()
+    journal = (s.dir / "events.jsonl").read_text()
+    assert "tok-set-in-app-3f3f" not in journal
+    assert store.open(s.id, read_only=True).redactor.text("=tok-set-in-app-3f3f") == "=****"

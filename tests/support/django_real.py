@@ -163,10 +163,10 @@ def _require_django() -> None:
     try:
         import django  # noqa: F401
     except ImportError:
-        from support.net import skip_or_fail
+        from support.real_parts import need
 
-        skip_or_fail("Django is not installed: pip install -e '.[test]' (Django 5.2 is in the "
-                     "test extras)")
+        need("Django", "it is not installed in the test venv",
+             "pip install -e '.[test]' (Django 5.2 is in the test extras)")
 
 
 @pytest.fixture

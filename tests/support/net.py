@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import NoReturn
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -15,6 +16,14 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Old name, kept so call sites on other branches still work: use :func:`support.need`
+    (support/real_parts.py), which names the part and how to install it."""
+    from support.real_parts import need
+
+    need(reason, "see the test", "see tests/support/README.md")
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:

@@ -229,11 +229,59 @@ async def test_read_only_changes_nothing(
     assert len(store.open(session.id, read_only=True).events) == len(session.events)
 
 
+# How the help writes a binding's key (Textual's key name -> what the operator presses).
+_KEY_AS_SHOWN = {"space": "space", "slash": "/", "question_mark": "?", "escape": "escape"}
+
+
+def _help_rows(screen: HelpScreen) -> list[tuple[str, str]]:
+    """The runbook section's (keys, what they do) rows, read from the help as rendered (up to
+    the next section's heading: the log pane and tabs have keys of their own)."""
+    from rich.console import Console
+    from textual.widgets import Static
+
+    from rsdeploy_tui.ui.screens.help import KEY_WIDTH
+
+    console = Console(width=120, record=True, color_system=None)
+    for widget in screen.query(Static):
+        if widget.has_class("help-keys") or not isinstance(widget.content, str):
+            console.print(widget.content)
+    lines = console.export_text().splitlines()
+    start = lines.index("Runbook (the item list)") + 1
+    rows: list[tuple[str, str]] = []
+    for line in lines[start:]:
+        if line and not line.startswith(" ") and len(line.rstrip()) <= KEY_WIDTH + 2 and \
+                line[KEY_WIDTH:].strip() == "" and rows:
+            break  # the next section's heading
+        keys, text = line[:KEY_WIDTH].strip(), line[KEY_WIDTH:].strip()
+        if keys:
+            rows.append((keys, text))
+        elif text and rows:  # a wrapped description
+            rows[-1] = (rows[-1][0], f"{rows[-1][1]} {text}")
+        elif not line.strip() and rows:
+            break
+    return rows
+
+
 async def test_help_screen_lists_keys(mini: Checklist, session: Session) -> None:
+    """The help names every key the runbook binds, with what it does."""
     app = make_app(mini, session, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+        rows = _help_rows(app.screen)
+        shown: set[str] = set()
+        for keys, _text in rows:
+            # "up/down, k/j", "s / n", "/": commas and spaces part keys, so does "/" between two.
+            for word in keys.replace(",", " ").split():
+                for token in word.split("/") if len(word) > 1 else [word]:
+                    shown |= {str(n) for n in range(1, 10)} if token == "1-9" else {token}
+        for binding in RunbookScreen.BINDINGS:
+            key = _KEY_AS_SHOWN.get(binding.key, binding.key)
+            assert key in shown, f"the help does not list {key!r} ({binding.action})"
+        described = dict(rows)
+        assert described["space"] == "tick and go to the next pending (done: asks, then unticks)"
+        assert described["r / x"] == "run the item's command / cancel its run"
+        assert described["?"] == "this help"
         await pilot.press("escape")
         assert isinstance(app.screen, RunbookScreen)
 

@@ -18,6 +18,17 @@ Stored = Callable[[str], SessionState]
 NO_REATTACH = {"reattach": False, "banner": False}
 
 
+async def landed(pilot: object) -> str:
+    """The qid under the cursor once the first tab is built (waits for it, bounded)."""
+    app = pilot.app  # type: ignore[attr-defined]
+    for _ in range(200):
+        screen = app.screen
+        if isinstance(screen, RunbookScreen) and screen.current_item is not None:
+            return screen.current_item.qid
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+    raise AssertionError("the runbook never showed an item")
+
+
 def events(*specs: tuple[str, str | None, dict[str, object]]) -> list[Event]:
     return [Event(n, kind, "2026-11-26T02:00:00+00:00", "ana", "h", item, data)
             for n, (kind, item, data) in enumerate(specs, 1)]
@@ -73,10 +84,7 @@ async def test_quit_records_the_cursor_and_a_resume_lands_there(
     try:
         app = make_app(mini, again, use_git=False, services=NO_REATTACH)
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.pause()
-            screen = app.screen
-            assert isinstance(screen, RunbookScreen)
-            assert screen.current_item is not None and screen.current_item.qid == "post.login"
+            assert await landed(pilot) == "post.login"
     finally:
         again.close()
 
@@ -88,10 +96,7 @@ async def test_resume_lands_on_the_running_item(mini: Checklist, session: Sessio
     session.record("cursor", qid="pre.tests-pass")
     app = make_app(mini, session, use_git=False, services=NO_REATTACH)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, RunbookScreen)
-        assert screen.current_item is not None and screen.current_item.qid == "deploy.eb-deploy"
+        assert await landed(pilot) == "deploy.eb-deploy"
 
 
 async def test_the_banner_says_when_the_rollback_is_complete(

@@ -14,6 +14,7 @@ from rsdeploy_tui.commands.tui import open_session
 from rsdeploy_tui.session import Session, SessionState, SessionStore
 from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal
 from rsdeploy_tui.ui.screens.resume import ResumeModal
+from rsdeploy_tui.ui.screens.typed_confirm import TypedConfirmModal
 from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 
 SIZE = (100, 32)
@@ -49,6 +50,10 @@ async def test_resume_modal_choices(
         assert isinstance(app.screen, ResumeModal)
         await pilot.press(key)
         await pilot.pause()
+        if choice == "new":  # an unfinished session exists: type "new" to confirm
+            assert isinstance(app.screen, TypedConfirmModal) and chosen == []
+            await pilot.press("n", "e", "w", "enter")
+            await pilot.pause()
         screen = app.screen
         if choice == "new":
             assert isinstance(screen, DeploymentInfoModal)

@@ -224,7 +224,9 @@ def test_help_lines_join_into_paragraphs_but_code_blocks_keep_their_lines(tmp_pa
     text = view.detail_text(checklist, checklist.items[0], SessionState(), str, UNICODE).plain
     assert "compares size with what was uploaded, and proves it.\n\nSteps:\n" in text
     assert "- first\n- second\n" in text
-    assert "```\neb ssh prod\npg_dump > x.sql\n```" in text
+    # fenced code keeps its lines, laid out as code (indented), without the ``` fences
+    assert "- second\n  eb ssh prod\n  pg_dump > x.sql\n" in text
+    assert "```" not in text
 
 
 def test_a_missing_rollback_value_says_how_to_give_it_from_inside_the_app() -> None:

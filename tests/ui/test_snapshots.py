@@ -101,7 +101,14 @@ def test_resume_modal(
     app = make_app(
         mini, None, clock=clock, ascii_only=False, use_git=False, offer=offer, open_choice=never
     )
-    assert snap_compare(app, terminal_size=size)
+
+    async def details_loaded(pilot: Any) -> None:
+        for _ in range(200):  # read in a thread: wait for it, not for a time
+            if "Looking at" not in str(app.screen.query_one("#resume-details").render()):
+                return
+            await pilot.pause(0.05)
+
+    assert snap_compare(app, terminal_size=size, run_before=details_loaded)
 
 
 def test_ascii_marks_at_80x24(

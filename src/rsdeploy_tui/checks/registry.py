@@ -219,6 +219,9 @@ async def _run(type_name: str, raw: dict[str, Any], ctx: CheckContext) -> CheckR
         what = next((f"`{params[key]}`" if key in ("run", "command") else str(params[key])
                      for key in ("run", "command", "url") if params.get(key)),
                     f"the {type_name} check")
+        if CHECK_TYPES[type_name].startswith(("aws_checks:", "backups:")):
+            endpoint = ctx.var("aws_endpoint_url") or ctx.environ.get("AWS_ENDPOINT_URL", "")
+            what = f"AWS ({endpoint or 'its default endpoint'}) for the {type_name} check"
         return CheckResult("error", f"{what} did not finish within {limit:g} s")
     except CheckError as exc:
         return CheckResult("error", exc.reason, exc.evidence)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from rsdeploy_tui.checks.reasons import describe_error, one_line
 from rsdeploy_tui.checks.registry import CheckContext, CheckError, CheckResult, failed, passed
-from rsdeploy_tui.checks.web import ssl_context
+from rsdeploy_tui.checks.web import request_timeout, ssl_context
 
 
 def _target(ctx: CheckContext, params: dict[str, Any]) -> tuple[str, int]:
@@ -86,15 +86,21 @@ async def check_tls_cert(ctx: CheckContext, params: dict[str, Any]) -> CheckResu
     min_days = int(params.get("min_days", 14))
     where = f"{host}:{port}"
     evidence: dict[str, Any] = {"host": host, "port": port, "min_days": min_days}
+    limit = request_timeout()
     try:
-        peer, _der, version = await _handshake(host, port, ssl_context(ca_file, verify=True))
+        peer, _der, version = await asyncio.wait_for(
+            _handshake(host, port, ssl_context(ca_file, verify=True)), limit)
+    except TimeoutError as exc:
+        raise CheckError(f"{where} did not complete a TLS handshake within {limit:.3g} s",
+                         **evidence) from exc
     except ssl.SSLCertVerificationError as exc:
         # Trust failed: look again without verifying, to show what the site presents.
         reason = one_line(exc.verify_message or str(exc))
         try:
-            _peer, der, _version = await _handshake(host, port, ssl_context(ca_file, verify=False))
+            _peer, der, _version = await asyncio.wait_for(
+                _handshake(host, port, ssl_context(ca_file, verify=False)), request_timeout())
             evidence.update(_describe_der(der) if der else {})
-        except (OSError, ssl.SSLError):
+        except (OSError, ssl.SSLError):  # TimeoutError included
             pass  # the evidence is only a courtesy; the verdict stands
         return failed(f"{where}: certificate not trusted: {reason}", **evidence)
     except CheckError:

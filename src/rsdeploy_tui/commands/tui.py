@@ -40,7 +40,9 @@ def restored_notice(session: Session, checklist: Checklist) -> str:
     if critical:
         parts.append(f"{critical} critical pending")
     text = f"Restored session {session.id}: " + ", ".join(parts) + "."
-    earlier = [e for e in session.events if e.kind not in ("session_resumed", "lock_taken_over")]
+    # a cursor event (where the cursor was at quit) is not work done
+    earlier = [e for e in session.events
+               if e.kind not in ("session_resumed", "lock_taken_over", "cursor")]
     if earlier:
         last = earlier[-1]
         text += (

@@ -10,6 +10,7 @@ writing it needs no new disk blocks) tells the app why the output stops. ``reser
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -99,10 +100,9 @@ class RunLog:
         """Append ``data``; what cannot be written is counted, never raised."""
         if not data:
             return
-        if self.dropped:
-            if time.monotonic() < self._retry_at or not self._write_marker():
-                self._drop(len(data))
-                return
+        if self.dropped and (time.monotonic() < self._retry_at or not self._write_marker()):
+            self._drop(len(data))
+            return
         done = self._write_all(data)
         if done < len(data):
             self._drop(len(data) - done)
@@ -117,11 +117,10 @@ class RunLog:
             self._note(dropping=True)
 
     def _note(self, *, dropping: bool) -> None:
-        try:
+        # The note is a courtesy to the screen; the count goes into the exit record anyway.
+        with contextlib.suppress(OSError):
             write_reserved(self.drop_path, {"dropping": dropping, "dropped": self.dropped_total,
                                             "reason": self.reason})
-        except OSError:
-            pass  # the note is a courtesy to the screen; the count goes into the exit record
 
     def _write_marker(self) -> bool:
         marker = (f"\n[rsdeploy-tui: {self.dropped} bytes of output were dropped here: the log "

@@ -17,6 +17,7 @@ this file by path.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,10 +318,8 @@ def read_failure(err_path: Path, command: str, display: str | None,
     except OSError:
         return None
     finally:
-        try:
+        with contextlib.suppress(OSError):
             err_path.unlink()
-        except OSError:
-            pass
     if exit_code in (0, None):
         return None
     parts = raw.split("\n", 2)

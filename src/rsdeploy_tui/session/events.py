@@ -117,6 +117,8 @@ DATA_SCHEMA: dict[str, dict[str, tuple[type, ...] | str]] = {
                         "from_user": _MAYBE_TEXT, "from_since": _MAYBE_TEXT,
                         "ssh_from": _MAYBE_TEXT},
     "skip": {"reason": _TEXT},
+    "fail": {"reason": _TEXT},
+    "cursor": {"qid": _MAYBE_TEXT},
     "note": {"text": _TEXT},
     "check_result": {"status": _TEXT, "summary": _TEXT, "duration_s": _MAYBE_NUMBER,
                      "evidence": _DICT},

@@ -113,7 +113,8 @@ class Redactor:
 
     Args:
         secret_names: Environment variable names whose values are secret (the checklist's
-            ``secrets``); the ``ALWAYS_SECRET`` names are added.
+            ``secrets``); the ``ALWAYS_SECRET`` names are added, and the names in ``environ``
+            (when the redactor is made) that look like a secret's (``*_TOKEN``, ``*PASSWORD*``).
         environ: Where the values are read (default: the process environment), read again at
             every call so a secret set later is still masked.
         remembered: Digests of values this session saw before (``Remembered``), masked even
@@ -124,8 +125,10 @@ class Redactor:
                  environ: Mapping[str, str] | None = None,
                  remembered: Remembered | None = None) -> None:
         self._env = os.environ if environ is None else environ
-        self.secret_names = tuple(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
-        self._names = {name.lower() for name in self.secret_names}
+        # an environment variable named like a secret (GITHUB_TOKEN, SMTP_PASSWORD) is one
+        named = [name for name in self._env if _SECRET_KEY_NAME.search(name)]
+        self.secret_names = tuple(dict.fromkeys([*ALWAYS_SECRET, *secret_names, *named]))
+        self._names = {name.lower() for name in (*ALWAYS_SECRET, *secret_names)}
         self.remembered = remembered
         self._added: dict[str, None] = {}
         self._seen: tuple[str | None, ...] | None = None
@@ -305,7 +308,15 @@ class Redactor:
         if isinstance(value, str):
             return self._text(value)
         if isinstance(value, Mapping):
-            return {key: self._entry(str(key), item) for key, item in value.items()}
+            out = {key: self._entry(str(key), item) for key, item in value.items()}
+            # {name: api_token, value: ...} (a fact, a value set in the app): the value is secret,
+            # and masked wherever it shows up from now on
+            name, secret = value.get("name"), value.get("value")
+            if isinstance(name, str) and isinstance(secret, str) and secret and (
+                    name.lower() in self._names or _SECRET_KEY_NAME.search(name)):
+                out["value"] = webhook_shown(secret) if "webhook" in name.lower() else MASK
+                self.add_values(secret_var_values({name: secret}))
+            return out
         if isinstance(value, list | tuple):
             if value and all(isinstance(item, str) for item in value):
                 return self._lines(value)

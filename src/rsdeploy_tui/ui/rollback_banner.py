@@ -46,15 +46,25 @@ class RollbackBanner(Static):
         self.set_class(complete, "-complete")
         criterion = self.checklist.trigger(rollback.trigger) if rollback.trigger else None
         line = Text(no_wrap=True, overflow="ellipsis")
+        # A short terminal (class -short on the screen) gets one line: the reason on it.
+        compact = self.screen.has_class("-short") if self.is_attached else False
+        newline = "  " if compact else "\n"
         if complete:
             line.append(" ROLLBACK COMPLETE ", style="bold reverse")
             line.append(" every Rollback step is done or skipped (started at "
                         f"{short_time(rollback.at)})", style="bold")
-            line.append("   R: the Rollback phase\n")
+            line.append(f"   R: the Rollback phase{newline}")
             line.append(f"Why: {rollback.reason}")
             self.update(line)
             return
         line.append(" ROLLBACK ", style="bold reverse")
+        if compact:  # one line: the reason matters most, the key hint last
+            why = rollback.reason.split(" — ", 1)[-1] if criterion is not None else rollback.reason
+            line.append(f" {criterion.text + ': ' if criterion is not None else ''}{why}",
+                        style="bold")
+            line.append("   R: the Rollback phase")
+            self.update(line)
+            return
         if criterion is not None:
             line.append(f" criterion met: {criterion.text}", style="bold")
             # The reason repeats the criterion, then names the item and what its check saw.
@@ -62,6 +72,6 @@ class RollbackBanner(Static):
         else:
             line.append(f" started at {short_time(rollback.at)}", style="bold")
             reason = rollback.reason
-        line.append("   R: go to the Rollback phase\n")
+        line.append(f"   R: go to the Rollback phase{newline}")
         line.append(reason)
         self.update(line)

@@ -85,6 +85,7 @@ class RunController:
         self._cancelling: dict[str, tuple[Followed, dict[str, Any], Any] | None] = {}
         self._missing: dict[str, list[str]] = {}
         self._cancelled: dict[str, str] = {}
+        self._dropping: set[str] = set()
 
     @property
     def values(self) -> dict[str, str]:
@@ -120,12 +121,16 @@ class RunController:
                 followed = Followed(qid, run.run, Path(run.log).parent, run.command)
                 self.output.open_run(run.run, self._title(qid, run.command))
                 status = run_status(followed.run_dir, run.run)
+                # Recording an earlier run's end re-renders, and the view may have loaded this
+                # run's tail already: start its lines afresh, never twice.
                 if status.running:
                     attached += 1
+                    self.output.reset_lines(run.run, [])
                     self._follow(followed)
                 else:
                     ended += 1
-                    self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
+                    self.output.reset_lines(run.run, tail_lines(Path(run.log), 200,
+                                                                keep_colour=True))
                     self._ended(followed)
         if attached or ended:
             self.screen.notify(
@@ -156,7 +161,10 @@ class RunController:
             self.output.show(None)
             return
         run = runs[-1]
-        if run.run not in self.output.runs:
+        # A run still going is opened and followed by resume() (from offset 0): loading its
+        # tail here too, when a record during resume() re-renders first, doubled its lines.
+        if run.run not in self.output.runs and (run.finished is not None
+                                                or not self.services.get("reattach", True)):
             self._load_finished(item.qid, run)
         self.output.show(run.run)
 
@@ -423,6 +431,7 @@ class RunController:
             if now - checked < 1.0:
                 return False
             checked = now
+            self._show_drop_note(followed)
             return run_status(followed.run_dir, followed.run_id).lost
 
         log = followed.run_dir / f"{followed.run_id}.log"
@@ -443,6 +452,26 @@ class RunController:
                 title="Run output", severity="error", timeout=15)
             return
         self._ended(followed)
+
+    def _show_drop_note(self, followed: Followed) -> None:
+        """While the run's log cannot be written (full disk), say so: the output is not lost
+        on screen without a reason."""
+        from rsdeploy_tui.runner.detached import read_drop_note
+
+        note = read_drop_note(followed.run_dir, followed.run_id)
+        if note is None or not note.get("dropping"):
+            self._dropping.discard(followed.run_id)
+            return
+        if followed.run_id in self._dropping:
+            return
+        self._dropping.add(followed.run_id)
+        reason = note.get("reason") or "the write failed"
+        self.output.set_status(followed.run_id, "running · output not written", "unknown")
+        self.output.feed(followed.run_id, [
+            f"Output missing from here: the run log cannot be written ({reason}); the command "
+            "runs on and its exit will be recorded."])
+        self.screen.notify(f"{followed.qid}: the run log cannot be written ({reason}); the "
+                           "command runs on.", title="Run output", severity="warning", timeout=15)
 
     def _ended(self, followed: Followed) -> None:
         """The run is over: gather exit code, duration, tail and action result; record them."""

@@ -253,6 +253,64 @@ def _heading(out: Text, title: str) -> None:
     out.append(f"\n{title}\n", style="bold underline")
 
 
+def _check_verdict(out: Text, item: Item, found: ItemState | None) -> None:
+    """The check's verdict and its reason, first in the detail panel (above the help)."""
+    assert item.check is not None
+    _heading(out, f"Check  {item.check.type}")
+    record = found.check if found is not None else None
+    if record is None:
+        out.append("  not run yet\n", style="dim")
+        return
+    style = "green" if record.status == "pass" else "bold red"
+    if record.status == "skipped":
+        style = "dim"
+    stale = found is not None and found.check_stale
+    if stale:
+        style = "bold yellow"
+        ok = found.last_success if found is not None else None
+        out.append(f"  STALE: older than the run that ended exit 0 at "
+                   f"{short_time(ok.finished if ok else None)}; c checks again\n",
+                   style=style)
+    out.append(f"  {'was ' if stale else ''}{record.status.upper()}", style=style)
+    took = f"{record.duration_s:.1f}s, " if record.duration_s is not None else ""
+    out.append(f"  {record.summary}  ({took}at {short_time(record.at)})\n")
+    for line in _evidence_lines(record.evidence or {}, "    "):
+        out.append(line + "\n", style="dim")
+
+
+def _param_text(value: Any) -> str:
+    """A check parameter as text (``status=healthy``), not a Python repr."""
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_param_text(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_param_text(v) for v in value)
+    return str(value)
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^#{1,6}\s+")
+
+
+def help_layout(text: str) -> Text:
+    """A help text's Markdown laid out as text: fenced code without its fences, indented
+    and coloured; headings bold; `code` and **bold** inline; soft breaks joined (``reflow``)."""
+    out = Text()
+    fenced = False
+    for line in reflow(text).splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            out.append(f"  {line}\n", style="cyan")
+        elif _HEADING.match(line):
+            out.append_text(inline(_HEADING.sub("", line), style="bold"))
+            out.append("\n")
+        else:
+            out.append_text(inline(line))
+            out.append("\n")
+    return out
+
+
 def detail_text(
     checklist: Checklist,
     item: Item,
@@ -316,6 +374,9 @@ def detail_text(
     elif name == "running":
         out.append("\nRunning\n", style="bold yellow")
 
+    if item.check is not None:
+        _check_verdict(out, item, found)
+
     blocking = blockers(checklist, item, state)
     if blocking:
         _heading(out, "Blocked by")
@@ -329,7 +390,7 @@ def detail_text(
 
     if item.help:
         _heading(out, "Help")
-        out.append(reflow(expand_display(item.help.strip())) + "\n")
+        out.append_text(help_layout(expand_display(item.help.strip())))
     if item.command:
         mode = "interactive (app suspended)" if item.interactive else "detached (survives SSH drop)"
         _heading(out, f"Command  [{mode}]")
@@ -350,28 +411,9 @@ def detail_text(
         for name in missing:
             out.append(f"  - {hint(name) if hint else name}\n", style="red")
     if item.check is not None:
-        _heading(out, f"Check  {item.check.type}")
+        _heading(out, f"Check params  {item.check.type}")
         for key, value in item.check.params.items():
-            out.append(f"  {key}: {expand_display(str(value))}\n")
-        record = found.check if found is not None else None
-        if record is None:
-            out.append("  not run yet\n", style="dim")
-        else:
-            style = "green" if record.status == "pass" else "bold red"
-            if record.status == "skipped":
-                style = "dim"
-            stale = found is not None and found.check_stale
-            if stale:
-                style = "bold yellow"
-                ok = found.last_success if found is not None else None
-                out.append(f"  STALE: older than the run that ended exit 0 at "
-                           f"{short_time(ok.finished if ok else None)}; c checks again\n",
-                           style=style)
-            out.append(f"  {'was ' if stale else ''}{record.status.upper()}", style=style)
-            took = f"{record.duration_s:.1f}s, " if record.duration_s is not None else ""
-            out.append(f"  {record.summary}  ({took}at {short_time(record.at)})\n")
-            for line in _evidence_lines(record.evidence or {}, "    "):
-                out.append(line + "\n", style="dim")
+            out.append(f"  {key}: {expand_display(_param_text(value))}\n")
     if found is not None and found.runs:
         _heading(out, "Runs")
         for run in found.runs[-3:]:

@@ -42,11 +42,18 @@ if TYPE_CHECKING:
     from rsdeploy_tui.ui.runs import RunController
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
+SHORT_HEIGHT = 30
+"""Below this many rows the screen is ``-short``: one header line, one banner line, no list
+borders top and bottom, so the item list keeps at least 10 rows at 80x24 with the log pane
+open."""
+
 # Actions that change the session: disabled in read-only mode.
 WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
                            "check_all_done", "fail", "skip_section", "finish"})
 ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
                           "skip_section"})
+# Footer entries that only make sense while the item list (or detail) has the focus.
+LIST_ONLY_ACTIONS = frozenset({*ITEM_ACTIONS, "next_pending", "filter", "check_all"})
 # What a greyed-out key says when pressed (a key that does nothing must say why).
 WHY_NOT = {
     "run": "This item has no command or built-in action to run.",
@@ -85,7 +92,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         Binding("n", "note", "Note", tooltip="Add a note to the item"),
         Binding("r", "run", "Run", tooltip="Run the item's command"),
         Binding("x", "cancel_run", "Cancel", show=False, tooltip="Cancel the item's run"),
-        Binding("o", "output_full", "Output", tooltip="The run's output full screen, or back"),
+        # Not in the footer (it would push Quit off an 80-column line): the output view's border
+        # names o and w, and ? lists them.
+        Binding("o", "output_full", "Output", show=False,
+                tooltip="The run's output full screen, or back"),
         Binding("w", "output_wrap", "Wrap", show=False,
                 tooltip="Run output: wrap long lines, or one line each scrolled sideways"),
         Binding("c", "check", "Check", tooltip="Run the item's check"),
@@ -248,6 +258,11 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.has_class("-too-small") != too_small:  # a class change restyles everything
             self.set_class(too_small, "-too-small")
             self.refresh_bindings()  # keys are off while too small (check_action)
+        short = self.size.height < SHORT_HEIGHT
+        if self.has_class("-short") != short:
+            self.set_class(short, "-short")
+            self.query_one(RunbookHeader).set_compact(short)
+            self.query_one(RollbackBanner).refresh_from(self.state)
 
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
@@ -434,6 +449,20 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if action in ITEM_ACTIONS:
             return self.current_item is not None
         return action not in ("check_all", "check_all_done") or self.current_phase is not None
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """What the footer shows: while the log pane or a report tab has the focus, their keys
+        (and ? and q), not the item keys, which still work but would push theirs off an
+        80-column footer mid-word."""
+        found = super().active_bindings
+        focused = self.focused
+        if focused is None or isinstance(focused, ItemList) or focused.id == "filter" or any(
+                isinstance(node, PhasePane) for node in focused.ancestors):
+            return found
+        return {key: active for key, active in found.items()
+                if not (active.node is self
+                        and active.binding.action.split("(", 1)[0] in LIST_ONLY_ACTIONS)}
 
     def _bindings_to_watch(self) -> list[Binding]:
         return [b for b in self.BINDINGS if isinstance(b, Binding)]

@@ -311,8 +311,7 @@ class RunbookKeys(_Base):
         """Quit; ask first when commands or checks are running."""
         running = self.running_work()
         if not running:
-            self.remember_cursor()
-            self.app.exit(self.session.id)
+            self._quit_now()
             return
         from rsdeploy_tui.ui.screens.modals import ConfirmModal
         self.app.push_screen(
@@ -327,5 +326,8 @@ class RunbookKeys(_Base):
         )
 
     def _quit_now(self) -> None:
+        from rsdeploy_tui.ui.typeahead import stop_reading_keys
+
+        stop_reading_keys(self.app)  # what is typed from now on is for the shell
         self.remember_cursor()
         self.app.exit(self.session.id)

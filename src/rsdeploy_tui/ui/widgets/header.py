@@ -66,4 +66,24 @@ class RunbookHeader(Static):
             bottom.append(f"{critical_pending} critical pending", style="bold red")
         else:
             bottom.append("no critical pending", style="green")
-        self.update(Text("\n").join([top, bottom]))
+        self._lines = (top, bottom)
+        self._draw()
+
+    compact = False
+    """One line (a short terminal): the progress line first, then who and what."""
+    _lines: tuple[Text, Text] | None = None
+
+    def set_compact(self, compact: bool) -> None:
+        """Two lines, or one when the terminal is short (``RunbookScreen`` decides)."""
+        if compact != self.compact:
+            self.compact = compact
+            self._draw()
+
+    def _draw(self) -> None:
+        if self._lines is None:
+            return
+        top, bottom = self._lines
+        if self.compact:
+            self.update(Text(" · ").join([bottom, top]))
+        else:
+            self.update(Text("\n").join([top, bottom]))

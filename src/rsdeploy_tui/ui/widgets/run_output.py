@@ -196,6 +196,9 @@ class RunOutputView(Vertical, can_focus=False):
             self._layout_version = store.layout_version
             log.wrap = store.wrap
             self.screen.set_class(store.full, "-run-full")
+            self.border_subtitle = (
+                "o/esc back · w wrap" + ("" if store.wrap else " · ←/→ scroll")
+                if store.full else "o full screen · w " + ("no wrap" if store.wrap else "wrap"))
         if view is not None and self._drawn_upto < view.reset:
             redraw = True
         new = 0 if view is None else view.written - self._drawn_upto

@@ -1,0 +1,52 @@
+"""Keys typed after ``q`` belong to the shell, not to an app that is leaving.
+
+Textual's terminal driver keeps reading the terminal until its shutdown is over (half a second
+to two on a loaded bastion) and then flushes the terminal's input queue (``tcflush``): whatever
+the operator typed after ``q`` (``rsdeploy-tui show``, ``eb status`` ...) was swallowed.
+``KeepTypeaheadDriver`` stops reading the moment the app decides to quit (``stop_reading``) and
+does not flush, so those keys stay queued in the terminal and the shell reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from typing import Any
+
+from textual.drivers.linux_driver import LinuxDriver
+
+
+class KeepTypeaheadDriver(LinuxDriver):
+    """The Linux driver, minus the input flush, plus an early stop of the input thread."""
+
+    _reading_stopped = False
+
+    def stop_reading(self) -> None:
+        """Stop taking keys off the terminal now (the app is quitting); later keys stay queued
+        for whatever reads the terminal next. Waits up to one select tick (0.1 s)."""
+        if self._reading_stopped:
+            return
+        self._reading_stopped = True
+        self.exit_event.set()
+        thread = self._key_thread
+        if thread is not None and thread.is_alive():
+            thread.join()
+
+    def disable_input(self) -> None:
+        """As Textual's, without ``tcflush``: typed-ahead keys are the shell's (or, around
+        an interactive command, that command's)."""
+        if self._reading_stopped and not self.exit_event.is_set():
+            return  # already disabled
+        self.stop_reading()
+        with contextlib.suppress(ValueError, OSError):  # not the main thread / no terminal
+            signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+        self._disable_mouse_support()
+        self.exit_event.clear()
+        self._reading_stopped = False  # start_application_mode (after a suspend) reads again
+
+
+def stop_reading_keys(app: Any) -> None:
+    """Ask the app's driver to stop reading keys (a no-op for any other driver, e.g. tests)."""
+    driver = getattr(app, "_driver", None)
+    if isinstance(driver, KeepTypeaheadDriver):
+        driver.stop_reading()
