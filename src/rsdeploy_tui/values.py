@@ -66,15 +66,28 @@ def session_values(checklist: Checklist, session: Session, *,
         config: Config-file values (None: the operator's config file).
     """
     meta = getattr(session, "meta", None)
-    return resolve_values(
+    masked_as = _masked_as(session)
+    # A value given at launch that the session can only record masked (a webhook token, a
+    # password in a URL) is used for this launch over everything, since no event holds it.
+    unstored = {name: value for name, value in (start or {}).items()
+                if masked_as is not None and masked_as(name, value) != value}
+    stored_start = {k: v for k, v in (start or {}).items() if k not in unstored}
+    resolution = resolve_values(
         checklist,
-        recorded={**dict(getattr(meta, "vars", None) or {}), **dict(start or {})},
+        recorded={**dict(getattr(meta, "vars", None) or {}), **stored_start},
         changes=session_changes(session.events),
         builtins={"session_dir": str(session.dir)},
-        overrides=overrides,
+        overrides={**unstored, **dict(overrides or {})},
         config=config,
-        masked_as=_masked_as(session),
+        masked_as=masked_as,
     )
+    for name in unstored:
+        if name not in (overrides or {}):
+            source = resolution.sources[name]
+            resolution.sources[name] = type(source)(
+                name, source.value, "this run",
+                "given at launch; holds a secret, so it is used, never stored")
+    return resolution
 
 
 def _masked_as(session: Session) -> Any:

@@ -146,10 +146,10 @@ def run(args: argparse.Namespace) -> int:
     require_terminal()  # after the errors about the input, before any session is touched
     session: Session | None = None
     # --set at creation goes into the recorded vars; on a resume each one is recorded as a
-    # value_set event (not a one-launch override): it stays set on every later resume.
-    # This run's --set also go to the app as given at the start, in memory: a value that holds
-    # a secret is recorded masked, and masking is for what is written, never for what runs.
-    app_kwargs: dict[str, Any] = {"values": overrides} if overrides else {}
+    # value_set event (not a one-launch override): it stays set on every later resume. This
+    # process also keeps them as given: one that holds a secret is recorded masked, and is
+    # used (not stored) for this launch only (values.session_values).
+    app_kwargs: dict[str, Any] = {"values": overrides}
 
     if args.command == "resume":
         session_id = args.session
