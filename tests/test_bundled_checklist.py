@@ -125,8 +125,16 @@ def fenced_blocks_under(text: str, heading: str) -> list[str]:
     return blocks
 
 
+SESSION_DIR = "<session-dir>"
+
+
 def normalise_command(command: str) -> str:
-    """Whitespace-normalised command; the EB environment name the YAML adds to `eb` is ignored."""
+    """Whitespace-normalised command; the EB environment name the YAML adds to `eb` is ignored.
+
+    So is the session folder in front of a file the reference writes into the working directory:
+    the app writes nothing into the operator's Django checkout (#15).
+    """
+    command = command.replace(f"{SESSION_DIR}/", "")
     command = re.sub(r"\b(eb [a-z]+) rs-systems-prod\b", r"\1", command)
     command = command.replace(" -e rs-systems-prod", "")
     lines = (" ".join(line.split()) for line in command.strip().splitlines())
@@ -145,7 +153,8 @@ def checklist() -> Checklist:
 
 @pytest.fixture(scope="module")
 def variables(checklist: Checklist) -> dict[str, str]:
-    return resolve_vars(checklist, PLACEHOLDERS, config={})
+    # session_dir is built in (the session's own folder), not a checklist var
+    return {**resolve_vars(checklist, PLACEHOLDERS, config={}), "session_dir": SESSION_DIR}
 
 
 def test_bundled_checklist_loads_and_is_the_default(checklist: Checklist) -> None:

@@ -183,7 +183,7 @@ def load_config_vars(checklist_name: str, path: Path | None = None) -> dict[str,
 # Vars the program itself reads though a checklist need not define them: never typos.
 READ_BY_CODE = frozenset({
     "app_dir", "aws_endpoint_url", "aws_region", "backup_bucket", "backup_key", "backup_prefix",
-    "contact", "docs_url", "dsn", "db_dsn", "eb_env", "eta", "expected_downtime", "log_source",
+    "contact", "docs_url", "dsn", "db_dsn", "eb_env", "eta", "expected_downtime", "known_issues", "log_source",
     "manage", "next_steps", "notify_webhook_url", "previous_tag", "previous_version",
     "rollback_app", "sprint", "tls_ca_file", "version",
 })
