@@ -6,12 +6,10 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
-import sys
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -21,12 +19,18 @@ from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, landing, view
 from rsdeploy_tui.ui.logs import LogsToggle
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
+# The key sets stay importable from here, where they were defined before the footer moved.
+from rsdeploy_tui.ui.screens.runbook_footer import (  # noqa: F401
+    ITEM_ACTIONS, LIST_ONLY_ACTIONS, NARROW_FOOTER, NARROW_HIDDEN, READ_ONLY, WHY_NOT,
+    WRITE_ACTIONS, RunbookFooter, _is_text_box)
+from rsdeploy_tui.ui.screens.runbook_header import RunbookHeaderFigures
 from rsdeploy_tui.ui.screens.runbook_keys import (
     LOG_TAB,
     MESSAGES_TAB,
     RunbookKeys,
     pane_id,
 )
+from rsdeploy_tui.ui.screens.runbook_landing import RunbookLanding
 from rsdeploy_tui.ui.screens.runbook_outcomes import RunbookOutcomes
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
@@ -47,39 +51,9 @@ SHORT_HEIGHT = 30
 borders top and bottom, so the item list keeps at least 10 rows at 80x24 with the log pane
 open."""
 
-# Actions that change the session: disabled in read-only mode.
-WRITE_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "check_all",
-                           "check_all_done", "fail", "skip_section", "finish"})
-ITEM_ACTIONS = frozenset({"tick", "skip", "note", "run", "cancel_run", "check", "fail",
-                          "skip_section"})
-# Below this width the footer leaves out the keys below (help lists them), so that every key it
-# shows, q Quit last, is whole at 80 columns.
-NARROW_FOOTER = 100
-NARROW_HIDDEN = frozenset({"next_pending", "filter"})
-# Footer entries that only make sense while the item list (or detail) has the focus.
-LIST_ONLY_ACTIONS = frozenset({*ITEM_ACTIONS, "next_pending", "filter", "check_all"})
-# What a greyed-out key says when pressed (a key that does nothing must say why).
-WHY_NOT = {
-    "run": "This item has no command or built-in action to run.",
-    "check": "This item has no automated check.",
-    "cancel_run": "This item has nothing running to cancel.",
-    "check_all": "This phase has no automated checks.",
-    "check_all_done": "This phase has no automated checks.",
-    "tick_passed": "No item with a passed check is waiting to be ticked.",
-    "filter": "This tab has no items to filter: / works on a phase's tab.",
-    "fail": "This item is running: cancel its run (x) first, or wait for its exit status.",
-}
-READ_ONLY = "Read-only: nothing can be changed here."
 
-
-def _is_text_box(widget: object) -> bool:
-    """An Input or a TextArea (the latter without importing it: it is slow to import)."""
-    text_area = sys.modules.get("textual.widgets._text_area")
-    return isinstance(widget, Input) or (
-        text_area is not None and isinstance(widget, text_area.TextArea))
-
-
-class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
+class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFigures,
+                    RunbookLanding, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
 
     # The list of the tab built at start gets the focus when the screen shows (keys work at once).
@@ -247,13 +221,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         self._panes[pane_id(phase_pane.phase)] = phase_pane
         phase_pane.item_list.rebuild(self.state, self._filter_text())
         phase_pane.show_state(self.state)
-        if not self._cursor_placed:
-            self._cursor_placed = True
-            target = self._landing
-            if target is None or target not in phase_pane.phase.items:
-                target = view.next_pending(phase_pane.phase.items, self.state, None)
-            if target is not None:
-                phase_pane.item_list.highlight_qid(target.qid)
+        self._place_cursor(phase_pane)  # ui/screens/runbook_landing.py
         self._update_detail()
 
     def on_resize(self) -> None:
@@ -286,49 +254,6 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         self._update_header()
         self._update_detail()
         self.refresh_bindings()
-
-    def _tick_clock(self) -> None:
-        self._update_header()
-
-    def _update_header(self) -> None:
-        done, total, critical = view.overall_counts(self.checklist, self.state)
-        created = getattr(getattr(self.session, "meta", None), "created", None)
-        elapsed = 0.0
-        if created:
-            try:
-                elapsed = (self.ctx.clock() - datetime.fromisoformat(created)).total_seconds()
-            except (TypeError, ValueError):
-                elapsed = 0.0
-        version = str(self.state.facts.get("version") or self.ctx.values.get("version", ""))
-        self.query_one(RunbookHeader).show_figures(
-            glyphs=self.ctx.glyphs,
-            checklist=self.checklist.name,
-            eb_env=self.ctx.values.get("eb_env", ""),
-            operator=self._operator_text(),
-            session_id=self.session.id,
-            elapsed_s=elapsed,
-            done=done,
-            total=total,
-            critical_pending=critical,
-            version=version,
-            failing=len(view.failing_items(self.checklist.iter_items(), self.state)),
-            shared=self._shared_text(),
-        )
-
-    def _shared_text(self) -> str:
-        """The shared store's status for the header (#18; empty for a local-only session)."""
-        shared = getattr(self.session, "shared", None)
-        if shared is not None:
-            return str(shared.status())
-        return "shared: viewing" if getattr(self.session, "follow_shared", None) else ""
-
-    def _operator_text(self) -> str:
-        """Who drives the session now (and who started it, when someone else did)."""
-        started_by = getattr(getattr(self.session, "meta", None), "operator", "")
-        now = getattr(self.session, "operator", "") or started_by
-        if self.session.read_only:
-            return f"{now} (viewing)"
-        return now if now == started_by or not started_by else f"{now} (started by {started_by})"
 
     def _update_detail(self) -> None:
         phase_pane = self._phase_pane()
@@ -433,117 +358,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, Screen[None]):
         if self.current_list is not None:
             self.set_focus(self.current_list)  # now: the next key of a burst acts on the list
 
-    # ---------------------------------------------------------------- bindings state
-    def refresh_bindings(self) -> None:
-        """Tell the footer only when what it shows changed: each update rebuilds every key
-        widget (tens of ms), and the list asks on every cursor move."""
-        names = {b.action.split("(", 1)[0] for b in self._bindings_to_watch()}
-        signature = (self.focused, tuple(sorted(
-            (name, self.check_action(name, ())) for name in names)))
-        if signature == getattr(self, "_bindings_signature", None):
-            return
-        self._bindings_signature = signature
-        super().refresh_bindings()
-
-    def on_key(self, event: events.Key) -> None:
-        """A greyed-out key says why (this runs before the key's binding is looked up)."""
-        if self.has_class("-too-small") or _is_text_box(self.focused):
-            return
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
-            action = binding.action
-            if action not in WHY_NOT and action not in WRITE_ACTIONS and action != "rollback":
-                continue
-            if self.check_action(action, ()):
-                return
-            if self.session.read_only and (
-                    action in WRITE_ACTIONS or action in ("tick_passed", "rollback")):
-                self.notify(READ_ONLY, severity="warning")
-            elif action in WHY_NOT and self._has_target(action):
-                self.notify(WHY_NOT[action], severity="warning")
-            return
-
-    def _has_target(self, action: str) -> bool:
-        """Whether there is an item (or phase) the key was meant for: the report tabs have none."""
-        if action in ITEM_ACTIONS:
-            return self.current_item is not None
-        return action not in ("check_all", "check_all_done") or self.current_phase is not None
-
-    @property
-    def active_bindings(self) -> dict[str, Any]:
-        """What the footer shows: while the log pane or a report tab has the focus, their keys
-        (and ? and q), not the item keys, which still work but would push theirs off an
-        80-column footer mid-word."""
-        found = super().active_bindings
-        if self.size.width < NARROW_FOOTER:  # g and / stay in help: q Quit must show whole
-            found = {key: active for key, active in found.items()
-                     if not (active.node is self and active.binding.action in NARROW_HIDDEN)}
-        focused = self.focused
-        if focused is None or isinstance(focused, ItemList) or focused.id == "filter" or any(
-                isinstance(node, PhasePane) for node in focused.ancestors):
-            return found
-        return {key: active for key, active in found.items()
-                if not (active.node is self
-                        and active.binding.action.split("(", 1)[0] in LIST_ONLY_ACTIONS)}
-
-    def _bindings_to_watch(self) -> list[Binding]:
-        return [b for b in self.BINDINGS if isinstance(b, Binding)]
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out what cannot be done now (read-only, no item, nothing to run or check)."""
-        if self.has_class("-too-small") and action != "request_quit":
-            return None  # the runbook is hidden: a blind key must not tick what nobody sees
-        if action in checking.ACTIONS:
-            return self.checking.check_action(action)
-        if action == "set_value":  # False: hidden from the footer, and v falls to "values"
-            from rsdeploy_tui.ui.screens.set_value import item_missing
-
-            return not self.session.read_only and bool(item_missing(self))
-        if action in WRITE_ACTIONS and self.session.read_only:
-            return None
-        if action in ITEM_ACTIONS or action == "check_all":
-            if action == "check_all":
-                phase = self.current_phase
-                return True if phase and any(i.check for i in phase.items) else None
-            item = self.current_item
-            if item is None:
-                return None
-            if action == "run" and not (item.command or item.action):
-                return None
-            if action == "check" and item.check is None:
-                return None
-            if action == "cancel_run" and view.state_name(self.state, item.qid) != "running":
-                return None
-            if action == "fail" and view.state_name(self.state, item.qid) == "running":
-                return None
-        if action == "clear_filter" and not self._filter_shown():
-            return None
-        if action in ("output_full", "output_wrap"):
-            return self.run_output.shown is not None  # False: hidden from the footer
-        if action == "switch_phase" and self.run_output.full:
-            return False  # left/right scroll the full-screen output sideways
-        if action == "filter" and self.current_phase is None:
-            return None  # the Deployment Log and Messages tabs have no items to filter
-        # False (not None) lets the key through to a text box that has the focus.
-        return not (action == "switch_phase" and _is_text_box(self.focused))
-
     # ---------------------------------------------------------------- recording
-    def remember_cursor(self) -> None:
-        """Record where the cursor is (quit, SIGHUP), so a resume lands there again.
-
-        Straight to the session (no re-render: the app is leaving). Nothing when read-only,
-        when it has not moved since the last time, or when the store refuses: quitting must
-        go on, and the resume then lands on the next pending item instead.
-        """
-        item = self.current_item
-        if item is None or self.session.read_only:
-            return
-        if landing.last_cursor(self.session.events) == item.qid:
-            return
-        try:
-            self.session.record(landing.CURSOR_EVENT, qid=item.qid)
-        except (RsdeployError, OSError):
-            return  # only a convenience is lost; every tick and run is already durable
-
     def record(self, kind: str, item: str | None = None, **data: Any) -> bool:
         """Record one event durably, then re-render from the session; False when refused."""
         if self.session.read_only:
