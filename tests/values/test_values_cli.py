@@ -125,3 +125,17 @@ def test_resume_set_of_a_secret_is_refused_before_anything_opens(
     assert done.returncode == 2
     assert "DB_PASSWORD is a secret" in done.stderr and "environment" in done.stderr
     assert "hunter22" not in (created.dir / "events.jsonl").read_text()
+
+
+def test_show_expands_item_texts_with_values_set_later_in_the_session(
+        tmp_path: Path, sessions: SessionStore, bundled: Checklist) -> None:
+    # "Landing page loads (`${base_url}`)": after `v` set the domain, show says what the app says
+    created = sessions.create(bundled, vars=resolve_vars(bundled, {}, config={}),
+                              operator="ana")
+    set_value(created, bundled, "domain", "staging.example.test", via="app")
+    created.close()
+    for args in (("show", created.id), ("show", created.id, "--json")):
+        done = cli(tmp_path, *args)
+        assert done.returncode == 0, done.stderr
+        assert "Landing page loads (`https://staging.example.test`)" in done.stdout
+        assert "https://rockstarwindshield.repair" not in done.stdout

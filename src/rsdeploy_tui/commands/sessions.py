@@ -89,15 +89,30 @@ def _show(store: SessionStore, session_id: str | None, as_json: bool) -> int:
         print(f"rsdeploy-tui: note: {note}", file=sys.stderr)
     from rsdeploy_tui.commands.printable import printable_stdout
 
+    values = _session_values(session, checklist)
     with printable_stdout():  # run tails, notes and evidence may hold escape sequences
         if as_json:
-            print(json.dumps(session_view(session, checklist), indent=2, ensure_ascii=False))
+            print(json.dumps(session_view(session, checklist, values), indent=2,
+                             ensure_ascii=False))
             return 0
-        _print_session(session, checklist, note)
+        _print_session(session, checklist, note, values)
     return 0
 
 
-def _print_session(session: Session, checklist: Checklist | None, note: str | None) -> None:
+def _session_values(session: Session, checklist: Checklist | None) -> dict[str, str] | None:
+    """The values the app would show (set later in the session, facts), or None without them."""
+    if checklist is None:
+        return None
+    from rsdeploy_tui.values import session_values
+
+    try:
+        return session_values(checklist, session).values
+    except RsdeployError:  # a damaged var: item texts fall back to the recorded vars
+        return None
+
+
+def _print_session(session: Session, checklist: Checklist | None, note: str | None,
+                   values: dict[str, str] | None = None) -> None:
     meta, summary = session.meta, session.summary()
     state = session.state(checklist)
     print(f"Session {session.id}  ({state.status})")
@@ -123,7 +138,7 @@ def _print_session(session: Session, checklist: Checklist | None, note: str | No
     if note:
         print(f"Note:       {note}")
     current: str | None = None
-    for row in item_rows(state, meta, checklist, session.redactor):
+    for row in item_rows(state, meta, checklist, session.redactor, values):
         if row["phase"] != current:
             current = row["phase"]
             title = current

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,17 +73,20 @@ def recorded_checklist(meta: SessionMeta) -> tuple[Checklist | None, str | None]
 
 
 def item_rows(state: SessionState, meta: SessionMeta, checklist: Checklist | None,
-              redactor: Redactor | None = None) -> list[dict[str, Any]]:
+              redactor: Redactor | None = None,
+              values: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """One dict per item: the checklist's items in order, then items only the events know.
 
-    Item texts have the session's vars expanded (display mode) and are redacted.
+    Item texts have ``values`` expanded (display mode; the app's resolver gives them, so values
+    set later in the session show too), else the session's recorded vars, and are redacted.
     """
     from rsdeploy_tui.checklist.vars import expand, resolve_vars
 
     redactor = redactor or Redactor(meta.secrets)
     rows: list[dict[str, Any]] = []
-    values: dict[str, str] = dict(meta.vars)
-    if checklist is not None:
+    given = values
+    values = dict(given) if given is not None else dict(meta.vars)
+    if checklist is not None and given is None:
         # the recorded vars win; defaults fill what the session did not record
         with contextlib.suppress(RsdeployError):
             values = resolve_vars(checklist, meta.vars, config={})
@@ -118,8 +122,9 @@ def _row(qid: str, phase: str, section: str | None, text: str, critical: bool,
     }
 
 
-def session_view(session: Session, checklist: Checklist | None) -> dict[str, Any]:
-    """The ``rsdeploy-tui show --json`` document of a session."""
+def session_view(session: Session, checklist: Checklist | None,
+                 values: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``rsdeploy-tui show --json`` document of a session (``values``: see ``item_rows``)."""
     state = session.state(checklist)
     summary = session.summary()
     return {
@@ -127,5 +132,5 @@ def session_view(session: Session, checklist: Checklist | None) -> dict[str, Any
         "operator": session.meta.operator, "host": session.meta.host,
         "status": state.status, "created": session.meta.created, "updated": summary.updated,
         "facts": dict(state.facts),
-        "items": item_rows(state, session.meta, checklist, session.redactor),
+        "items": item_rows(state, session.meta, checklist, session.redactor, values),
     }
