@@ -79,8 +79,11 @@ def test_interactive_item_reads_the_terminal_and_records_its_exit(
     screen.keys("Enter")
 
     # Back in the app, which recorded the exit code the command computed from the typed word.
-    screen.wait_for(lambda t: "Ask the operator" in t and PROMPT not in t,
-                    what="the app back on the terminal")
+    # (the run view then keeps the last lines the terminal showed, the prompt among them, so
+    # the app's own footer and the exit line say it is back, not the prompt's absence)
+    screen.wait_for(lambda t: "Ask the operator" in t and "q Quit" in t and "exit 5" in t
+                    and "you typed <abcde>" in t,
+                    what="the app back on the terminal, with what the command printed")
     deadline = time.monotonic() + 30
     while ask_runs(session_id, env)[-1]["finished"] is None:
         assert time.monotonic() < deadline, "the interactive run's end was never recorded"
