@@ -45,7 +45,9 @@ def test_a_viewer_on_another_machine_sees_the_tick_without_a_key(
            **aws_env.env()}  # type: ignore[attr-defined]
     screen.start([sys.executable, "-m", "rsdeploy_tui", "--store", url, "resume", holder.id,
                   "--read-only", "--operator", "bob"], env)
-    shown = screen.wait_for(lambda t: "READ-ONLY" in t and "shared: viewing" in t,
+    # the banner can be drawn a frame before the list's rows: wait for the row too
+    shown = screen.wait_for(lambda t: "READ-ONLY" in t and "shared: viewing" in t
+                            and any(label in row for row in t.splitlines()),
                             timeout=120, what="machine b's read-only runbook")
     line = next(row for row in shown.splitlines() if label in row)
     assert "[ ]" in line
