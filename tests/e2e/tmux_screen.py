@@ -81,6 +81,25 @@ class TmuxScreen:
                         check=False).stdout.strip()
         return int(out) if self.pane_dead() and out.lstrip("-").isdigit() else None
 
+    def wait_ended(self, timeout: float = 30.0, what: str = "") -> int | None:
+        """Wait until the program in a kept pane has ended; return its exit status.
+
+        None when tmux never learned the status: seen intermittently with tmux 3.3a (about one
+        run in three of a CI run), the pane is dead and its program gone, but
+        ``#{pane_dead_status}`` stays empty. Callers assert the status only when it is known.
+        """
+        deadline = time.monotonic() + timeout
+        while not self.pane_dead():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what or 'the program to end'}; "
+                                     f"screen:\n{self.text()}")
+            time.sleep(0.1)
+        # tmux marks the pane dead a moment before it has the exit status
+        settle = time.monotonic() + 3
+        while (status := self.exit_status()) is None and time.monotonic() < settle:
+            time.sleep(0.1)
+        return status
+
     def pid(self) -> int:
         """Process id of the program in the pane."""
         out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_pid}").stdout
