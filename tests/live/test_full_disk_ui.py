@@ -7,15 +7,13 @@ the reason; under CI it fails.
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from live_helpers import SIZE, goto, kinds, runbook, wait_for
-from support import need
+from support.full_disk import fill, small_tmpfs
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import load_checklist
@@ -25,28 +23,9 @@ from rsdeploy_tui.session import SessionStore
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        need("a mountable tmpfs", f"the full-disk test mounts a 2 MiB tmpfs: "
-             f"{done.stderr.strip() or done.returncode}",
-             "run the tests as root (or with CAP_SYS_ADMIN) on Linux")
-    try:
+    """A 2 MiB tmpfs at ``tmp_path/disk``, unmounted afterwards."""
+    with small_tmpfs(tmp_path / "disk") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def _fill(path: Path) -> None:
-    with open(path, "wb") as fh:
-        with contextlib.suppress(OSError):
-            while True:
-                fh.write(b"\0" * 65536)
-                fh.flush()
-        with contextlib.suppress(OSError):
-            fh.close()
 
 
 async def test_the_view_says_why_output_is_missing_and_the_exit_is_recorded(
@@ -74,7 +53,7 @@ async def test_the_view_says_why_output_is_missing_and_the_exit_is_recorded(
             output = screen.runs.output
             await wait_for(pilot, lambda: "still-going" in output.plain_lines(),
                            what="the first output")
-            _fill(small_disk / "filler")
+            fill(small_disk / "filler")
             await wait_for(pilot, lambda: any("the run log cannot be written" in line
                                               for line in output.plain_lines()),
                            timeout=30, what="the view to say why output is missing")

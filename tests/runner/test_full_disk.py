@@ -6,10 +6,8 @@ where it cannot be mounted the test skips with the reason, and under CI it fails
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,40 +16,14 @@ import pytest
 
 from rsdeploy_tui.runner import start_run, wait_run
 from rsdeploy_tui.runner.detached import read_drop_note
-from support import need
+from support.full_disk import fill, small_tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 2 MiB tmpfs at ``tmp_path/disk``, unmounted afterwards."""
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        need("a mountable tmpfs", f"the full-disk test mounts a 2 MiB tmpfs: "
-             f"{done.stderr.strip() or done.returncode}",
-             "run the tests as root (or with CAP_SYS_ADMIN) on Linux")
-    try:
+    with small_tmpfs(tmp_path / "disk") as mount_point:
         yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=False)
-
-
-def _fill(path: Path) -> None:
-    """Write ``path`` until the filesystem has no space left."""
-    with open(path, "wb") as fh:
-        block = b"\0" * 65536
-        while True:
-            try:
-                fh.write(block)
-                fh.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
-                break
-        # What the buffered writer still holds cannot be written either; drop it.
-        with contextlib.suppress(OSError):
-            fh.close()
 
 
 def _wait(predicate, what: str, timeout: float = 30.0) -> None:
@@ -72,7 +44,7 @@ def test_run_outlives_its_log_on_a_disk_filled_mid_run(small_disk: Path, tmp_pat
     start_run(runs, command, run_id="full")
     log = runs / "full.log"
     _wait(lambda: log.exists() and log.stat().st_size > 0, "the first output")
-    _fill(small_disk / "filler")
+    fill(small_disk / "filler")
     _wait(lambda: (read_drop_note(runs, "full") or {}).get("dropping") is True,
           "the wrapper to say it drops output")
     note = read_drop_note(runs, "full")
@@ -96,7 +68,7 @@ def test_exit_is_recorded_on_a_disk_that_stays_full(small_disk: Path, tmp_path: 
     start_run(runs, command, run_id="stays")
     log = runs / "stays.log"
     _wait(lambda: log.exists() and log.stat().st_size > 0, "the first output")
-    _fill(small_disk / "filler")
+    fill(small_disk / "filler")
     _wait(lambda: (read_drop_note(runs, "stays") or {}).get("dropping") is True,
           "the wrapper to say it drops output")
     go_on.touch()
