@@ -145,12 +145,15 @@ time.sleep(600)
 
 
 def test_kill_9_of_the_holder_then_finish_on_the_other_machine(
-        tmp_path: Path, machine: Machine, mini: Checklist, store_url: StoreUrl) -> None:
+        tmp_path: Path, machine: Machine, mini: Checklist, store_url: StoreUrl,
+        other_host: Callable[[str], list[str]]) -> None:
     import signal
 
     mini_path = Path(__file__).resolve().parents[1] / "ui" / "mini.yaml"
     root = tmp_path / "a" / "sessions"
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root), str(mini_path), URL],
+    # machine a is another host: its lease cannot be judged from here, only by its expiry
+    holder = subprocess.Popen([*other_host("machine-a"), sys.executable, "-c", HOLDER,
+                               str(root), str(mini_path), URL],
                               env=_env(tmp_path / "a"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
@@ -164,6 +167,8 @@ def test_kill_9_of_the_holder_then_finish_on_the_other_machine(
         machine("b").open(session_id, operator="bob")
     b = machine("b").open(session_id, operator="bob", take_over=True)
     assert b.events[-1].kind == "lock_taken_over" and b.events[-1].data["from_user"] == "ana"
+    assert b.events[-1].data["from_host"] == "machine-a"
+    assert b.events[-1].data["lease"] == "taken_over"
     assert b.state(mini).items["pre.db-backup"].state == "done"
     b.record("tick", "pre.tests-pass")
     b.record("session_finished")

@@ -99,6 +99,7 @@ _MAYBE_TEXT: tuple[type, ...] = (str, type(None))
 _MAYBE_INT: tuple[type, ...] = (int, type(None))
 _MAYBE_NUMBER: tuple[type, ...] = (int, float, type(None))
 _DICT: tuple[type, ...] = (dict,)
+_MAYBE_BOOL: tuple[type, ...] = (bool, type(None))
 _TEXTS = "list of text"
 _FLAT = "mapping of text"
 
@@ -113,9 +114,13 @@ DATA_SCHEMA: dict[str, dict[str, tuple[type, ...] | str]] = {
                           "old_sha256": _TEXT, "items": _TEXTS, "critical": _TEXTS,
                           "added": _TEXTS, "removed": _TEXTS},
     "session_resumed": {"by": _TEXT, "host": _TEXT, "ssh_from": _MAYBE_TEXT},
+    # lease (shared store): taken_over | expired; reason: why an expired one was free (not
+    # renewed in time, its process gone on this host); late: claimed once the store answered
     "lock_taken_over": {"from_pid": _MAYBE_INT, "from_host": _MAYBE_TEXT,
                         "from_user": _MAYBE_TEXT, "from_since": _MAYBE_TEXT,
-                        "ssh_from": _MAYBE_TEXT},
+                        "ssh_from": _MAYBE_TEXT, "lease": _MAYBE_TEXT,
+                        "lease_expires": _MAYBE_TEXT, "reason": _MAYBE_TEXT,
+                        "late": _MAYBE_BOOL},
     "skip": {"reason": _TEXT},
     "fail": {"reason": _TEXT},
     "cursor": {"qid": _MAYBE_TEXT},

@@ -70,6 +70,55 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (None: not readable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: split after the last ")"
+    rest = stat[stat.rfind(")") + 2:].split()
+    return rest if len(rest) > 19 else None
+
+
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started: ``<boot id>/<clock ticks since boot>`` (Linux /proc).
+
+    A pid is reused once its process is gone; the start time tells the holder from a newcomer
+    with its number (the boot id, from a process of an earlier boot). None off Linux or when
+    the process cannot be read.
+    """
+    fields = _proc_stat(pid)
+    if fields is None:
+        return None
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as handle:
+            boot = handle.read().strip()
+    except OSError:
+        boot = "?"
+    return f"{boot}/{fields[19]}"
+
+
+def process_gone(pid: int, started: str | None) -> str | None:
+    """Why process ``pid`` (started at ``started``, from ``process_start``) no longer runs on
+    this host, or None while it may: a sentence for the journal ("its process ... is gone").
+
+    Without a start time to compare (an older holder's record, not Linux, /proc hidden) only a
+    pid that does not exist at all, or a zombie, counts as gone.
+    """
+    if not pid_alive(pid):
+        return f"its process (pid {pid}) is gone"
+    fields = _proc_stat(pid)
+    if fields is not None and fields[0] in ("Z", "X"):
+        return f"its process (pid {pid}) has ended (not yet reaped by its parent)"
+    now = process_start(pid)
+    if started and now is not None and now != started:
+        return (f"its process (pid {pid}) is gone: that pid now belongs to another process, "
+                "started later")
+    return None
+
+
 def read_holder(path: Path) -> LockHolder | None:
     """The holder written in a lock file (None when empty, released, missing or unreadable)."""
     try:

@@ -232,7 +232,8 @@ class SessionStore:
                 session.record("lock_taken_over", from_pid=lease_was.pid,
                                from_host=lease_was.host, from_user=lease_was.holder,
                                from_since=lease_was.since, ssh_from=ssh_origin(),
-                               lease=claim.how, lease_expires=lease_was.expires)
+                               lease=claim.how, lease_expires=lease_was.expires,
+                               **({"reason": claim.reason} if claim.reason else {}))
             elif previous is not None:
                 session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
                                from_user=previous.user, from_since=previous.since,

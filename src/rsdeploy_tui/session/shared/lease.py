@@ -2,9 +2,11 @@
 
 One object per session (``.../sessions/<id>/lease``): acquired with ``If-None-Match: *``,
 renewed every ``RENEW_S`` and released with ``If-Match: <ETag>``, so two machines can never both
-believe they hold it. It names the holder, host, pid and when it expires (``TTL_S`` after the
-last renewal). A live lease is taken only with ``take_over``; an expired or released one by
-anybody, and ``Claim`` says which it was so the journal records it.
+believe they hold it. It names the holder, host, pid (and the process's start time, so a reused
+pid is not taken for the holder) and when it expires (``TTL_S`` after the last renewal). A live
+lease is taken only with ``take_over``; an expired or released one by anybody, and ``Claim``
+says which it was so the journal records it. A lease naming this host whose process is gone
+counts as expired at once: nobody has to wait a minute, or force it, after a crash here.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.session.lock import LockHolder, SessionLocked
+from rsdeploy_tui.session.lock import LockHolder, SessionLocked, process_gone, process_start
 from rsdeploy_tui.session.shared.bucket import Bucket, Missing, Precondition
 from rsdeploy_tui.session.shared.objects import lease_key
 
@@ -44,6 +46,8 @@ class LeaseInfo:
     since: str
     expires: str
     released: bool = False
+    proc_start: str | None = None
+    """When the holder's process started (``lock.process_start``; None in older leases)."""
 
     def expired(self, now: datetime) -> bool:
         """Whether it ran out (or was released) by ``now``."""
@@ -51,6 +55,18 @@ class LeaseInfo:
             return self.released or datetime.fromisoformat(self.expires) <= now
         except ValueError:
             return True  # an expiry nobody can read protects nothing
+
+    def holder_gone(self) -> str | None:
+        """Why this lease's holder is known to be gone: it names this host and its process no
+        longer runs here (None: another host, which only its expiry can tell, or it runs)."""
+        if self.released or self.host != socket.gethostname():
+            return None
+        why = process_gone(self.pid, self.proc_start)
+        return f"the lease names this host ({self.host}) and {why}" if why else None
+
+    def live(self, now: datetime) -> bool:
+        """Whether somebody still drives with it (not released, not expired, not gone)."""
+        return not self.expired(now) and self.holder_gone() is None
 
     def as_holder(self) -> LockHolder:
         """The holder as the local lock names one (for ``SessionLocked`` and the journal)."""
@@ -64,6 +80,8 @@ class Claim:
     how: str
     """``new``, ``released``, ``expired`` or ``taken_over``."""
     previous: LeaseInfo | None
+    reason: str | None = None
+    """Why an ``expired`` lease was free to take (not renewed in time, its process gone)."""
 
 
 def _parse(body: bytes, where: str) -> LeaseInfo:
@@ -72,7 +90,9 @@ def _parse(body: bytes, where: str) -> LeaseInfo:
         return LeaseInfo(holder=str(data["holder"]), host=str(data["host"]),
                          pid=int(data["pid"]), token=str(data["token"]),
                          since=str(data["since"]), expires=str(data["expires"]),
-                         released=bool(data.get("released", False)))
+                         released=bool(data.get("released", False)),
+                         proc_start=(str(data["proc_start"]) if data.get("proc_start")
+                                     else None))
     except (ValueError, KeyError, TypeError):
         raise RsdeployError("Shared lease unreadable",
                             f"{where} is not a lease rsdeploy-tui wrote; nothing was changed. "
@@ -92,7 +112,8 @@ class Lease:
         now = self.clock()
         self.info = LeaseInfo(holder=operator, host=socket.gethostname(), pid=os.getpid(),
                               token=uuid.uuid4().hex, since=now.isoformat(),
-                              expires=(now + timedelta(seconds=TTL_S)).isoformat())
+                              expires=(now + timedelta(seconds=TTL_S)).isoformat(),
+                              proc_start=process_start(os.getpid()))
         self.etag: str | None = None
 
     def _body(self, *, released: bool = False) -> bytes:
@@ -126,9 +147,13 @@ class Lease:
                 if info.token == self.info.token:
                     self.etag = self.bucket.put_if_match(self.key, self._body(), etag)
                     return Claim("new", None)
-                if info.expired(self.clock()):
+                gone = info.holder_gone()
+                if info.expired(self.clock()) or gone:
                     self.etag = self.bucket.put_if_match(self.key, self._body(), etag)
-                    return Claim("released" if info.released else "expired", info)
+                    if info.released:
+                        return Claim("released", info)
+                    return Claim("expired", info, gone or (
+                        f"its lease was not renewed and expired at {info.expires[:19]} UTC"))
                 if not take_over:
                     raise SessionLocked(
                         "Session is held on another machine",
