@@ -38,13 +38,16 @@ def client_settings(vars: Mapping[str, str] | None = None) -> dict[str, str]:
     return settings
 
 
-def client(service: str, vars: Mapping[str, str] | None = None, *, retries: int = 2) -> Any:
+def client(service: str, vars: Mapping[str, str] | None = None, *, retries: int = 2,
+           connections: int | None = None) -> Any:
     """A boto3 client for ``service`` with short timeouts (a dead network must not hang a pane).
 
     Args:
         service: boto3 service name (``elasticbeanstalk``, ``logs``, ``cloudwatch`` ...).
         vars: Resolved checklist vars (``aws_region``, ``aws_endpoint_url`` are used).
         retries: botocore's "standard" retry mode max attempts beyond the first.
+        connections: HTTP connections kept open at once (botocore's default: 10), for a caller
+            that sends more requests than that at a time.
     """
     import boto3
     from botocore.config import Config
@@ -53,6 +56,7 @@ def client(service: str, vars: Mapping[str, str] | None = None, *, retries: int 
         connect_timeout=CONNECT_TIMEOUT_S,
         read_timeout=READ_TIMEOUT_S,
         retries={"max_attempts": retries + 1, "mode": "standard"},
+        **({"max_pool_connections": connections} if connections else {}),
     )
     return boto3.session.Session().client(service, config=config, **client_settings(vars))
 

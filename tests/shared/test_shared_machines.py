@@ -118,10 +118,15 @@ def test_racing_writers_never_lose_duplicate_or_reorder_an_event(
         mine = [text for _seq, text in result["recorded"]]
         in_store = [t for t in notes if t.startswith(f"{name}-")]
         assert in_store == mine[:len(in_store)]  # in its own order, a prefix of what it recorded
-        local = (tmp_path / name / "sessions" / session_id / "events.jsonl").read_text()
-        assert all(f'"{text}"' in local for text in mine)  # nothing it recorded is lost
+        directory = tmp_path / name / "sessions" / session_id
+        local = (directory / "events.jsonl").read_text()
+        # nothing it recorded is lost: in its journal (the store's now) or set aside at once
+        side = "".join(p.read_text() for p in directory.glob("events.jsonl.conflict-*"))
+        assert all(f'"{text}"' in local + side for text in mine)
         if len(in_store) < len(mine):
             assert result["lost"], f"{name} lost events without being told"
+            assert side and "set aside" in result["lost"]
+            assert local.encode() == b"".join(e.to_line() for e in shared[:local.count("\n")])
         by_seq = {e.seq: e for e in shared}
         for seq, text in result["recorded"][:len(in_store)]:
             assert by_seq[seq].data["text"] == text  # the number it was given is its own

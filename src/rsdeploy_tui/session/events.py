@@ -101,6 +101,7 @@ _MAYBE_NUMBER: tuple[type, ...] = (int, float, type(None))
 _DICT: tuple[type, ...] = (dict,)
 _MAYBE_BOOL: tuple[type, ...] = (bool, type(None))
 _TEXTS = "list of text"
+_NUMBERS = "list of numbers"
 _FLAT = "mapping of text"
 
 # One schema per kind, in one place: the fields the derived state, reports and views read. A
@@ -137,7 +138,24 @@ DATA_SCHEMA: dict[str, dict[str, tuple[type, ...] | str]] = {
     "fact": {"name": _TEXT},
     "rollback_started": {"reason": _TEXT, "trigger": _MAYBE_TEXT},
     "confirmation": {"text": _TEXT},
+    # the lease of a shared session, claimed once the store answered (this process opened
+    # while it did not): lease new | released, from whom when released
+    "lease_claimed": {"lease": _TEXT, "from_user": _MAYBE_TEXT, "from_host": _MAYBE_TEXT,
+                      "opened": _MAYBE_TEXT},
+    # the operator's decision on a side file of events set aside after a conflict
+    # (session/conflicts.py): decision rerecorded | kept_store, the side file's events by
+    # their original numbers
+    "conflict_decided": {"file": _TEXT, "sha256": _TEXT, "path": _MAYBE_TEXT,
+                         "decision": _TEXT, "rerecorded": _NUMBERS, "set_aside": _NUMBERS,
+                         "events": _MAYBE_INT},
 }
+
+REREC_SCHEMA: dict[str, tuple[type, ...]] = {
+    "file": _TEXT, "sha256": _TEXT, "seq": (int,), "at": _TEXT, "operator": _TEXT,
+    "host": _TEXT}
+"""Any kind may carry ``rerecorded_from``: the event was recorded again from a side file
+(``session/conflicts.py``); the mark names the file and the event's original number, time,
+operator and host."""
 
 
 def _kind_of(value: object) -> str:
@@ -153,6 +171,13 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
     if schema:
         for name in schema.keys() & data.keys():  # on the load path: only fields present
             _check_field(kind, name, schema[name], data[name])
+    mark = data.get("rerecorded_from")
+    if mark is not None:
+        if not isinstance(mark, dict):
+            raise EventDamaged(f"field data.rerecorded_from of a '{kind}' event is "
+                               f"{_kind_of(mark)}; expected a mapping")
+        for name in REREC_SCHEMA.keys() & mark.keys():
+            _check_field(kind, f"rerecorded_from.{name}", REREC_SCHEMA[name], mark[name])
     # iterative, so a hostile depth cannot exhaust the stack here either; flat data (most
     # events) is not walked at all
     stack: list[tuple[object, int]] = [(v, 2) for v in data.values()
@@ -170,6 +195,9 @@ def _check_data(kind: str, data: dict[str, Any]) -> None:
 def _check_field(kind: str, name: str, expected: tuple[type, ...] | str, value: object) -> None:
     if expected == _TEXTS:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif expected == _NUMBERS:
+        ok = isinstance(value, list) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value)
     elif expected == _FLAT:
         ok = isinstance(value, dict) and all(
             isinstance(v, str | int | float | bool | type(None)) for v in value.values())

@@ -191,6 +191,9 @@ class Session:
         self.shared: Any = None
         self.follow_shared: Callable[[Session], tuple[list[Event], LockHolder | None]] | None \
             = None
+        # opened read-only because events set aside after a conflict wait for the operator's
+        # decision (session/conflicts.py: PendingConflicts), else None
+        self.conflicts: Any = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -282,6 +285,10 @@ class Session:
             RsdeployError: the disk refused the write, or the data would not load again (too
                 deep, a field of the wrong type): nothing was recorded then.
         """
+        return self.record_data(kind, item, data)
+
+    def record_data(self, kind: str, item: str | None, data: dict[str, Any]) -> Event:
+        """``record`` with the data as one mapping (any keys: an event recorded again)."""
         with self._recording:  # a worker thread and the UI may record at the same moment
             if self._writer is None:
                 why = "was opened read-only" if self.read_only else "is closed"
@@ -381,6 +388,22 @@ class Session:
         """Another writer was found: from now on this process only reads the session."""
         self._stop_writing()
         self.read_only = True
+
+    def follow_instead(self, events: list[Event], holder: LockHolder | None,
+                       follow: Callable[[Session], tuple[list[Event], LockHolder | None]] | None
+                       ) -> None:
+        """Stop driving: from now on the session is ``events`` (what the journal holds now,
+        rewritten by the caller) and read-only, following ``follow`` (the shared store)."""
+        with self._recording:
+            self._stop_writing()
+            self.read_only = True
+            live = derive_state(events)
+            self.meta = meta_from(self.id, events)
+            self.events = list(events)
+            self._live = live
+            self._cached = None
+            self.holder = holder
+            self.follow_shared = follow
 
     def __enter__(self) -> Session:
         return self

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rsdeploy_tui import locations
-from rsdeploy_tui.errors import RsdeployError
+from rsdeploy_tui.errors import RsdeployError, UsageError
+from rsdeploy_tui.session.conflicts import (
+    SIDE_PREFIX,
+    PendingConflicts,
+    SideFile,
+    apply_decision,
+    undecided,
+)
 from rsdeploy_tui.session.events import Event, iso, utc_now
 from rsdeploy_tui.session.journal import (
     JOURNAL_NAME,
@@ -50,7 +57,7 @@ from rsdeploy_tui.session.state import derive_state
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
     from rsdeploy_tui.session.shared.lease import Claim, Lease
-    from rsdeploy_tui.session.shared.store import SharedStore
+    from rsdeploy_tui.session.shared.store import LocalSync, SharedStore
 
 
 def default_operator(explicit: str | None = None) -> str:
@@ -175,7 +182,8 @@ class SessionStore:
         return self._open(self.directory(session_id), operator, read_only, take_over)
 
     def _open(self, directory: Path, operator: str, read_only: bool, take_over: bool,
-              lease: Lease | None = None, claim: Claim | None = None) -> Session:
+              lease: Lease | None = None, claim: Claim | None = None, *,
+              deciding: bool = False) -> Session:
         session_id = directory.name
         if read_only:
             loaded = read_journal(directory / JOURNAL_NAME)
@@ -193,16 +201,17 @@ class SessionStore:
                            take_over=take_over, session_id=session_id)
         try:
             remove_stale_temps(directory)
-            synced = self.shared.sync_local(directory) if self.shared is not None else None
-            if synced is not None and synced.side_file is not None:
+            synced = (self.shared.sync_local(directory, claim) if self.shared is not None
+                      else None)
+            journal = directory / JOURNAL_NAME
+            loaded = read_journal(journal)
+            waiting = undecided(directory, loaded.events)
+            fresh = synced is not None and synced.side_file is not None
+            if waiting and (fresh or not deciding):
                 lock.release()  # both sides' events are kept; the operator decides
                 if lease is not None:
                     lease.release()
-                viewer = self._open(directory, operator, True, False)
-                viewer.warnings.extend(synced.warnings or ())
-                return viewer
-            journal = directory / JOURNAL_NAME
-            loaded = read_journal(journal)
+                return self._deciding_later(directory, operator, waiting, synced)
             snapshot = read_snapshot(directory)
             # a well-formed snapshot merely behind the journal (crash between the two writes)
             # is normal; only a malformed one is worth a warning
@@ -246,6 +255,77 @@ class SessionStore:
             raise
         return session
 
+    def _deciding_later(self, directory: Path, operator: str, waiting: list[SideFile],
+                        synced: LocalSync | None) -> Session:
+        """The session read-only, offering the decision on its side files (it follows the
+        store meanwhile)."""
+        viewer = self._open(directory, operator, True, False)
+        if synced is not None:
+            viewer.warnings.extend(synced.warnings or ())
+        if synced is None or synced.side_file is None:
+            names = ", ".join(str(side.path) for side in waiting)
+            viewer.warnings.append(
+                f"Events set aside after a conflict between machines wait for your decision "
+                f"({names}): the session is open read-only until then (the dialog here, or "
+                f"`rsdeploy-tui conflicts {directory.name}`).")
+        if self.shared is not None:
+            viewer.follow_shared = self.shared.follow
+        session_id = directory.name
+        viewer.conflicts = PendingConflicts(
+            waiting, lambda name, choice, seqs, take_over: self.decide_conflict(
+                session_id, name, choice, seqs, operator=operator, take_over=take_over))
+        return viewer
+
+    def decide_conflict(self, session_id: str, name: str, choice: str,
+                        seqs: list[int] | None = None, *, operator: str | None = None,
+                        take_over: bool = False) -> Session:
+        """Decide on the side file ``name`` of a session and return it open for writing.
+
+        ``choice``: ``rerecord`` (``seqs``: the events' numbers in the side file, None for
+        all) or ``keep_store``. The session is opened by the normal rules (its lease, its lock,
+        ``take_over``), the decision recorded (``session.conflicts.apply_decision``); the side
+        file stays where it is.
+
+        Raises:
+            UsageError: no undecided side file of that name, a bad choice or event number.
+            SessionLocked: somebody else drives it (without ``take_over``).
+            RsdeployError: the store cannot be reached, or the session cannot be opened.
+        """
+        operator = default_operator(operator)
+        if self.shared is not None:
+            _valid_id(session_id)
+            lease, claim = self.shared.claim(session_id, operator, take_over)
+            if claim is None:
+                lease.release()
+                raise RsdeployError("Shared store unreachable", f"The shared store "
+                                    f"{self.shared.url} does not answer: decide once it does "
+                                    "(the decision goes on top of its journal).")
+            try:
+                directory = self.shared.ensure_directory(self.root, session_id)
+                session = self._open(directory, operator, False, take_over, lease, claim,
+                                     deciding=True)
+            except BaseException:
+                lease.release()
+                raise
+        else:
+            session = self._open(self.directory(session_id), operator, False, take_over,
+                                 deciding=True)
+        try:
+            if session.read_only:  # the store moved on again: a new side file
+                raise RsdeployError("Not decided", " ".join(session.warnings))
+            waiting = undecided(session.dir, session.events)
+            side = next((s for s in waiting if s.name in (name, f"{SIDE_PREFIX}{name}",
+                                                          f"{JOURNAL_NAME}.{name}")), None)
+            if side is None:
+                left = ", ".join(s.name for s in waiting) or "none"
+                raise UsageError("No such side file", f"Session {session_id} has no undecided "
+                                 f"side file '{name}' (undecided: {left}).")
+            apply_decision(session, side, choice, seqs)
+        except BaseException:
+            session.close()
+            raise
+        return session
+
     def _open_shared(self, session_id: str, operator: str, read_only: bool,
                      take_over: bool) -> Session:
         """Open a session of the shared store: take its lease, bring the local copy up to the
@@ -273,13 +353,12 @@ class SessionStore:
     def _view_shared(self, session_id: str, operator: str) -> Session:
         """A read-only session following the store's events (the local copy when offline)."""
         from rsdeploy_tui.session.shared.bucket import Unreachable
-        from rsdeploy_tui.session.shared.lease import Lease
-        from rsdeploy_tui.session.shared.objects import fetch_events
 
         assert self.shared is not None
         shared = self.shared
         try:
-            events = [event for event, _body in fetch_events(shared.bucket, session_id)]
+            # the store's events, as a viewer's first poll reads them (lease, then journal)
+            events, holder = shared.look(session_id, [])
         except Unreachable as error:
             viewer = self._open(self.directory(session_id), operator, True, False)
             viewer.warnings.append(f"{error.message} Showing this machine's copy.")
@@ -287,9 +366,6 @@ class SessionStore:
         if not events:
             raise RsdeployError("No such session", f"There is no session {session_id} in "
                                 f"{shared.url}.")
-        current = Lease(shared.bucket, session_id, operator).read()
-        holder = (current[0].as_holder() if current is not None and not current[0].released
-                  else None)
         viewer = Session(self.root / session_id, events, operator=operator, read_only=True,
                          lock=None, writer=None, clock=self.clock, holder=holder)
         viewer.follow_shared = shared.follow

@@ -17,6 +17,11 @@ from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.shared.url import StoreUrl, check_endpoint
 
 
+CONNECTIONS = 20
+"""HTTP connections a store keeps open: one per upload in flight (``objects.WINDOW``) and
+the lease's renewal, the rest for readers."""
+
+
 class Precondition(RsdeployError):
     """S3 refused a conditional write (412): the object exists / changed since it was read."""
 
@@ -42,18 +47,23 @@ class Bucket:
         from rsdeploy_tui import aws
 
         self.url = url
-        self._s3 = client or aws.client("s3", vars, retries=1)
+        # one client for every call of this store, with a connection per upload in flight
+        self._s3 = client or aws.client("s3", vars, retries=1, connections=CONNECTIONS)
         self.endpoint = str(self._s3.meta.endpoint_url)
         check_endpoint(self.endpoint, url)
 
-    def put_new(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> str:
-        """Write ``key`` only if it does not exist (``If-None-Match: *``); returns its ETag."""
-        return self._put(key, body, metadata, IfNoneMatch="*")
+    def put_new(self, key: str, body: bytes, metadata: dict[str, str] | None = None,
+                checksum: str | None = None) -> str:
+        """Write ``key`` only if it does not exist (``If-None-Match: *``); returns its ETag.
+
+        ``checksum``: the body's ``sha256_b64`` when the caller has it already.
+        """
+        return self._put(key, body, metadata, checksum, IfNoneMatch="*")
 
     def put_if_match(self, key: str, body: bytes, etag: str,
-                     metadata: dict[str, str] | None = None) -> str:
+                     metadata: dict[str, str] | None = None, checksum: str | None = None) -> str:
         """Replace ``key`` only if it is still ``etag`` (``If-Match``); returns the new ETag."""
-        return self._put(key, body, metadata, IfMatch=etag)
+        return self._put(key, body, metadata, checksum, IfMatch=etag)
 
     def get(self, key: str) -> tuple[bytes, str, dict[str, str]]:
         """(body, ETag, metadata) of ``key``; ``Missing`` when it is not there."""
@@ -94,10 +104,11 @@ class Bucket:
             token = page.get("NextContinuationToken")
 
     def _put(self, key: str, body: bytes, metadata: dict[str, str] | None,
-             **condition: str) -> str:
+             checksum: str | None, **condition: str) -> str:
         response = self._call(
             "write", key, self._s3.put_object, Bucket=self.url.bucket, Key=key, Body=body,
-            ChecksumSHA256=sha256_b64(body), Metadata=dict(metadata or {}), **condition)
+            ChecksumSHA256=checksum or sha256_b64(body), Metadata=dict(metadata or {}),
+            **condition)
         return str(response.get("ETag", ""))
 
     def _call(self, doing: str, key: str, method: Any, **kwargs: Any) -> Any:

@@ -9,16 +9,16 @@ lease, then ``sync_local``: rebuild or extend the local copy from the store's ev
 from __future__ import annotations
 
 import dataclasses
-import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.records import datarecord
+from rsdeploy_tui.session.conflicts import rewrite, set_aside
 from rsdeploy_tui.session.journal import (
     JOURNAL_NAME,
     JournalWriter,
-    fsync_dir,
     read_regular,
     storage_error,
 )
@@ -26,8 +26,10 @@ from rsdeploy_tui.session.shared.bucket import Bucket, Unreachable
 from rsdeploy_tui.session.shared.lease import Claim, Lease
 from rsdeploy_tui.session.shared.objects import (
     SharedJournalDamaged,
-    fetch_events,
+    fetch_journal,
+    line_sha,
     sessions_prefix,
+    tail_damage,
 )
 from rsdeploy_tui.session.shared.uploader import SharedSync, SharedWriter
 from rsdeploy_tui.session.shared.url import StoreUrl
@@ -75,33 +77,42 @@ class SharedStore:
         except Unreachable:
             return lease, None
 
-    def sync_local(self, directory: Path) -> LocalSync:
-        """Bring the local journal up to the store's events (the lease is held).
+    def sync_local(self, directory: Path, claim: Claim | None = None) -> LocalSync:
+        """Bring the local journal up to the store's events (the lease is held: ``claim``).
 
         The local copy is extended with the store's events it lacks (a resume on another
         machine builds it whole); local events the store lacks are uploaded by ``attach``. Where
         the two differ at the same number (another machine took over while this one was
         offline), the local events from there on go to ``events.jsonl.conflict-<n>`` and the
         store's events become the journal: nothing is merged silently, nothing is lost.
+
+        Objects past the store's journal (``objects.Tail``) are the leftovers of a holder cut
+        off mid-upload when its lease expired or was taken over: not part of the journal (the
+        uploader replaces them, keeping a copy); after a clean release they are damage.
         """
         try:
-            remote = fetch_events(self.bucket, directory.name)
+            journal = fetch_journal(self.bucket, directory.name)
         except Unreachable as error:
             return LocalSync(None, warnings=[f"{error.message} Working on the local copy; events "
                                              "go up when the store answers."])
-        journal = directory / JOURNAL_NAME
-        local = read_regular(journal) or b""
+        result = LocalSync(len(journal.events), warnings=[])
+        assert result.warnings is not None
+        if journal.tail is not None:
+            if claim is None or claim.how in ("new", "released"):
+                raise tail_damage(journal.tail)
+            result.warnings.append(
+                f"The previous holder's last uploads did not all arrive: {journal.tail.reason}. "
+                f"The {journal.tail.objects} objects from event {journal.tail.first} on are not "
+                "part of the journal (its machine's copy has them); they are kept in the store "
+                "when this process writes those numbers.")
+        remote = journal.events
+        journal_path = directory / JOURNAL_NAME
+        local = read_regular(journal_path) or b""
         lines = [line + b"\n" for line in local.split(b"\n")[:-1]]
-        common = 0
-        for mine, (_event, theirs) in zip(lines, remote, strict=False):
-            if mine != theirs:
-                break
-            common += 1
-        result = LocalSync(len(remote), warnings=[])
+        common = _common(lines, [body for _event, body in remote])
         if common < len(lines) and common < len(remote):
-            result.side_file = _set_aside(journal, lines[common:])
-            _rewrite(journal, [body for _event, body in remote])
-            assert result.warnings is not None
+            result.side_file = set_aside(journal_path, lines[common:])
+            rewrite(journal_path, [body for _event, body in remote])
             result.warnings.append(
                 f"Events {common + 1}-{len(lines)} of this machine's copy differ from the "
                 f"shared store's (another machine drove the session meanwhile). They were kept "
@@ -109,7 +120,7 @@ class SharedStore:
                 "and the session is open read-only until you decide what to do with them.")
             return result
         if len(remote) > len(lines):
-            writer = JournalWriter(journal, len(local))
+            writer = JournalWriter(journal_path, len(local))
             try:
                 for event, _body in remote[len(lines):]:
                     writer.append(event)
@@ -119,7 +130,8 @@ class SharedStore:
 
     def attach(self, session: Session, lease: Lease | None, shared: int) -> SharedSync:
         """Upload ``session``'s appends from now on (and its local events the store lacks)."""
-        sync = SharedSync(self.bucket, session.id, lease, list(session.events[shared:]))
+        prev = line_sha(session.events[shared - 1].to_line()) if shared else ""
+        sync = SharedSync(self, session.id, lease, list(session.events[shared:]), prev)
         sync.session = session
         writer = session._writer  # noqa: SLF001 - the one hook: appends go through SharedWriter
         if writer is not None:
@@ -127,6 +139,29 @@ class SharedStore:
         session.shared = sync
         sync.start()
         return sync
+
+    def stop_driving(self, session: Session, holder: LockHolder | None) -> Path | None:
+        """``session`` (appends refused already) stops driving: its events the store lacks go
+        to a side file, the journal becomes the store's, and it follows the store read-only.
+        Returns the side file (None: the store had all of them)."""
+        if holder is None:
+            current = Lease(self.bucket, session.id, "").read()
+            if current is not None and current[0].live(datetime.now(UTC)):
+                holder = current[0].as_holder()
+        journal = fetch_journal(self.bucket, session.id)
+        remote = [body for _event, body in journal.events]
+        journal_path = session.dir / JOURNAL_NAME
+        local = read_regular(journal_path) or b""
+        lines = [line + b"\n" for line in local.split(b"\n")[:-1]]
+        common = _common(lines, remote)
+        side = set_aside(journal_path, lines[common:]) if common < len(lines) else None
+        if side is not None or len(remote) != len(lines):
+            rewrite(journal_path, remote)
+        session.follow_instead([event for event, _body in journal.events], holder, self.follow)
+        if side is not None:
+            session.warnings.append(f"This machine's events that the shared store lacks were set "
+                                    f"aside in {side}.")
+        return side
 
     def ensure_directory(self, root: Path, session_id: str) -> Path:
         """The local directory of a shared session, made when this machine has none yet."""
@@ -140,13 +175,28 @@ class SharedStore:
 
     def follow(self, session: Session) -> tuple[list[Event], LockHolder | None]:
         """Events the store holds beyond ``session``'s, and who holds the lease now (read-only
-        viewers; blocking)."""
-        new = [event for event, _body in fetch_events(self.bucket, session.id,
-                                                      start=len(session.events) + 1)]
-        current = Lease(self.bucket, session.id, "").read()
-        holder = current[0].as_holder() if current is not None and not current[0].released \
-            else None
-        return new, holder
+        viewers; blocking).
+
+        Objects past the journal's end are an upload in flight while the holder's lease is
+        live ("not yet": shown once they follow on); once its lease is released (read before
+        the listing, so everything it put was there) they are damage, named.
+
+        Raises:
+            SharedJournalDamaged: as ``objects.fetch_journal``, or a tail after a release.
+            Unreachable, RsdeployError: the store cannot be read.
+        """
+        return self.look(session.id, session.events)
+
+    def look(self, session_id: str, have: list[Event]) -> tuple[list[Event], LockHolder | None]:
+        """``follow`` for a viewer holding ``have`` (the store's first events) of a session."""
+        current = Lease(self.bucket, session_id, "").read()
+        prev = line_sha(have[-1].to_line()) if have else None
+        journal = fetch_journal(self.bucket, session_id, start=len(have) + 1, prev=prev)
+        if journal.tail is not None and (current is None or current[0].released):
+            raise tail_damage(journal.tail)
+        live = current is not None and current[0].live(datetime.now(UTC))
+        holder = current[0].as_holder() if current is not None and live else None
+        return [event for event, _body in journal.events], holder
 
     def summaries(self) -> list[SessionSummary]:
         """Every shared session, newest first, from its events in the store."""
@@ -166,13 +216,16 @@ class SharedStore:
         from rsdeploy_tui.session.state import derive_state
 
         try:
-            events = [event for event, _body in fetch_events(self.bucket, session_id)]
+            current = Lease(self.bucket, session_id, "").read()
+            journal = fetch_journal(self.bucket, session_id)
+            if journal.tail is not None and (current is None or current[0].released):
+                raise tail_damage(journal.tail)
+            events = [event for event, _body in journal.events]
             if not events:
                 raise RsdeployError("No such session", f"There is no session {session_id} in "
                                     f"{self.url}.")
             summary = summary_of(meta_from(session_id, events), derive_state(events))
-            current = Lease(self.bucket, session_id, "").read()
-            if current is not None and not current[0].released:
+            if current is not None and current[0].live(datetime.now(UTC)):
                 summary = dataclasses.replace(summary, host=current[0].host,
                                               last_operator=current[0].holder)
             return summary
@@ -182,41 +235,11 @@ class SharedStore:
                                   problem=f"{error.title}: {error.message}")
 
 
-def _set_aside(journal: Path, lines: list[bytes]) -> Path:
-    for number in range(1, 1000):
-        side = journal.with_name(f"{journal.name}.conflict-{number}")
-        try:
-            fd = os.open(side, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise storage_error(error, side, "create") from None
-        try:
-            _write_all(fd, b"".join(lines))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        fsync_dir(journal.parent)
-        return side
-    raise RsdeployError("Too many conflict files", f"{journal.parent} holds 999 conflict files.")
-
-
-def _rewrite(journal: Path, bodies: list[bytes]) -> None:
-    temporary = journal.with_name(f".{journal.name}.shared.tmp")
-    try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        try:
-            _write_all(fd, b"".join(bodies))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, journal)
-        fsync_dir(journal.parent)
-    except OSError as error:
-        raise storage_error(error, journal, "rebuild") from None
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+def _common(mine: list[bytes], theirs: list[bytes]) -> int:
+    """How many events the two copies share from the first on."""
+    common = 0
+    for a, b in zip(mine, theirs, strict=False):
+        if a != b:
+            break
+        common += 1
+    return common

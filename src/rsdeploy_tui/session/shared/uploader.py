@@ -2,28 +2,43 @@
 
 ``Session.record`` appends and fsyncs locally; the journal writer given to the session is a
 ``SharedWriter``, which hands each appended event to the uploader's queue and returns: the UI
-never waits for the network. One thread puts ``events/<seq>`` with ``If-None-Match: *``; a 412
-whose object is not this event means another writer owns that number: this process stops
-writing as the holder (the next ``record`` is refused, the session turns read-only) and nothing
-is overwritten. While the store does not answer, events wait (in the local journal, and in the
-queue) and go up in order once it does. A second thread renews the lease.
+never waits for the network. One thread puts ``events/<seq>`` with ``If-None-Match: *``, up to
+``objects.WINDOW`` at once when events wait (a catch-up after an offline spell; ``puts``); a
+refused number that another writer owns means this process stops writing as the holder (the
+next ``record`` is refused, the session turns read-only) and nothing is overwritten. While the
+store does not answer, events wait (in the local journal, and in the queue) and go up in order
+once it does. A second thread renews the lease.
+
+A process that opened the session while the store did not answer holds no lease yet: before
+anything goes up it claims the lease (``_claim_late``) and compares its copy with the store's
+journal. Whenever it stops being the holder with events the store lacks, those are set aside
+in a side file at once, the journal becomes the store's, and the session follows the store
+read-only (``_stop_driving``): the conflict path of ``SharedStore.sync_local``, while running.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import deque
+from datetime import UTC, datetime
+from itertools import islice
 from typing import TYPE_CHECKING
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.journal import JournalConflict, JournalWriter
-from rsdeploy_tui.session.shared.bucket import Bucket, Missing, Precondition, Unreachable
-from rsdeploy_tui.session.shared.lease import RENEW_S, Lease, LeaseLost
-from rsdeploy_tui.session.shared.objects import event_body, event_key
+from rsdeploy_tui.session.lock import SessionLocked
+from rsdeploy_tui.session.shared import puts
+from rsdeploy_tui.session.shared.bucket import Bucket, Precondition, Unreachable
+from rsdeploy_tui.session.shared.lease import RENEW_S, Claim, Lease, LeaseLost
+from rsdeploy_tui.session.shared.objects import WINDOW, fetch_journal, line_sha, tail_damage
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rsdeploy_tui.session.events import Event
+    from rsdeploy_tui.session.lock import LockHolder
     from rsdeploy_tui.session.session import Session
+    from rsdeploy_tui.session.shared.store import SharedStore
 
 RETRY_S = (0.2, 0.5, 1.0, 2.0, 5.0)
 """Waits between attempts while the store does not answer (the last one repeats)."""
@@ -56,25 +71,44 @@ class SharedWriter:
 
 
 class SharedSync:
-    """Uploads one held session's events and renews its lease, in two daemon threads."""
+    """Uploads one held session's events and renews its lease, in two daemon threads.
 
-    def __init__(self, bucket: Bucket, session_id: str, lease: Lease | None,
-                 pending: list[Event], take_over: bool = False) -> None:
-        self.bucket = bucket
+    Args:
+        store: The shared store (its bucket, and how a viewer follows it).
+        session_id: The session.
+        lease: This process's lease (None: not claimed yet); ``lease.etag`` None: claim it
+            once the store answers.
+        pending: Events the store may lack, oldest first.
+        prev: SHA-256 of the journal line before ``pending[0]`` ("" for the first event).
+    """
+
+    def __init__(self, store: SharedStore, session_id: str, lease: Lease | None,
+                 pending: list[Event], prev: str = "") -> None:
+        self.store = store
+        self.bucket: Bucket = store.bucket
         self.session_id = session_id
         self.lease = lease
         self.lost: RsdeployError | None = None
         """Why this process stopped being the holder (None while it is)."""
+        self.told: RsdeployError | None = None
+        """``lost`` once everything about it is done (events set aside): what the UI says."""
+        self.set_aside: Path | None = None
+        """The side file this process's unshared events went to when it stopped driving."""
         self.offline: str | None = None
         """Why the store did not answer the last attempt (None when it did)."""
         self.uploaded = 0
         """Events this process put in the store."""
         self.session: Session | None = None
-        self._take_over = take_over
+        self._claimed = lease is None or lease.etag is not None
+        self._late: Claim | None = None  # the lease as first taken once the store answered
+        self._leaving = False  # _stop_driving has started (once, whichever thread sees it)
+        self._opened = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        self._prev = prev
         self._queue: deque[Event] = deque(pending)
         self._wake = threading.Condition()
         self._stopping = False
         self._stopped = threading.Event()  # the lease thread's own wake-up: not every append
+        self._pool: puts.PutPool | None = None
         self._threads = [threading.Thread(target=self._upload_loop, daemon=True,
                                           name=f"shared-upload-{session_id}"),
                          threading.Thread(target=self._lease_loop, daemon=True,
@@ -104,12 +138,15 @@ class SharedSync:
         pending = self.pending
         if self.offline is not None:
             return f"shared: offline — {pending} event{'s' * (pending != 1)} not yet shared"
+        if not self._claimed:
+            return "shared: claiming the lease"
         return f"shared: {pending} to upload" if pending else "shared"
 
     def wait_uploaded(self, timeout: float) -> bool:
-        """Block until the queue is empty (or lost, or ``timeout``); True when empty."""
+        """Block until the queue is empty (or lost and done with it: ``told``, or
+        ``timeout``); True when empty."""
         with self._wake:
-            return self._wake.wait_for(lambda: not self._queue or self.lost is not None,
+            return self._wake.wait_for(lambda: not self._queue or self.told is not None,
                                        timeout) and not self._queue
 
     def stop(self, flush_s: float = 10.0) -> list[str]:
@@ -127,7 +164,10 @@ class SharedSync:
         for thread in self._threads:
             if thread.is_alive():
                 thread.join(timeout=5.0)
+        if self._pool is not None:
+            self._pool.close()
         if self.lease is not None and self.lost is None:
+            held = self.lease.etag is not None
             if flushed:
                 try:
                     self.lease.release()
@@ -138,19 +178,22 @@ class SharedSync:
                 warnings.append(
                     f"{self.pending} events of session {self.session_id} are not in the shared "
                     f"store yet ({self.offline or 'the store did not take them in time'}); they "
-                    "are safe in the local journal and go up on the next resume here. The lease "
-                    "was kept so that nobody else writes those numbers.")
+                    "are safe in the local journal and go up on the next resume here."
+                    + (" The lease was kept so that nobody else writes those numbers." if held
+                       else ""))
         return warnings
 
     # -- threads ---------------------------------------------------------------------------
 
-    def _lose(self, error: RsdeployError) -> None:
+    def _lose(self, error: RsdeployError, *, told: bool = True) -> None:
         with self._wake:
             if self.lost is None:
                 self.lost = error
                 session = self.session
                 if session is not None:
                     session.read_only = True  # keys grey out; the writer refuses already
+            if told:
+                self.told = self.lost
             self._wake.notify_all()
 
     def _sleep(self, seconds: float) -> bool:
@@ -165,67 +208,153 @@ class SharedSync:
         attempt = 0
         while True:
             with self._wake:
-                while not self._queue and not self._stopping:
+                while self._claimed and not self._queue and not self._stopping:
                     self._wake.wait()
                 if self._stopping or self.lost is not None:
                     return
-                event = self._queue[0]
             try:
-                self._upload(event)
+                if not self._claimed:
+                    self._claim_late()
+                else:
+                    self._upload_window()
             except Unreachable as error:
                 self.offline = error.message
                 if not self._sleep(RETRY_S[min(attempt, len(RETRY_S) - 1)]):
                     return
                 attempt += 1
                 continue
+            except LeaseLost as error:
+                self._stop_driving(error, None)
+                return
+            except SessionLocked as error:  # the late claim found a live lease elsewhere
+                self._stop_driving(RsdeployError(error.title, error.message), error.holder)
+                return
             except RsdeployError as error:
                 self._lose(error)
                 return
             attempt = 0
             self.offline = None
+
+    def _upload_window(self) -> None:
+        """Put the next events (up to ``WINDOW`` at once) and take in what became of them."""
+        with self._wake:
+            batch = list(islice(self._queue, WINDOW))
+        if not batch:
+            return
+        uploads = puts.chain(self.bucket, self.session_id, batch, self._prev,
+                             lambda event: event.to_line())
+        if len(uploads) == 1:
+            results: list[BaseException | None] = [None]
+            try:
+                puts.put(self.bucket, uploads[0])
+            except RsdeployError as error:
+                results = [error]
+        else:
+            if self._pool is None:
+                self._pool = puts.PutPool(WINDOW, f"shared-put-{self.session_id}")
+            results = self._pool.put_all(self.bucket, uploads)
+        # in order: a number is settled only once every one before it is ours in the store
+        for upload, result in zip(uploads, results, strict=True):
+            if isinstance(result, Precondition):
+                puts.settle(self.bucket, self.session_id, upload)
+            elif isinstance(result, BaseException):
+                raise result  # the rest go again next time (a put that landed: settled then)
             with self._wake:
-                self._queue.popleft()
+                if self._queue and self._queue[0].seq == upload.seq:
+                    self._queue.popleft()
+                self._prev = upload.sha
                 self.uploaded += 1
                 self._wake.notify_all()
 
-    def _upload(self, event: Event) -> None:
-        key = event_key(self.bucket.url, self.session_id, event.seq)
-        body, metadata = event_body(event)
-        try:
-            self.bucket.put_new(key, body, metadata)
+    def _claim_late(self) -> None:
+        """Opened while the store did not answer: take the lease now, by the normal rules, and
+        compare this copy with the store's journal before anything goes up."""
+        assert self.lease is not None
+        if self._late is None:  # SessionLocked: a live holder elsewhere
+            self._late = self.lease.acquire(take_over=False)
+        claim = self._late
+        # Unreachable here: the lease is ours (renewed), the comparison waits for the store
+        journal = fetch_journal(self.bucket, self.session_id)
+        if journal.tail is not None and claim.how in ("new", "released"):
+            raise tail_damage(journal.tail)  # a holder that let go had put everything
+        session = self.session
+        assert session is not None
+        mine = session.events
+        remote = journal.events
+        common = 0
+        for event, (_theirs, body) in zip(mine, remote, strict=False):
+            if event.to_line() != body:
+                break
+            common += 1
+        if common < len(remote):
+            # the store has events this copy lacks: somebody drove meanwhile and let go
+            self.lease.release()
+            who = claim.previous.as_holder().describe() if claim.previous else "another machine"
+            self._stop_driving(RsdeployError(
+                "The store moved on meanwhile",
+                f"While this process could not reach the shared store, {who} recorded events "
+                "in this session; its lease was free once the store answered, but this copy "
+                "does not hold those events, so it does not drive the session."), None)
             return
-        except Precondition:
-            pass
-        try:
-            theirs, _etag, _meta = self.bucket.get(key)
-        except Missing:
-            raise RsdeployError("Shared store inconsistent",
-                                f"s3://{self.bucket.url.bucket}/{key} was refused as existing "
-                                "but cannot be read.") from None
-        if theirs == body:
-            return  # our own earlier attempt landed; its answer was lost
-        raise LeaseLost(
-            "Another writer owns this event number",
-            f"Event {event.seq} ('{event.kind}') of session {self.session_id} was not shared: "
-            f"s3://{self.bucket.url.bucket}/{key} already holds another machine's event. This "
-            "process stopped writing as the holder and the session is read-only here; its "
-            "unshared events stay in the local journal.")
+        with self._wake:
+            while self._queue and self._queue[0].seq <= len(remote):
+                self._queue.popleft()
+            self._prev = line_sha(remote[-1][1]) if remote else ""
+            self._claimed = True
+            self._wake.notify_all()
+        self._record_claim(session, claim)
+
+    def _record_claim(self, session: Session, claim: Claim) -> None:
+        """Say in the journal how the lease was taken once the store answered."""
+        previous = claim.previous
+        if claim.how == "expired" and previous is not None:
+            session.record("lock_taken_over", from_pid=previous.pid, from_host=previous.host,
+                           from_user=previous.holder, from_since=previous.since,
+                           lease="expired", lease_expires=previous.expires,
+                           reason=claim.reason, late=True)
+        else:
+            session.record("lease_claimed", lease=claim.how, opened=self._opened,
+                           from_user=previous.holder if previous else None,
+                           from_host=previous.host if previous else None)
 
     def _lease_loop(self) -> None:
-        attempt = 0
-        while not self._stopped.wait(RENEW_S if self.lease is not None and self.lease.etag
-                                     else RETRY_S[min(attempt, len(RETRY_S) - 1)]):
+        while not self._stopped.wait(RENEW_S):
             if self.lost is not None or self.lease is None:
                 return
+            if self.lease.etag is None:
+                continue  # the upload thread claims it once the store answers
             try:
-                if self.lease.etag is None:
-                    self.lease.acquire(take_over=False)  # started offline: claim it now
-                else:
-                    self.lease.renew()
-                attempt = 0
+                self.lease.renew()
             except Unreachable as error:
                 self.offline = error.message
-                attempt += 1
-            except RsdeployError as error:  # LeaseLost, SessionLocked, refused
+            except LeaseLost as error:
+                self._stop_driving(error, None)
+                return
+            except RsdeployError as error:
                 self._lose(error)
                 return
+
+    def _stop_driving(self, error: RsdeployError, holder: LockHolder | None) -> None:
+        """This process is no longer the holder: refuse appends at once, then move this copy's
+        events the store lacks to a side file and follow the store read-only."""
+        with self._wake:
+            if self._leaving or self.lost is not None:
+                return  # the other thread is at it, or it is done
+            self._leaving = True
+        self._lose(error, told=False)
+        session = self.session
+        try:
+            if session is not None:
+                with session._recording:  # noqa: SLF001 - an append under way has finished
+                    pass
+                self.set_aside = self.store.stop_driving(session, holder)
+        except RsdeployError as failure:  # the store or the disk: the next open does it
+            self.lost = RsdeployError(error.title, f"{error.message} ({failure.message})")
+        finally:
+            if self.set_aside is not None:
+                self.lost = RsdeployError(
+                    error.title, f"{error.message} This machine's events that the store lacks "
+                    f"were set aside in {self.set_aside}; the session is read-only here until "
+                    "you decide what to do with them (`rsdeploy-tui conflicts "
+                    f"{self.session_id}`, or resume it).")
+            self._lose(self.lost)
