@@ -28,6 +28,7 @@ _COMMAND_MODULES = {
     "check": "check",
     "report": "report",
     "values": "values",
+    "conflicts": "conflicts",
 }
 
 
@@ -137,6 +138,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: stdout)")
     p.add_argument("--format", choices=("md", "json"), default="md", help="output format")
     _add_common(p, sub=True, operator=False)  # --set after the sub-command too
+
+    p = subs.add_parser("conflicts", help="events set aside after a conflict between machines: "
+                        "list them, re-record them or keep the store's journal")
+    _add_store(p, sub=True)
+    p.add_argument("session", nargs="?", help="session id (default: every session of this "
+                   "machine with a side file)")
+    p.add_argument("--rerecord", metavar="all|N,N", help="record the set-aside events (all, or "
+                   "these numbers) again on top of the store's journal")
+    p.add_argument("--keep-store", action="store_true",
+                   help="keep the store's journal; the events stay set aside in the file")
+    p.add_argument("--file", metavar="NAME", help="which side file (when there are several)")
+    p.add_argument("--all", action="store_true", help="list decided side files too")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--take-over", action="store_true", default=argparse.SUPPRESS,
+                   help="take over a session held by another live process (recorded)")
+    p.add_argument("--operator", metavar="NAME", default=argparse.SUPPRESS,
+                   help="who decides (default: $SUDO_USER, else $USER)")
 
     p = subs.add_parser("values", help="every ${name} of a session: value and where it came from")
     _add_store(p, sub=True)

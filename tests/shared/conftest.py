@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from rsdeploy_tui.checklist import Checklist, load_checklist
 from rsdeploy_tui.session import SessionStore
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl, parse_store_url
+from support.restartable_moto import Restartable
 
 MINI = Path(__file__).resolve().parents[1] / "ui" / "mini.yaml"
 BUCKET = "rsdeploy-shared"
@@ -76,3 +77,20 @@ def other_host() -> Callable[[str], list[str]]:
         return ["unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', name]
 
     return command
+
+
+@pytest.fixture
+def restartable(store_url: StoreUrl) -> Iterator[Restartable]:
+    server = Restartable()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _wait(condition: object, what: str, bound_s: float = 120.0) -> None:
+    deadline = time.monotonic() + bound_s
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.05)

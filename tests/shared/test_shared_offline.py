@@ -3,13 +3,10 @@ how many events wait, and they go up in order once the store answers again."""
 
 from __future__ import annotations
 
-import logging
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
+from support.restartable_moto import Restartable
 
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionStore
@@ -17,51 +14,6 @@ from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
-
-
-class Restartable:
-    """moto's server on one fixed 127.0.0.1 port that can be stopped and started again (its
-    state lives in this process, so the bucket survives)."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.server: object | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()  # type: ignore[attr-defined]
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "moto did not start again"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()  # type: ignore[attr-defined]
-            self.server = None
-
-
-@pytest.fixture
-def restartable(store_url: StoreUrl) -> Iterator[Restartable]:
-    server = Restartable()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _wait(condition: object, what: str, bound_s: float = 120.0) -> None:

@@ -273,6 +273,12 @@ def build_log(
     Works for finished, half-done, abandoned and rolled-back sessions; missing facts read
     "not recorded" in the Markdown and ``null`` here.
     """
+    from rsdeploy_tui.reports.conflicts import conflict_entries, conflict_issues
+
     facts = gather(checklist, session, clock=clock, vars=vars, git_dir=git_dir, use_git=use_git)
     clean = scrubber(session, checklist)
-    return clean.value(log_from_facts(checklist, facts))  # type: ignore[no-any-return]
+    log = log_from_facts(checklist, facts)
+    # events set aside after a conflict between machines, and what was decided (#18)
+    log["conflicts"] = conflict_entries(checklist, session)
+    log["issues"].extend(conflict_issues(log["conflicts"]))
+    return clean.value(log)  # type: ignore[no-any-return]

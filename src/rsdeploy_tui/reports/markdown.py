@@ -164,7 +164,8 @@ def _migrations(log: dict[str, Any]) -> list[str]:
 
 def _issues(log: dict[str, Any]) -> list[str]:
     words = {"failed": "Failed", "skipped": "Skipped", "note": "Note",
-             "cancelled": "Cancelled", "deviation": "Deviation", "override": "Override"}
+             "cancelled": "Cancelled", "deviation": "Deviation", "override": "Override",
+             "conflict": "Conflict"}
     lines = []
     for issue in log["issues"]:
         who = f" ({issue['by']}, {_when(issue['at'])})" if issue.get("by") else ""
@@ -327,6 +328,40 @@ def _appendix(log: dict[str, Any], checklist: Checklist, item_table: bool) -> li
                          f"| {_cell(_when(run['started']))} | {_cell(_when(run['finished']))} |")
     else:
         lines.append("None.")
+    return [*lines, "", *_conflicts(log)]
+
+
+def _conflicts(log: dict[str, Any]) -> list[str]:
+    """Events set aside after a conflict between machines: where, what, what was decided."""
+    entries = log.get("conflicts") or []
+    if not entries:
+        return []
+    lines = ["### Events set aside after a conflict between machines", ""]
+    for entry in entries:
+        where = f"`{entry['path']}`" if entry.get("path") else f"`{entry['file']}`"
+        count = entry.get("events")
+        lines.append(f"- {count if count is not None else 'Some'} events of "
+                     f"{entry.get('host') or 'a machine'} set aside in {where}"
+                     + (f" ({_when(entry['set_aside_at'])})" if entry.get("set_aside_at")
+                        else "") + ":")
+        lines += [f"  - {_cell(text)}" for text in entry.get("lines") or []]
+        decision = entry.get("decision")
+        again = entry.get("rerecorded") or []
+        if decision == "rerecorded":
+            lines.append(f"  - Decided by {entry.get('by')}, {_when(entry.get('at'))}: "
+                         f"{len(again)} re-recorded on top of the shared journal; the rest stay "
+                         "set aside in the file.")
+        elif decision == "kept_store":
+            lines.append(f"  - Decided by {entry.get('by')}, {_when(entry.get('at'))}: kept "
+                         "the store's journal; the events stay set aside in the file.")
+        else:
+            lines.append("  - Not decided yet (`rsdeploy-tui conflicts`): the session opens "
+                         "read-only until it is.")
+        for row in again:
+            lines.append(f"  - Re-recorded as event {row['seq']}: {_cell(row['text'])} "
+                         f"(originally event {row.get('original_seq')} by "
+                         f"{row.get('original_operator')}@{row.get('original_host')}, "
+                         f"{_when(row.get('original_at'))})")
     return [*lines, ""]
 
 

@@ -42,15 +42,26 @@ class SessionFollower:
             self.screen.set_interval(POLL_S, self.watch_shared)
 
     def watch_shared(self) -> None:
-        """Say at once when this holder lost the session to another machine (no key needed)."""
-        shared = getattr(self.screen.session, "shared", None)
-        lost = getattr(shared, "lost", None)
+        """Say at once when this holder lost the session to another machine (no key needed),
+        then follow the store like any viewer: the screen shows its journal from now on (this
+        machine's events it lacked were set aside, ``SharedSync.set_aside``)."""
+        session = self.screen.session
+        shared = getattr(session, "shared", None)
+        lost = getattr(shared, "told", None)
         if lost is None or self._reported_loss:
             return
         self._reported_loss = True
         self.screen.notify(lost.message, title=lost.title, severity="error", timeout=30)
         self.screen.add_class("-read-only")
+        self.screen.state = session.state(self.screen.checklist)
         self.screen.render_state()  # keys grey out: the session is read-only now
+        if not self.screen.query("#banner"):
+            self.screen.mount(Static(self.screen._read_only_text(), id="banner"),
+                              before="#rollback-banner")
+        self._holder = session.holder
+        self._show_holder()
+        if getattr(session, "follow_shared", None) is not None:
+            self.screen.set_interval(POLL_S, self.poll)
 
     async def poll(self) -> None:
         """One look at the journal; a slow disk makes the next tick wait, never the screen."""
