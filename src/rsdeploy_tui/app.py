@@ -181,11 +181,59 @@ class RunbookApp(OrderedKeys[str | None]):
         assert self.session is not None
         if self._notice:
             self.notify(self._notice, title="Session", timeout=8)
+        if getattr(self.session, "conflicts", None) is not None:
+            # events set aside after a conflict between machines wait for a decision (#18)
+            self.call_after_refresh(self.offer_conflict_decision)
         if self._ask_info and not self.session.read_only:
             state = self.session.state(self.ctx.checklist)
             if not (state.facts.get("version") or self.ctx.values.get("version")):
                 # After the runbook's first frame, so the modal is drawn over it.
                 self.call_after_refresh(self._ask_deployment_info)
+
+    def offer_conflict_decision(self) -> None:
+        """The dialog listing the events set aside, for the first side file still waiting."""
+        from rsdeploy_tui.ui.screens.conflicts import ConflictModal
+
+        pending = getattr(self.session, "conflicts", None)
+        if pending is None or not pending.files or self.session is None:
+            return
+        self.push_screen(ConflictModal(pending.files[0], self.ctx.checklist, self.session.id,
+                                       len(pending.files)), self._conflict_decided)
+
+    def _conflict_decided(self, decision: Any) -> None:
+        if decision is None or self.session is None:
+            self.notify("The session stays read-only until you decide what to do with the "
+                        "events set aside (quit and resume to see them again, or `rsdeploy-tui "
+                        f"conflicts {getattr(self.session, 'id', '')}`).",
+                        title="Not decided", timeout=10)
+            return
+        pending = self.session.conflicts
+        name, choice, seqs = decision
+
+        def decide() -> None:  # the store and the lease: not on the event loop
+            try:
+                session = pending.decide(name, choice, seqs, False)
+            except RsdeployError as error:
+                self.call_from_thread(self.notify, f"{error.message} Nothing was decided; the "
+                                      "session stays read-only.", title=error.title,
+                                      severity="error", timeout=20)
+                return
+            self.call_from_thread(self._decided, session, name, choice)
+
+        self.run_worker(decide, group="conflict-decision", exclusive=True, thread=True,
+                        exit_on_error=False)
+
+    def _decided(self, session: Session, name: str, choice: str) -> None:
+        """Drive the session the decision opened (or show it read-only, when another side file
+        still waits)."""
+        old, self.session = self.session, session
+        if old is not None:
+            old.close()
+        self._notice = (f"Decided on {name}: " + ("its events were recorded again on top of "
+                        "the shared journal" if choice == "rerecord" else "the shared journal "
+                        "was kept; its events stay set aside in the file") + ".")
+        self.switch_screen(self._runbook_screen())
+        self._after_runbook_shown()
 
     def _ask_deployment_info(self) -> None:
         from rsdeploy_tui.ui.screens.modals import DeploymentInfoModal

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.restartable_moto import Restartable
+from support.shared_conflict import make_conflict
 
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.errors import UsageError
@@ -38,34 +40,13 @@ def _wait(condition: Callable[[], object], what: str, bound_s: float = 120.0) ->
         time.sleep(0.05)
 
 
-def conflict(machine: Machine, mini: Checklist) -> str:
-    """Machine a's tick, note and run land on numbers bob (machine b) took over meanwhile."""
-    a = machine("a").create(mini, operator="ana")
-    a.record("tick", "pre.db-backup")
-    assert a.shared.wait_uploaded(60)
-    b = machine("b").open(a.id, operator="bob", take_over=True)
-    b.record("note", "pre.db-backup", text="bob took over")
-    assert b.shared.wait_uploaded(60)
-    b.close()
-    # machine a has not noticed yet: what it records goes to its journal, then is refused
-    a.record("tick", "pre.tests-pass")
-    a.record("command_started", "pre.tests-pass", run="r1", command="make test", pid=1,
-             log="runs/r1.log")
-    a.record("command_finished", "pre.tests-pass", run="r1", exit_code=0, duration_s=2.0,
-             tail=["ok"])
-    a.record("note", "pre.tests-pass", text="tests green on ana's box")
-    _wait(lambda: a.shared.told is not None, "machine a learns bob owns its numbers")
-    a.close()
-    return a.id
-
-
 def _stored(store_url: StoreUrl, session_id: str) -> list[object]:
     return [event for event, _body in fetch_events(Bucket(store_url), session_id)]
 
 
 def test_until_decided_it_opens_read_only_and_lists_the_events(
-        machine: Machine, mini: Checklist) -> None:
-    session_id = conflict(machine, mini)
+        machine: Machine, mini: Checklist, restartable: Restartable) -> None:
+    session_id = make_conflict(machine, mini, restartable)
     viewer = machine("a").open(session_id, operator="ana")
     assert viewer.read_only and viewer.conflicts is not None
     [side] = viewer.conflicts.files
@@ -84,8 +65,9 @@ def test_until_decided_it_opens_read_only_and_lists_the_events(
 
 
 def test_rerecord_all_goes_on_top_of_the_store_and_says_where_from(
-        machine: Machine, mini: Checklist, store_url: StoreUrl) -> None:
-    session_id = conflict(machine, mini)
+        machine: Machine, mini: Checklist, store_url: StoreUrl,
+        restartable: Restartable) -> None:
+    session_id = make_conflict(machine, mini, restartable)
     [side] = side_files(machine("a").root / session_id, [])
     originals = {e.seq: e for e in side.events}
     session = machine("a").decide_conflict(session_id, side.name, "rerecord", None,
@@ -117,8 +99,9 @@ def test_rerecord_all_goes_on_top_of_the_store_and_says_where_from(
 
 
 def test_keep_store_records_the_decision_and_leaves_the_file(
-        machine: Machine, mini: Checklist, store_url: StoreUrl) -> None:
-    session_id = conflict(machine, mini)
+        machine: Machine, mini: Checklist, store_url: StoreUrl,
+        restartable: Restartable) -> None:
+    session_id = make_conflict(machine, mini, restartable)
     viewer = machine("a").open(session_id, operator="ana")
     [side] = viewer.conflicts.files
     session = viewer.conflicts.decide(side.name, "keep_store", None, False)
@@ -137,8 +120,9 @@ def test_keep_store_records_the_decision_and_leaves_the_file(
 
 
 def test_chosen_events_take_their_run_along_and_bad_numbers_are_refused(
-        machine: Machine, mini: Checklist, store_url: StoreUrl) -> None:
-    session_id = conflict(machine, mini)
+        machine: Machine, mini: Checklist, store_url: StoreUrl,
+        restartable: Restartable) -> None:
+    session_id = make_conflict(machine, mini, restartable)
     [side] = side_files(machine("a").root / session_id, [])
     finished = next(e for e in side.events if e.kind == "command_finished")
     resumed = next(e for e in side.events if e.kind == "session_resumed") if any(
@@ -169,9 +153,10 @@ def _cli(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=300)
 
 
-def test_the_conflicts_command_lists_and_decides(tmp_path: Path, machine: Machine,
-                                                 mini: Checklist, store_url: StoreUrl) -> None:
-    session_id = conflict(machine, mini)
+def test_the_conflicts_command_lists_and_decides(
+        tmp_path: Path, machine: Machine, mini: Checklist, store_url: StoreUrl,
+        restartable: Restartable) -> None:
+    session_id = make_conflict(machine, mini, restartable)
     state_a = tmp_path / "a"
     listed = _cli(state_a, "conflicts", "--store", URL)
     assert listed.returncode == 0, listed.stderr

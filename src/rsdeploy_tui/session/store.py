@@ -321,9 +321,13 @@ class SessionStore:
                 raise UsageError("No such side file", f"Session {session_id} has no undecided "
                                  f"side file '{name}' (undecided: {left}).")
             apply_decision(session, side, choice, seqs)
+            left = undecided(session.dir, session.events)
         except BaseException:
             session.close()
             raise
+        if left:  # another side file waits: read-only again until that one is decided too
+            session.close()
+            return self._deciding_later(session.dir, operator, left, None)
         return session
 
     def _open_shared(self, session_id: str, operator: str, read_only: bool,

@@ -48,6 +48,9 @@ class LeaseInfo:
     released: bool = False
     proc_start: str | None = None
     """When the holder's process started (``lock.process_start``; None in older leases)."""
+    committed: int = 0
+    """Events 1..committed were in the store, each following the one before, when the holder
+    last wrote its lease: a reader missing one of them sees damage, not an upload in flight."""
 
     def expired(self, now: datetime) -> bool:
         """Whether it ran out (or was released) by ``now``."""
@@ -92,7 +95,8 @@ def _parse(body: bytes, where: str) -> LeaseInfo:
                          since=str(data["since"]), expires=str(data["expires"]),
                          released=bool(data.get("released", False)),
                          proc_start=(str(data["proc_start"]) if data.get("proc_start")
-                                     else None))
+                                     else None),
+                         committed=int(data.get("committed") or 0))
     except (ValueError, KeyError, TypeError):
         raise RsdeployError("Shared lease unreadable",
                             f"{where} is not a lease rsdeploy-tui wrote; nothing was changed. "
@@ -115,11 +119,14 @@ class Lease:
                               expires=(now + timedelta(seconds=TTL_S)).isoformat(),
                               proc_start=process_start(os.getpid()))
         self.etag: str | None = None
+        self.committed = 0
+        """The holder's events known to be in the store (written into the lease each time)."""
 
     def _body(self, *, released: bool = False) -> bytes:
         now = self.clock()
         expires = now if released else now + timedelta(seconds=TTL_S)
-        self.info = dataclasses.replace(self.info, expires=expires.isoformat(), released=released)
+        self.info = dataclasses.replace(self.info, expires=expires.isoformat(), released=released,
+                                        committed=max(self.committed, self.info.committed))
         return json.dumps(dataclasses.asdict(self.info), sort_keys=True).encode()
 
     def read(self) -> tuple[LeaseInfo, str] | None:
@@ -144,6 +151,8 @@ class Lease:
                     self.etag = self.bucket.put_new(self.key, self._body())
                     return Claim("new", None)
                 info, etag = current
+                # what the previous holder had put stays the floor a reader checks against
+                self.committed = max(self.committed, info.committed)
                 if info.token == self.info.token:
                     self.etag = self.bucket.put_if_match(self.key, self._body(), etag)
                     return Claim("new", None)

@@ -11,9 +11,9 @@ the chain of objects from number 1 that each follow the one before. A holder put
 ``WINDOW`` events at once, so for a moment a number may be missing while later ones are there;
 and a writer that lost a number to another may leave objects after it that follow its own
 event, not the store's. Both lie past the journal's end (``Tail``): never read as part of it,
-never taken for damage while the holder may still be uploading (the lease says), and damage
-(naming the key) once the holder released its lease, or when they lie further out than any
-upload in flight goes.
+never taken for damage past what the holder had put when it last wrote its lease (its
+``committed``): a missing number below that is damage naming the key, as is an object further
+out than any upload in flight goes.
 """
 
 from __future__ import annotations
@@ -222,6 +222,22 @@ def tail_damage(tail: Tail) -> SharedJournalDamaged:
     """The error for a tail that no upload in flight explains."""
     return SharedJournalDamaged("Shared journal damaged",
                                 f"{tail.reason}. Nothing after it was taken.")
+
+
+def short_of(journal: SharedJournal, start: int, committed: int,
+             lease: str) -> SharedJournalDamaged | None:
+    """Damage when the journal read from ``start`` ends before event ``committed``, which its
+    holder had put (``Lease.committed``, named by ``lease``): a missing or replaced object
+    within what was settled, not an upload in flight. None when it reaches that far."""
+    have = start - 1 + len(journal.events)
+    if have >= committed:
+        return None
+    why = journal.tail.reason if journal.tail is not None else (
+        f"the store lists events only up to {have}")
+    return SharedJournalDamaged(
+        "Shared journal damaged",
+        f"{why}, though its holder had put events 1-{committed} ({lease}). Nothing after "
+        f"event {have} was taken.")
 
 
 PARALLEL_READS = 16

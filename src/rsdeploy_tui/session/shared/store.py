@@ -29,7 +29,7 @@ from rsdeploy_tui.session.shared.objects import (
     fetch_journal,
     line_sha,
     sessions_prefix,
-    tail_damage,
+    short_of,
 )
 from rsdeploy_tui.session.shared.uploader import SharedSync, SharedWriter
 from rsdeploy_tui.session.shared.url import StoreUrl
@@ -97,14 +97,18 @@ class SharedStore:
                                              "go up when the store answers."])
         result = LocalSync(len(journal.events), warnings=[])
         assert result.warnings is not None
+        previous = claim.previous if claim is not None else None
+        damage = short_of(journal, 1, previous.committed if previous else 0,
+                          f"its lease {self.url}/sessions/{directory.name}/lease")
+        if damage is not None:
+            raise damage
         if journal.tail is not None:
-            if claim is None or claim.how in ("new", "released"):
-                raise tail_damage(journal.tail)
             result.warnings.append(
-                f"The previous holder's last uploads did not all arrive: {journal.tail.reason}. "
-                f"The {journal.tail.objects} objects from event {journal.tail.first} on are not "
-                "part of the journal (its machine's copy has them); they are kept in the store "
-                "when this process writes those numbers.")
+                f"Objects past the store's journal: {journal.tail.reason}. The "
+                f"{journal.tail.objects} objects from event {journal.tail.first} on are the "
+                "leftovers of a writer cut off mid-upload or beaten to a number (its machine's "
+                "copy has them), not part of the journal; they are kept in the store when this "
+                "process writes those numbers.")
         remote = journal.events
         journal_path = directory / JOURNAL_NAME
         local = read_regular(journal_path) or b""
@@ -131,6 +135,8 @@ class SharedStore:
     def attach(self, session: Session, lease: Lease | None, shared: int) -> SharedSync:
         """Upload ``session``'s appends from now on (and its local events the store lacks)."""
         prev = line_sha(session.events[shared - 1].to_line()) if shared else ""
+        if lease is not None:
+            lease.committed = max(lease.committed, shared)
         sync = SharedSync(self, session.id, lease, list(session.events[shared:]), prev)
         sync.session = session
         writer = session._writer  # noqa: SLF001 - the one hook: appends go through SharedWriter
@@ -192,8 +198,10 @@ class SharedStore:
         current = Lease(self.bucket, session_id, "").read()
         prev = line_sha(have[-1].to_line()) if have else None
         journal = fetch_journal(self.bucket, session_id, start=len(have) + 1, prev=prev)
-        if journal.tail is not None and (current is None or current[0].released):
-            raise tail_damage(journal.tail)
+        damage = short_of(journal, len(have) + 1, current[0].committed if current else 0,
+                          f"its lease {self.url}/sessions/{session_id}/lease")
+        if damage is not None:
+            raise damage
         live = current is not None and current[0].live(datetime.now(UTC))
         holder = current[0].as_holder() if current is not None and live else None
         return [event for event, _body in journal.events], holder
@@ -218,8 +226,10 @@ class SharedStore:
         try:
             current = Lease(self.bucket, session_id, "").read()
             journal = fetch_journal(self.bucket, session_id)
-            if journal.tail is not None and (current is None or current[0].released):
-                raise tail_damage(journal.tail)
+            damage = short_of(journal, 1, current[0].committed if current else 0,
+                              f"its lease {self.url}/sessions/{session_id}/lease")
+            if damage is not None:
+                raise damage
             events = [event for event, _body in journal.events]
             if not events:
                 raise RsdeployError("No such session", f"There is no session {session_id} in "

@@ -30,7 +30,7 @@ from rsdeploy_tui.session.lock import SessionLocked
 from rsdeploy_tui.session.shared import puts
 from rsdeploy_tui.session.shared.bucket import Bucket, Precondition, Unreachable
 from rsdeploy_tui.session.shared.lease import RENEW_S, Claim, Lease, LeaseLost
-from rsdeploy_tui.session.shared.objects import WINDOW, fetch_journal, line_sha, tail_damage
+from rsdeploy_tui.session.shared.objects import WINDOW, fetch_journal, line_sha, short_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -263,6 +263,8 @@ class SharedSync:
                 if self._queue and self._queue[0].seq == upload.seq:
                     self._queue.popleft()
                 self._prev = upload.sha
+                if self.lease is not None:  # said in the lease at its next renewal
+                    self.lease.committed = max(self.lease.committed, upload.seq)
                 self.uploaded += 1
                 self._wake.notify_all()
 
@@ -275,8 +277,10 @@ class SharedSync:
         claim = self._late
         # Unreachable here: the lease is ours (renewed), the comparison waits for the store
         journal = fetch_journal(self.bucket, self.session_id)
-        if journal.tail is not None and claim.how in ("new", "released"):
-            raise tail_damage(journal.tail)  # a holder that let go had put everything
+        damage = short_of(journal, 1, claim.previous.committed if claim.previous else 0,
+                          f"its lease {self.lease.where}")
+        if damage is not None:
+            raise damage
         session = self.session
         assert session is not None
         mine = session.events
@@ -300,6 +304,7 @@ class SharedSync:
             while self._queue and self._queue[0].seq <= len(remote):
                 self._queue.popleft()
             self._prev = line_sha(remote[-1][1]) if remote else ""
+            self.lease.committed = max(self.lease.committed, len(remote))
             self._claimed = True
             self._wake.notify_all()
         self._record_claim(session, claim)
