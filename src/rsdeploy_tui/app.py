@@ -113,8 +113,17 @@ class RunbookApp(OrderedKeys[str | None]):
             from rsdeploy_tui.ui.screens.resume import ResumeModal
             self.push_screen(ResumeModal(self._offer, titles, details=self._offer_details()),
                              self._launch_choice)
+        elif self._runbook_pushed():
+            self.push_screen(self._runbook_screen())
+            self._after_runbook_shown()
         else:
             self._after_runbook_shown()
+
+    def _runbook_pushed(self) -> bool:
+        """Whether the runbook goes over a blank default screen rather than being it: when a
+        decision on set-aside events may replace it with the session opened for writing
+        (Textual switches only screens that were pushed)."""
+        return getattr(self.session, "conflicts", None) is not None
 
     def _offer_details(self) -> Callable[[], Any] | None:
         """For the resume dialog: lock holder, runs still going, rollback (read in a thread)."""
@@ -142,7 +151,7 @@ class RunbookApp(OrderedKeys[str | None]):
 
     def get_default_screen(self) -> Screen[Any]:
         """The runbook itself when the session is known at start (no blank screen first)."""
-        if self.session is None:
+        if self.session is None or self._runbook_pushed():
             return super().get_default_screen()
         return self._runbook_screen()
 
@@ -181,9 +190,6 @@ class RunbookApp(OrderedKeys[str | None]):
         assert self.session is not None
         if self._notice:
             self.notify(self._notice, title="Session", timeout=8)
-        if getattr(self.session, "conflicts", None) is not None:
-            # events set aside after a conflict between machines wait for a decision (#18)
-            self.call_after_refresh(self.offer_conflict_decision)
         if self._ask_info and not self.session.read_only:
             state = self.session.state(self.ctx.checklist)
             if not (state.facts.get("version") or self.ctx.values.get("version")):
@@ -191,7 +197,8 @@ class RunbookApp(OrderedKeys[str | None]):
                 self.call_after_refresh(self._ask_deployment_info)
 
     def offer_conflict_decision(self) -> None:
-        """The dialog listing the events set aside, for the first side file still waiting."""
+        """The dialog listing the events set aside, for the first side file still waiting
+        (the runbook asks for it once it is mounted, ``RunbookScreen.on_mount``)."""
         from rsdeploy_tui.ui.screens.conflicts import ConflictModal
 
         pending = getattr(self.session, "conflicts", None)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from support.restartable_moto import Restartable
+from support.shared_conflict import make_conflict
+
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionStore
@@ -66,9 +69,57 @@ async def test_the_old_holder_turns_read_only_and_says_by_whom(machine: Machine,
         assert holder.read_only and "read-only" in str(header.render())
         await pilot.press("space")  # refused: nothing reaches either journal
         await pilot.pause()
+        # and from now on it shows what the new holder records, as any viewer
+        other.record("tick", "pre.db-restore-test")
+        await _wait_for(pilot, lambda: _line(app, "pre.db-restore-test").startswith("[x]"),
+                        "machine a's screen follows bob's tick")
+        banner = str(app.screen.query_one("#banner").render())
+        assert "bob" in banner and "READ-ONLY" in banner
     other.record("note", "pre.db-backup", text="bob drives now")
     assert other.shared.wait_uploaded(60)
     other.close()
     events = machine("c").open(holder.id, read_only=True).events
-    assert [e.kind for e in events][-2:] == ["lock_taken_over", "note"]
-    assert not any(e.kind == "tick" for e in events)
+    assert [e.kind for e in events][-3:] == ["lock_taken_over", "tick", "note"]
+    assert not any(e.kind == "tick" and e.operator == "ana" for e in events)
+
+
+async def test_the_conflict_dialog_lists_the_set_aside_events_and_rerecords_the_ticked(
+        machine: Machine, mini: Checklist, restartable: Restartable) -> None:
+    from textual.widgets import SelectionList
+
+    from rsdeploy_tui.ui.screens.conflicts import ConflictModal
+
+    session_id = make_conflict(machine, mini, restartable)
+    viewer = machine("a").open(session_id, operator="ana")  # read-only until decided
+    app = make_app(mini, viewer, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _wait_for(pilot, lambda: isinstance(app.screen, ConflictModal)
+                        and bool(app.screen.query(SelectionList)),
+                        "the decision dialog shows when the session opens")
+        dialog = app.screen
+        choices = dialog.query_one(SelectionList)
+        lines = [str(choices.get_option_at_index(i).prompt) for i in range(choices.option_count)]
+        tick_text = mini.item("pre.tests-pass").text
+        assert "ana@" in lines[0] and lines[0].endswith(f"ticked {tick_text}")
+        assert lines[2].endswith("ran `make test` → exit 0")
+        assert lines[3].endswith("note on " + tick_text + ": tests green on ana's box")
+        # the operator unticks the note (the fourth line) and re-records the rest
+        for _ in range(3):
+            await pilot.press("down")
+        await pilot.press("space")
+        await pilot.press("r")
+        await _wait_for(pilot, lambda: app.session is not viewer and not app.session.read_only,
+                        "the app drives the session once the decision is recorded")
+        await _wait_for(pilot, lambda: getattr(app.screen, "current_list", None) is not None
+                        and _line(app, "pre.tests-pass").startswith("[x]"),
+                        "the re-recorded tick shows on the runbook, now writable")
+        assert not app.screen.has_class("-read-only")
+        assert app.session.shared.wait_uploaded(60)
+    app.session.close()
+    stored = machine("c").open(session_id, read_only=True).events
+    again = [e for e in stored if "rerecorded_from" in e.data]
+    assert [e.kind for e in again] == ["tick", "command_started", "command_finished"]
+    decision = next(e for e in stored if e.kind == "conflict_decided")
+    assert decision.operator == "ana" and decision.data["decision"] == "rerecorded"
+    note = next(e for e in viewer.conflicts.files[0].events if e.kind == "note")
+    assert note.seq in decision.data["set_aside"]

@@ -198,6 +198,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         # The first tab is set up by compose and phase_pane_mounted (no TabActivated for it);
         # what entering a phase offers comes after the first frame.
         self.call_after_refresh(self._offer_phase_checks)
+        offer = getattr(self.app, "offer_conflict_decision", None)
+        if getattr(self.session, "conflicts", None) is not None and offer is not None:
+            # events set aside after a conflict between machines wait for a decision (#18)
+            self.call_after_refresh(offer)
 
     def _attach_runs(self) -> None:
         """After the first frame: re-attach runs still going, show the item's last run."""
