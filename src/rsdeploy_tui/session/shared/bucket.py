@@ -39,6 +39,15 @@ def sha256_b64(body: bytes) -> str:
     return base64.b64encode(hashlib.sha256(body).digest()).decode("ascii")
 
 
+def _lighten(s3: Any) -> None:
+    """Less work per request for a client that puts many small objects (the uploader's CPU
+    competes with the UI thread for the GIL): no ``Expect: 100-continue`` round trip before
+    each body (botocore sends one for every upload; event objects are a few hundred bytes)."""
+    from botocore.handlers import add_expect_header
+
+    s3.meta.events.unregister("before-call.s3", add_expect_header)
+
+
 class Bucket:
     """One store URL's bucket, through a boto3 client built like every other AWS client."""
 
@@ -49,6 +58,8 @@ class Bucket:
         self.url = url
         # one client for every call of this store, with a connection per upload in flight
         self._s3 = client or aws.client("s3", vars, retries=1, connections=CONNECTIONS)
+        if client is None:
+            _lighten(self._s3)
         self.endpoint = str(self._s3.meta.endpoint_url)
         check_endpoint(self.endpoint, url)
 
