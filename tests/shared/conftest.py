@@ -88,9 +88,3 @@ def restartable(store_url: StoreUrl) -> Iterator[Restartable]:
     finally:
         server.stop()
 
-
-def _wait(condition: object, what: str, bound_s: float = 120.0) -> None:
-    deadline = time.monotonic() + bound_s
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.05)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.restartable_moto import Restartable
 
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import ReadOnlySession, SessionStore
@@ -20,6 +19,7 @@ from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
+from support.restartable_moto import Restartable
 
 BUCKET = "rsdeploy-shared"  # as in conftest.py
 

@@ -14,8 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.restartable_moto import Restartable
-from support.shared_conflict import make_conflict
 
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.errors import UsageError
@@ -26,6 +24,8 @@ from rsdeploy_tui.session.conflicts import side_files
 from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
 from rsdeploy_tui.session.shared.url import StoreUrl
+from support.restartable_moto import Restartable
+from support.shared_conflict import make_conflict
 
 BUCKET = "rsdeploy-shared"  # as in conftest.py
 URL = f"s3://{BUCKET}/team"

@@ -124,7 +124,7 @@ def test_a_reused_pid_is_not_taken_for_the_holder(
 def test_another_hosts_lease_still_waits_for_its_expiry(
         tmp_path: Path, machine: Machine, other_host: Callable[[str], list[str]],
         s3: object) -> None:
-    session_id, pid = _holder_killed(tmp_path, other_host("machine-a"))
+    session_id, _pid = _holder_killed(tmp_path, other_host("machine-a"))
     lease = _lease(s3, session_id)
     assert lease["host"] == "machine-a"
     # its pid does not exist here either: that says nothing about a process on machine a

@@ -16,7 +16,6 @@ from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionLocked, SessionStore
 from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
-from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
 
 BUCKET = "rsdeploy-shared"  # as in conftest.py

@@ -6,14 +6,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from support.restartable_moto import Restartable
-
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionStore
 from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.objects import fetch_events
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
+from support.restartable_moto import Restartable
 
 
 def _wait(condition: object, what: str, bound_s: float = 120.0) -> None:
@@ -79,3 +78,35 @@ def test_a_takeover_while_offline_keeps_both_sides_and_opens_read_only(
     assert ("note", "bob") in kinds and ("tick", "ana") not in kinds
     store_events = [e for e, _b in fetch_events(Bucket(store_url, settings), a.id)]
     assert [e.kind for e in store_events] == [e.kind for e in reopened.events]
+
+
+def test_while_offline_retries_keep_their_pace_whatever_is_recorded(
+        tmp_path: Path, mini: Checklist, store_url: StoreUrl,
+        restartable: Restartable) -> None:
+    settings = {"aws_endpoint_url": restartable.url, "aws_region": "us-east-1"}
+    bucket = Bucket(store_url, settings)
+    a = SessionStore(tmp_path / "a" / "sessions",
+                     shared=SharedStore(store_url, bucket)).create(mini, operator="ana")
+    assert a.shared.wait_uploaded(60)
+    tries: list[str] = []
+    real = bucket.put_new
+
+    def counted(key: str, *args: object, **kwargs: object) -> str:
+        tries.append(key)  # a spy: the call still goes to the (unreachable) endpoint
+        return real(key, *args, **kwargs)  # type: ignore[arg-type]
+
+    bucket.put_new = counted  # type: ignore[method-assign]
+    restartable.stop()
+    began = time.monotonic()
+    for n in range(60):
+        a.record("note", "pre.db-backup", text=f"offline {n}")
+        time.sleep(0.02)
+    elapsed = time.monotonic() - began
+    first = tries[0] if tries else ""
+    # the first waiting event is tried once per retry (0.2, 0.5, 1, 2, 5 s apart), not once
+    # per event recorded meanwhile
+    assert 1 <= tries.count(first) <= 2 + elapsed / 0.2, (tries.count(first), elapsed)
+    assert tries.count(first) < 20
+    restartable.start()
+    assert a.shared.wait_uploaded(120), a.shared.status()
+    a.close()

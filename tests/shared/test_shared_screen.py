@@ -6,13 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from support.restartable_moto import Restartable
-from support.shared_conflict import make_conflict
-
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionStore
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
+from support.restartable_moto import Restartable
+from support.shared_conflict import make_conflict
 
 SIZE = (110, 32)
 Machine = Callable[[str], SessionStore]
@@ -104,9 +103,11 @@ async def test_the_conflict_dialog_lists_the_set_aside_events_and_rerecords_the_
         assert lines[2].endswith("ran `make test` → exit 0")
         assert lines[3].endswith("note on " + tick_text + ": tests green on ana's box")
         # the operator unticks the note (the fourth line) and re-records the rest
+        await pilot.press("home")
         for _ in range(3):
             await pilot.press("down")
         await pilot.press("space")
+        assert dialog.ticked == [e.seq for e in viewer.conflicts.files[0].replayable()][:3]
         await pilot.press("r")
         await _wait_for(pilot, lambda: app.session is not viewer and not app.session.read_only,
                         "the app drives the session once the decision is recorded")

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support.restartable_moto import Restartable
 
 from rsdeploy_tui.checklist import Checklist
 from rsdeploy_tui.session import SessionStore
@@ -29,6 +28,7 @@ from rsdeploy_tui.session.shared.objects import (
 )
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
+from support.restartable_moto import Restartable
 
 BUCKET = "rsdeploy-shared"  # as in conftest.py
 Machine = Callable[[str], SessionStore]

@@ -92,8 +92,9 @@ def open_session(
             f"Session {session_id} is in use by {who}: opened read-only. "
             "Use --take-over if that process is gone."
         )
-    if session.read_only:
-        return session, f"Session {session_id} opened read-only."
+    if session.read_only:  # events set aside after a conflict wait for a decision (#18)
+        return session, " ".join([f"Session {session_id} opened read-only.",
+                                  *session.warnings])
     notice = restored_notice(session, checklist)
     change = session.checklist_change(checklist)
     if change is not None:

@@ -50,10 +50,10 @@ def conflict_entries(checklist: Checklist, session: Any) -> list[dict[str, Any]]
         mark = event.data.get(REREC)
         if not isinstance(mark, dict):
             continue
-        entry = entries.get((str(mark.get("file")), str(mark.get("sha256"))))
-        if entry is None:
+        found = entries.get((str(mark.get("file")), str(mark.get("sha256"))))
+        if found is None:
             continue
-        entry.setdefault("rerecorded", []).append({
+        found.setdefault("rerecorded", []).append({
             "seq": event.seq, "original_seq": mark.get("seq"), "original_at": mark.get("at"),
             "original_operator": mark.get("operator"), "original_host": mark.get("host"),
             "text": describe(event, checklist, commands)})

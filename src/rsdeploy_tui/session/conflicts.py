@@ -162,7 +162,8 @@ def _events_of(path: Path, data: bytes) -> list[Event]:
             events.append(parse_line(line, require_crc=True))
         except (EventFormatError, NewerSchemaError) as error:
             raise RsdeployError("Side file unreadable", f"{path}, line {number}: not an event "
-                                f"({error}). Nothing was changed; the file is kept as it is.")
+                                f"({error}). Nothing was changed; the file is kept as it "
+                                "is.") from None
     return events
 
 

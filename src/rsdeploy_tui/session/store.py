@@ -97,7 +97,7 @@ class SessionStore:
 
     def __init__(self, root: Path | None = None,
                  clock: Callable[[], datetime] | None = None,
-                 shared: SharedStore | None | str = "configured") -> None:
+                 shared: SharedStore | str | None = "configured") -> None:
         self.root = Path(root) if root is not None else locations.sessions_dir()
         self.clock = clock or utc_now
         # the shared store on S3 (#18): --store / RSDEPLOY_STORE / config ``store:``, for the
@@ -317,9 +317,9 @@ class SessionStore:
             side = next((s for s in waiting if s.name in (name, f"{SIDE_PREFIX}{name}",
                                                           f"{JOURNAL_NAME}.{name}")), None)
             if side is None:
-                left = ", ".join(s.name for s in waiting) or "none"
+                named = ", ".join(s.name for s in waiting) or "none"
                 raise UsageError("No such side file", f"Session {session_id} has no undecided "
-                                 f"side file '{name}' (undecided: {left}).")
+                                 f"side file '{name}' (undecided: {named}).")
             apply_decision(session, side, choice, seqs)
             left = undecided(session.dir, session.events)
         except BaseException:

@@ -16,7 +16,6 @@ from typing import Any
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.session.shared.url import StoreUrl, check_endpoint
 
-
 CONNECTIONS = 20
 """HTTP connections a store keeps open: one per upload in flight (``objects.WINDOW``) and
 the lease's renewal, the rest for readers."""

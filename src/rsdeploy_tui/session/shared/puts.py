@@ -14,6 +14,7 @@ writer owns the number, and this process stops writing as the holder.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import queue
 import threading
@@ -104,10 +105,8 @@ def settle(bucket: Bucket, session_id: str, upload: EventUpload) -> None:
         # a leftover of a writer that lost the number before: kept, then replaced
         keep = f"{bucket.url.key('sessions', session_id, 'orphans')}/{upload.seq:010d}-" \
                f"{hashlib.sha256(theirs).hexdigest()[:16]}"
-        try:
+        with contextlib.suppress(Precondition):  # kept already (by us, or another replacer)
             bucket.put_new(keep, theirs, metadata)
-        except Precondition:
-            pass  # kept already (by us, or by another writer replacing it)
         try:
             bucket.put_if_match(upload.key, upload.body, etag, upload.metadata,
                                 checksum=upload.checksum)

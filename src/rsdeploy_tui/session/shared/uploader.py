@@ -107,7 +107,8 @@ class SharedSync:
         self._queue: deque[Event] = deque(pending)
         self._wake = threading.Condition()
         self._stopping = False
-        self._stopped = threading.Event()  # the lease thread's own wake-up: not every append
+        # the lease thread's and the retries' own wake-up: set when stopping, not every append
+        self._stopped = threading.Event()
         self._pool: puts.PutPool | None = None
         self._threads = [threading.Thread(target=self._upload_loop, daemon=True,
                                           name=f"shared-upload-{session_id}"),
@@ -197,12 +198,13 @@ class SharedSync:
             self._wake.notify_all()
 
     def _sleep(self, seconds: float) -> bool:
-        """Wait unless stopping; False once stopping."""
-        with self._wake:
-            if self._stopping:
-                return False
-            self._wake.wait(seconds)
-            return not self._stopping
+        """Wait between attempts unless stopping; False once stopping.
+
+        Not woken by new events: while the store does not answer, every ``record`` would
+        otherwise start another round of attempts (a window of connections each), and the
+        UI's appends would compete with them for the CPU.
+        """
+        return not self._stopped.wait(seconds)
 
     def _upload_loop(self) -> None:
         attempt = 0
@@ -354,12 +356,14 @@ class SharedSync:
                     pass
                 self.set_aside = self.store.stop_driving(session, holder)
         except RsdeployError as failure:  # the store or the disk: the next open does it
-            self.lost = RsdeployError(error.title, f"{error.message} ({failure.message})")
+            error = RsdeployError(error.title, f"{error.message} ({failure.message})")
         finally:
             if self.set_aside is not None:
-                self.lost = RsdeployError(
+                error = RsdeployError(
                     error.title, f"{error.message} This machine's events that the store lacks "
                     f"were set aside in {self.set_aside}; the session is read-only here until "
                     "you decide what to do with them (`rsdeploy-tui conflicts "
                     f"{self.session_id}`, or resume it).")
-            self._lose(self.lost)
+            with self._wake:
+                self.lost = error
+            self._lose(error)
