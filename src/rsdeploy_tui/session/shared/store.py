@@ -87,8 +87,9 @@ class SharedStore:
         store's events become the journal: nothing is merged silently, nothing is lost.
 
         Objects past the store's journal (``objects.Tail``) are the leftovers of a holder cut
-        off mid-upload when its lease expired or was taken over: not part of the journal (the
-        uploader replaces them, keeping a copy); after a clean release they are damage.
+        off mid-upload, or of a writer beaten to a number: not part of the journal (the uploader
+        replaces them, keeping a copy). A journal shorter than what the previous holder had put
+        (its lease's ``committed``) is damage.
         """
         try:
             journal = fetch_journal(self.bucket, directory.name)
@@ -183,12 +184,13 @@ class SharedStore:
         """Events the store holds beyond ``session``'s, and who holds the lease now (read-only
         viewers; blocking).
 
-        Objects past the journal's end are an upload in flight while the holder's lease is
-        live ("not yet": shown once they follow on); once its lease is released (read before
-        the listing, so everything it put was there) they are damage, named.
+        Objects past the journal's end are uploads in flight or a loser's leftovers: "not yet"
+        (shown once they follow on). A journal that ends before what the holder had put (its
+        lease's ``committed``, read before the listing) is damage, named.
 
         Raises:
-            SharedJournalDamaged: as ``objects.fetch_journal``, or a tail after a release.
+            SharedJournalDamaged: as ``objects.fetch_journal``, or a journal short of the
+                lease's ``committed``.
             Unreachable, RsdeployError: the store cannot be read.
         """
         return self.look(session.id, session.events)
