@@ -13,7 +13,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, landing, view
@@ -34,6 +34,7 @@ from rsdeploy_tui.ui.screens.runbook_landing import RunbookLanding
 from rsdeploy_tui.ui.screens.runbook_outcomes import RunbookOutcomes
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
+from rsdeploy_tui.ui.widgets.key_bar import KeyBar
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs, TabPage
@@ -146,7 +147,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             yield TabPage("Log", id=LOG_TAB)  # the Deployment Log
             yield TabPage("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     async def _mount_report_view(self, pane: TabPage) -> None:
         """Mount the reports layer's widget the first time its tab is shown.

@@ -15,6 +15,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -61,6 +62,10 @@ class HangingLine:
 
 class ItemList(OptionList):
     """The items of one phase, grouped under their section headings."""
+
+    # A cursor move repaints the two lines it changes (watch_highlighted), not the whole list:
+    # with the detail panel, that repaint was most of what a key press cost.
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
 
     def __init__(
         self,
@@ -134,6 +139,18 @@ class ItemList(OptionList):
         if isinstance(prompt, Text):
             prompt = HangingLine(prompt, self._indent)
         return super().replace_option_prompt(option_id, prompt)  # type: ignore[arg-type]
+
+    def watch_highlighted(self, old: int | None, new: int | None) -> None:
+        super().watch_highlighted(new)
+        for index in (old, new):
+            if index is None or index >= self.option_count:
+                continue
+            try:
+                line, height = self._index_to_line[index], self._heights[index]
+            except (KeyError, AttributeError):  # not laid out yet, or another Textual
+                self.refresh()
+                return
+            self.refresh_lines(line, height)
 
     def _replace_option_prompt(self, index: int, prompt: object) -> None:
         """Replace one line, keeping the cached layout and renders of all the others.
