@@ -291,7 +291,7 @@ class CheckController(CheckOutcomes):
                 self._refresh_detail()
                 self._batch_progress(batch)
         ctx.results[item.qid] = result
-        self._recorded(item, result, batch)
+        await self._recorded(item, result, batch)
         batch.counts[result.status] = batch.counts.get(result.status, 0) + 1
         self._batch_progress(batch)
 
@@ -321,21 +321,22 @@ class CheckController(CheckOutcomes):
             self.screen.notify(f"Cancelled {len(workers)} running check(s).", severity="warning")
 
     # ---------------------------------------------------------------- results
-    def _recorded(self, item: Item, result: CheckResult, batch: Batch) -> None:
+    async def _recorded(self, item: Item, result: CheckResult, batch: Batch) -> None:
         """Record a result, then tick, offer a tick, or raise the rollback banner."""
         screen = self.screen
-        if not screen.record("check_result", item=item.qid, **result.as_dict()):
+        if not await screen.record_async("check_result", item=item.qid, **result.as_dict()):
             self._paint(item)
             return
         if (item.check is not None and item.check.type == "migrations"
                 and result.evidence.get("plan")):
             # The deployment log and the rollback read the plan from this fact.
-            screen.record("fact", name="migration_plan", value=result.evidence["plan"])
+            await screen.record_async("fact", name="migration_plan",
+                                      value=result.evidence["plan"])
         self._paint(item)
         if item.qid in self.to_tick:
             self.to_tick.remove(item.qid)
         if result.status == "pass":
-            self._passed(item)
+            await self._passed(item)
         elif result.status == "fail" and item.rollback_trigger:
             self._triggered(item, result, batch)
 

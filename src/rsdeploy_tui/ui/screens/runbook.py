@@ -6,6 +6,7 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -368,20 +369,42 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
-        except RsdeployError as error:
-            self.notify(error.message, title=error.title, severity="error", timeout=10)
+        except (RsdeployError, OSError) as error:
+            self._not_recorded(error)
             return False
-        except OSError as error:
-            # Not durable means not done: say so loudly rather than pretend.
+        self._recorded(seen)
+        return True
+
+    async def record_async(self, kind: str, item: str | None = None, **data: Any) -> bool:
+        """As ``record``, with the append and its fsync in a thread: for what the app records
+        by itself (check results), so keys go on being handled while the disk catches up. The
+        screen still shows the event only once it is durable."""
+        if self.session.read_only:
+            self.notify(READ_ONLY, severity="warning")
+            return False
+        seen = len(self.session.warnings)
+        try:  # Session.record is thread-safe; one typed on the loop meanwhile waits its turn
+            await asyncio.to_thread(self.session.record, kind, item=item, **data)
+        except (RsdeployError, OSError) as error:
+            self._not_recorded(error)
+            return False
+        self._recorded(seen)
+        return True
+
+    def _not_recorded(self, error: RsdeployError | OSError) -> None:
+        if isinstance(error, RsdeployError):
+            self.notify(error.message, title=error.title, severity="error", timeout=10)
+        else:  # not durable means not done: say so loudly rather than pretend
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
-            return False
+
+    def _recorded(self, seen: int) -> None:
+        """Show what was recorded (and the warnings that came with it), from the session."""
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         self.render_state()
-        return True
 
     def action_set_value(self) -> None:
         """Set a value the item lacks (ui/screens/set_value.py)."""
