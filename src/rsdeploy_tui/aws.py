@@ -13,7 +13,7 @@ import html
 import os
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 CONNECT_TIMEOUT_S = 5
@@ -55,6 +55,16 @@ def client(service: str, vars: Mapping[str, str] | None = None, *, retries: int 
         retries={"max_attempts": retries + 1, "mode": "standard"},
     )
     return _session().client(service, config=config, **client_settings(vars))
+
+
+def preload(services: Iterable[str]) -> None:
+    """Parse these services' models into the shared loader (a thread warming up for checks):
+    the first client of each then costs what every later one does."""
+    for service in services:
+        try:  # a client is built only to load its models; no request is made
+            _session().client(service, region_name="us-east-1")
+        except Exception:  # noqa: BLE001 - the check that needs it reports what is wrong
+            continue
 
 
 _LOADER: Any = None
