@@ -98,11 +98,17 @@ class RemoteWatch:
         self.runs = runs
         self.followed = followed
         self.mirror = mirror
-        self.host = followed.remote or "another machine"
         self.damaged: RsdeployError | None = None
         self.trouble: str | None = None
         """Why the store did not answer the last poll (None when it did)."""
         self._shown = ""
+
+    @property
+    def host(self) -> str:
+        """The machine the run goes on: its meta's word, else its start event's."""
+        named = (self.mirror.meta or {}).get("host")
+        return named if isinstance(named, str) and named else \
+            self.followed.remote or "another machine"
 
     def stopped(self) -> bool:
         """The mirror is damaged: its follower stops (the run is not recorded as ended)."""

@@ -174,19 +174,19 @@ class RunUploader:
     def step(self) -> bool:
         """One round: put what is due. True when more may be due at once (catching up)."""
         objects, bucket = self.objects, self.bucket
-        if not self.meta_up:
-            body = self.meta_path.read_bytes()
-            objects.put_once(bucket, objects.meta_key(bucket, self.session_id, self.run_id),
-                             body, objects.sha_meta(body))
-            self.meta_up = True
         # the exit record first, then the size: once it exists the log before it is complete
         exit_seen = self.exit_path.exists()
         alive = self._wrapper_alive()
         size = _size(self.log_path)
         now = self.clock()
-        if (exit_seen or not alive) and self.ended_at is None:
-            self.ended_at = now
         over = exit_seen or not alive
+        if over and self.ended_at is None:
+            self.ended_at = now  # from here on, a store that does not answer is given up on
+        if not self.meta_up:
+            body = self.meta_path.read_bytes()
+            objects.put_once(bucket, objects.meta_key(bucket, self.session_id, self.run_id),
+                             body, objects.sha_meta(body))
+            self.meta_up = True
         if self.pending is None and size > self.offset and (now - self.last_chunk >= CHUNK_S
                                                             or over):
             with open(self.log_path, "rb") as fh:
