@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_shared_offline import Restartable  # moto on a port that can stop and start again
 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist, load_checklist
@@ -31,7 +32,7 @@ from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.run_objects import RunMirror, SharedRunDamaged
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import StoreUrl
-from test_shared_offline import Restartable  # moto on a port that can stop and start again
+from rsdeploy_tui.ui.screens.resume import details_text
 
 BUCKET = "rsdeploy-shared"  # as in conftest.py
 URL = f"s3://{BUCKET}/team"
@@ -343,3 +344,62 @@ async def test_a_run_whose_machine_is_gone_stays_running_with_its_last_output_ti
         assert b.state(mini).items[QID].state == "running"
     assert not any(e.kind == "command_finished" for e in b.events)
     b.close()
+    # the launch question's details (another "rsdeploy-tui" on machine b) say so too
+    viewer = machine("b").open(a.id, operator="cal", read_only=True)
+    shown = details_text(viewer, mini, datetime.now(UTC)).plain
+    assert "(its output is in the shared store)" in shown and "ended while away" not in shown
+
+
+HOLDER_CHECKLIST = """\
+name: Shared run by the holder
+phases:
+  - id: work
+    title: Work
+    sections:
+      - id: main
+        title: Main
+        items:
+          - id: slow
+            text: A run of the holder's own
+            command: >-
+              echo out-$((6*7)); for i in $(seq 1 12); do sleep 0.3; echo tick-$i; done
+"""
+
+
+async def test_a_run_started_with_r_shares_its_output_and_says_when_the_store_is_down(
+        tmp_path: Path, store_url: StoreUrl, s3: Any) -> None:
+    path = tmp_path / "holder.yaml"
+    path.write_text(HOLDER_CHECKLIST, encoding="utf-8")
+    checklist = load_checklist(path)
+    server = Restartable()
+    server.start()
+    try:
+        settings = {"aws_endpoint_url": server.url, "aws_region": "us-east-1"}
+        shared = SharedStore(store_url, Bucket(store_url, settings))
+        holder = SessionStore(tmp_path / "a" / "sessions", shared=shared).create(
+            checklist, operator="ana")
+        assert holder.shared.wait_uploaded(60)
+        app = make_app(checklist, holder, use_git=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            server.stop()
+            await pilot.press("r")
+            output = app.screen.run_output
+            await _until(pilot, lambda: any("Output not in the shared store yet" in line
+                                            for line in output.plain_lines()),
+                         "the run view says its output is not shared yet")
+            assert "out-42" in output.plain_lines()
+            server.start()
+            await _until(pilot, lambda: any(e.kind == "command_finished"
+                                            for e in holder.events),
+                         "the holder records its own run's end")
+            [run] = holder.state(checklist).items["work.slow"].runs
+            assert run.exit_code == 0
+            _wait(lambda: _exit_landed(s3, holder.id, run.run), "its exit reaches the store")
+        prefix = _run_prefix(holder.id, run.run)
+        local = Path(str(run.log)).read_bytes()
+        assert b"".join(_chunks(_objects(s3, prefix), prefix)) == local
+        assert b"tick-12" in local
+        holder.close()
+    finally:
+        server.stop()

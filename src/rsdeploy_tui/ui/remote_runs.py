@@ -39,10 +39,15 @@ def store_of(runs: RunController) -> Any:
 def is_remote(runs: RunController, run: RunRecord) -> bool:
     """A detached run whose files are not this machine's copy of the session: another machine
     runs it (only with a shared store; without one every run is followed as today)."""
-    if store_of(runs) is None or not run.log:
+    return elsewhere(runs.session, run)
+
+
+def elsewhere(session: Any, run: RunRecord) -> bool:
+    """``is_remote`` for any session (the resume dialog's details too)."""
+    if getattr(session, "shared_store", None) is None or not run.log:
         return False
     log = Path(run.log)
-    here = Path(runs.session.dir)
+    here = Path(session.dir)
     try:
         inside = log.resolve().is_relative_to(here.resolve())
     except OSError:

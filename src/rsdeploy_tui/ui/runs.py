@@ -175,7 +175,6 @@ class RunController(RunStart):
 
     def _load_finished(self, qid: str, run: RunRecord) -> None:
         from rsdeploy_tui.runner import tail_lines
-
         from rsdeploy_tui.ui import remote_runs
 
         status, state = self._status_words(run.exit_code, run.cancelled, run.finished is None)
