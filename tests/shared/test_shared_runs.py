@@ -273,13 +273,16 @@ def test_the_uploader_gives_up_after_a_bounded_time_and_says_so(
     shared = SharedStore(store_url, Bucket(store_url, settings))
     server.stop()  # the store never answers this run
     runs = tmp_path / "runs"
-    handle = start_run(runs, "echo the run itself is not held up", run_id="r-give-up",
+    handle = start_run(runs, 'echo "not held up; share=${RSDEPLOY_RUN_SHARE:-none}"',
+                       run_id="r-give-up",
                        share={**run_upload.settings(shared, "s-1"), "give_up_s": 1.0})
     status = _wait(lambda: (s := run_upload.read_status(runs, handle.run_id)) and
                    s["state"] == "gave_up" and s, "the uploader gives up", 60)
     assert "local files are the record" in status["error"]
     assert (runs / "r-give-up.exit").exists()  # the run ended on its own time
     assert json.loads((runs / "r-give-up.exit").read_text())["exit_code"] == 0
+    # the store's settings are the uploader's, never the command's
+    assert (runs / "r-give-up.log").read_text() == "not held up; share=none\n"
 
 
 async def test_a_flipped_byte_in_a_chunk_is_a_located_error_and_never_an_end(

@@ -96,8 +96,9 @@ class RunController(RunStart):
             self.resume()
         self.item_shown(self.screen.current_item)
 
-    def resume(self) -> None:
-        """Re-attach every run recorded as started and not finished (output so far, then live)."""
+    def resume(self, quiet: bool = False) -> None:
+        """Re-attach every run recorded as started and not finished (output so far, then live);
+        ``quiet``: without the toast (runs a followed session recorded since it was opened)."""
         from rsdeploy_tui.runner import run_status, tail_lines
         from rsdeploy_tui.ui import remote_runs
 
@@ -128,6 +129,8 @@ class RunController(RunStart):
                     self.output.reset_lines(run.run, tail_lines(Path(run.log), 200,
                                                                 keep_colour=True))
                     self._ended(followed)
+        if quiet:
+            return
         if attached or ended:
             self.screen.notify(
                 f"Re-attached {attached} running command(s); {ended} ended while the app was "
@@ -140,7 +143,7 @@ class RunController(RunStart):
         """Runs recorded since (by the process driving a session this screen follows): shown
         and followed like the ones found at start."""
         if self.ready and self.services.get("reattach", True):
-            self.resume()
+            self.resume(quiet=True)
 
     def _interactive_lost(self, qid: str, run: RunRecord) -> None:
         if self.session.read_only:
