@@ -158,3 +158,24 @@ def test_keys_typed_after_q_reach_the_shell(
     screen.tmux("send-keys", "-t", screen.session, "-l", "typed-after-q")
     screen.keys("Enter")
     screen.wait_for(lambda t: "GOT:typed-after-q" in t, what="the shell reading the keys")
+
+
+def test_keys_in_the_same_burst_as_q_reach_the_shell(
+    screen: TmuxScreen, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`q` and the next command arriving in one read (a paste, tmux, a laggy link): the app
+    had taken them off the terminal already, and they were lost. Now it hands them back."""
+    checklist = tmp_path / "burst.yaml"
+    checklist.write_text(CHECKLIST)
+    app = shlex.join([sys.executable, "-m", "rsdeploy_tui", "--checklist", str(checklist),
+                      "--operator", "ana"])
+    screen.start(["bash", "--norc", "-c", f"{app}; read -r line; echo \"GOT:$line\"; sleep 60"],
+                 env)
+    screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
+    screen.keys("Escape")
+    screen.wait_for(lambda t: "First manual step" in t and "New deployment" not in t,
+                    what="the runbook")
+    # one send-keys: q, the words and Enter reach the app in one read
+    screen.tmux("send-keys", "-t", screen.session, "-l", "qsame-burst words\r")
+    text = screen.wait_for(lambda t: "GOT:" in t, what="the shell reading a line")
+    assert "GOT:same-burst words" in text, text

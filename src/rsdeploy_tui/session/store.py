@@ -148,7 +148,7 @@ class SessionStore:
         session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
                           writer=writer, clock=self.clock)
         session.redactor.add_values(secret_var_values(vars or {}))  # in memory only
-        session.write_snapshot()
+        session.write_snapshot(wait=True)  # listed at once, even by another process
         if self.shared is not None:
             try:
                 lease, _claim = self.shared.claim(session.id, operator, take_over=False)
@@ -240,6 +240,8 @@ class SessionStore:
             else:
                 session.record("session_resumed", by=operator, host=session.host,
                                ssh_from=ssh_origin(), login=default_operator())
+            if not snapshot_ok:  # the warning says it was rebuilt: so it is, on return
+                session.write_snapshot(wait=True)
         except BaseException:
             session.close()
             raise

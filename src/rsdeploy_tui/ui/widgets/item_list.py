@@ -135,6 +135,31 @@ class ItemList(OptionList):
             prompt = HangingLine(prompt, self._indent)
         return super().replace_option_prompt(option_id, prompt)  # type: ignore[arg-type]
 
+    def _replace_option_prompt(self, index: int, prompt: object) -> None:
+        """Replace one line, keeping the cached layout and renders of all the others.
+
+        OptionList drops every cache on a replace, so the next frame (and the next key) measured
+        every line again: a Rich render of each of a phase's ~60 items after every check result
+        that lands. A line whose height did not change only needs its own render dropped.
+        """
+        option = self.get_option_at_index(index)
+        try:
+            old_height = self._line_cache.heights.get(index)
+            option._set_prompt(prompt)  # type: ignore[arg-type]
+            if old_height is None:
+                raise LookupError("not laid out yet")
+            padding = self.get_component_styles("option-list--option").padding
+            width = self.scrollable_content_region.width - self._get_left_gutter_width()
+            height = self._get_visual(option).get_height(self.styles, width - padding.width)
+            if height + option._divider != old_height:
+                raise LookupError("the line's height changed")
+            cache = self._option_render_cache
+            for key in [key for key in cache.keys() if key[0] is option]:
+                cache.discard(key)
+            self.refresh()
+        except (LookupError, AttributeError):  # AttributeError: another Textual's internals
+            super()._replace_option_prompt(index, prompt)  # type: ignore[arg-type]
+
     @staticmethod
     def _signature(found: object) -> tuple[str, str]:
         if found is None:
