@@ -106,6 +106,8 @@ class RemoteWatch:
         self.damaged: RsdeployError | None = None
         self.trouble: str | None = None
         """Why the store did not answer the last poll (None when it did)."""
+        self.asked = False
+        """The store answered at least once."""
         self._shown = ""
 
     @property
@@ -127,6 +129,8 @@ class RemoteWatch:
             text += f" · last output {_ago(quiet)}"
         if self.trouble:
             text += " · shared store not answering"
+        elif self.asked and self.mirror.meta is None:
+            text += " · nothing of it in the shared store yet"
         return text
 
     async def poll_loop(self) -> None:
@@ -136,6 +140,7 @@ class RemoteWatch:
             try:
                 await asyncio.to_thread(self.mirror.poll)
                 self.trouble = None
+                self.asked = True
             except SharedRunDamaged as error:
                 self._damaged(error)
                 return
