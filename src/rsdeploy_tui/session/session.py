@@ -192,6 +192,8 @@ class Session:
         self.shared: Any = None
         self.follow_shared: Callable[[Session], tuple[list[Event], LockHolder | None]] | None \
             = None
+        # the SharedStore itself (holder or viewer): runs started elsewhere are read from it
+        self.shared_store: Any = None
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -284,6 +284,7 @@ class SessionStore:
         except Unreachable as error:
             viewer = self._open(self.directory(session_id), operator, True, False)
             viewer.warnings.append(f"{error.message} Showing this machine's copy.")
+            viewer.shared_store = shared
             return viewer
         if not events:
             raise RsdeployError("No such session", f"There is no session {session_id} in "
@@ -294,6 +295,7 @@ class SessionStore:
         viewer = Session(self.root / session_id, events, operator=operator, read_only=True,
                          lock=None, writer=None, clock=self.clock, holder=holder)
         viewer.follow_shared = shared.follow
+        viewer.shared_store = shared
         return viewer
 
     def directory(self, session_id: str) -> Path:

@@ -44,6 +44,7 @@ class Bucket:
         self.url = url
         self._s3 = client or aws.client("s3", vars, retries=1)
         self.endpoint = str(self._s3.meta.endpoint_url)
+        self.region = str(self._s3.meta.region_name or "")
         check_endpoint(self.endpoint, url)
 
     def put_new(self, key: str, body: bytes, metadata: dict[str, str] | None = None) -> str:

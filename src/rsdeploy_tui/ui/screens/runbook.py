@@ -273,9 +273,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
 
         command, _ = self.ctx.command_shown(item, self.state.facts)
         missing = self.ctx.missing(*item_templates(item, self.state.facts, self.ctx.values))
+        running_on = self._runs.running_on(item) if self._runs is not None else None
         detail.show(self.checking.decorate_detail(item, view.detail_text(
             self.checklist, item, self.state, self.ctx.display_marked, self.ctx.glyphs,
-            command=command, missing=missing, hint=missing_hint)))
+            command=command, missing=missing, hint=missing_hint, running_on=running_on)))
 
     # ---------------------------------------------------------------- lookups
     def _phase_pane(self) -> PhasePane | None:
