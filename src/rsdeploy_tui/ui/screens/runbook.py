@@ -54,6 +54,10 @@ borders top and bottom, so the item list keeps at least 10 rows at 80x24 with th
 open."""
 
 
+RENDER_BATCH_S = 0.1
+"""Longest a check result's re-render waits for the results landing after it."""
+
+
 class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFigures,
                     RunbookLanding, Screen[None]):
     """The operator's whole day: phases as tabs, items, detail, keys."""
@@ -107,6 +111,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         self.checklist = ctx.checklist
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
+        self._render_due: Any = None  # a batched re-render's timer (check results)
         self._cursor_placed = False
         # Where the cursor goes first: the running item, else where it was at the last quit,
         # else the next pending item (ui/landing.py).
@@ -247,6 +252,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
         """Re-render everything that depends on session state."""
+        if self._render_due is not None:  # this render is the one that was due
+            self._render_due.stop()
+            self._render_due = None
         state = self.state
         tabbed = self.query_one("#phases", PhaseTabs)
         for phase in self.checklist.phases:
@@ -389,7 +397,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         except (RsdeployError, OSError) as error:
             self._not_recorded(error)
             return False
-        self._recorded(seen)
+        self._recorded(seen, batched=True)
         return True
 
     def _not_recorded(self, error: RsdeployError | OSError) -> None:
@@ -399,12 +407,21 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
 
-    def _recorded(self, seen: int) -> None:
-        """Show what was recorded (and the warnings that came with it), from the session."""
+    def _recorded(self, seen: int, batched: bool = False) -> None:
+        """Show what was recorded (and the warnings that came with it), from the session.
+
+        ``batched`` (check results): while other checks are still running, the re-render
+        waits up to ``RENDER_BATCH_S`` to take in the results landing meanwhile (their list
+        lines are painted at once by the check controller); the last result renders at once.
+        """
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
+        if batched and self.checking.running_count:
+            if self._render_due is None:
+                self._render_due = self.set_timer(RENDER_BATCH_S, self.render_state)
+            return
         self.render_state()
 
     def action_set_value(self) -> None:
