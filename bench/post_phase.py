@@ -2,7 +2,8 @@
 
 Everything local: HTTPS/HTTP servers with a trustme CA (tests/checks/web_servers.py), moto's
 server for S3/CloudWatch/Logs and the EB API stub for Elastic Beanstalk, the real TUI headless
-(``App.run_test``). PostgreSQL is not started: the two database checks answer at once with
+(``App.run_test``). The servers run in a process of their own, as real endpoints do: in the app's
+process their request handling would hold the app's GIL and be counted as the app's latency. PostgreSQL is not started: the two database checks answer at once with
 "no database settings" (their cost is not part of these figures).
 
 Prints, from the same run:
@@ -31,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "tests" / "checks")]
+sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests"), str(ROOT / "tests" / "checks"),
+                str(ROOT / "bench")]
 
 from web_servers import web_servers  # noqa: E402
 
@@ -39,7 +41,7 @@ ENV = "rs-systems-prod"
 BUCKET = "rs-bench-backups"
 
 
-def start_aws() -> tuple[Any, Any]:
+def start_aws() -> tuple[Any, Any, dict[str, str]]:
     """moto (S3, CloudWatch, Logs) and the EB stub, seeded like a healthy production."""
     import boto3
     from moto.server import ThreadedMotoServer
@@ -53,9 +55,10 @@ def start_aws() -> tuple[Any, Any]:
     stub = EbApiStub()
     stub.start()
     stub.add_environment(ENV)
-    os.environ.update(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
-                      AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://{host}:{port}",
-                      AWS_ENDPOINT_URL_ELASTIC_BEANSTALK=stub.url)
+    env = dict(AWS_ACCESS_KEY_ID="AKIABENCH", AWS_SECRET_ACCESS_KEY="bench-secret",
+               AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=f"http://{host}:{port}",
+               AWS_ENDPOINT_URL_ELASTIC_BEANSTALK=stub.url)
+    os.environ.update(env)
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="emergency/nightly/db-backup.dump",
@@ -70,7 +73,47 @@ def start_aws() -> tuple[Any, Any]:
         AlarmName=f"{ENV}-5xx", MetricName="5XXError", Namespace="AWS/ApplicationELB",
         Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
         ComparisonOperator="GreaterThanThreshold")
-    return moto, stub
+    return moto, stub, env
+
+
+def serve(tmp: str, conn: Any) -> None:
+    """The servers' process: start them, send their addresses, serve until told to stop."""
+    moto, stub, env = start_aws()
+    with web_servers(Path(tmp)) as web:
+        conn.send({"env": env, "https": web.https.url, "http": web.http.url,
+                   "ca_file": str(web.ca_file)})
+        conn.recv()  # the bench is done
+    stub.stop()
+    moto.stop()
+
+
+def flat_profile(profiler: Any, top: int = 25) -> str:
+    """Where the loop's thread spent the rounds, by module (self time), then by our callers."""
+    import collections
+
+    by_module: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
+
+    def walk(frame: Any, caller: str) -> None:
+        path = frame.file_path_short or ""
+        module = path.split("site-packages/")[-1].split("/")[0] if "site-packages" in path \
+            else path.rsplit("/", 1)[-1]
+        if "rsdeploy_tui" in path:
+            caller = f"{path.rsplit('/', 1)[-1]}:{frame.function}"
+        by_module[module] += frame.total_self_time
+        ours[caller] += frame.total_self_time
+        for child in frame.children:
+            walk(child, caller)
+
+    walk(profiler.last_session.root_frame(), "(not below our code)")
+    total = sum(by_module.values()) or 1
+    lines = ["self time by library:"]
+    lines += [f"{seconds:8.2f} s {seconds / total:6.1%}  {name}"
+              for name, seconds in by_module.most_common(12)]
+    lines.append("time by the innermost frame of ours it ran under:")
+    lines += [f"{seconds:8.2f} s {seconds / total:6.1%}  {name}"
+              for name, seconds in ours.most_common(top)]
+    return "\n".join(lines)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -105,7 +148,7 @@ async def key_latency(app: Any, screen: Any, count: int, busy: Any = None) -> li
 
 
 async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str,
-              state: Path) -> None:
+              state: Path, profile: bool = False, stalls: bool = False) -> None:
     from textual import events
 
     from rsdeploy_tui.app import make_app
@@ -132,10 +175,25 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
         screen = app.screen
         idle = await key_latency(app, screen, keys)
         landing: list[float] = []
-        rounds: list[tuple[float, float, str]] = []
+        rounds: list[tuple[float, float, str, float]] = []
         seen = 0
+        watch = None
+        if stalls:
+            from stalls import StallWatch
+
+            watch = StallWatch(asyncio.get_running_loop())
+        profiler = None
+        if profile:  # what the event loop's thread does while the checks land
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.001, async_mode="disabled")
         for _ in range(repeat):
+            if profiler is not None:
+                profiler.start()
+            if watch is not None and not watch._thread.is_alive():
+                watch.start()
             started = time.perf_counter()
+            loop_cpu = time.thread_time()  # this is the event loop's thread
             # posted as the driver posts it: pilot.press would wait for the app to go idle,
             # i.e. for every check to land, and no key could be measured while they do
             app.post_message(events.Key("a", "a"))
@@ -146,12 +204,21 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
             while screen.checking.running_count:
                 await asyncio.sleep(0.01)
             wall = time.perf_counter() - started
+            loop_cpu = time.thread_time() - loop_cpu
+            if profiler is not None:
+                profiler.stop()
             results = [e for e in session.events if e.kind == "check_result"][seen:]
             seen += len(results)
             slowest = max(results, key=lambda e: float(e.data.get("duration_s") or 0))
-            rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item)))
+            rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item), loop_cpu))
             await pilot.pause(0.3)
     session.close()
+    if watch is not None:
+        watch.stop()
+        print(watch.report())
+    if profiler is not None:
+        print(profiler.output_text(unicode=False, color=False, show_all=False))
+        print(flat_profile(profiler))
     statuses: dict[str, int] = {}
     for event in results:
         statuses[event.data["status"]] = statuses.get(event.data["status"], 0) + 1
@@ -164,9 +231,13 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
                   f"{percentile(values_, 0.99) * ms:>9.1f}{max(values_) * ms:>9.1f}")
         else:
             print(f"{label:<24}    0  (the checks finished before a key could be sent)")
-    print(f"{'round':<8}{'phase wall s':>13}{'slowest check s':>17}{'wall/slowest':>14}  slowest")
-    for number, (wall, slow_s, qid) in enumerate(rounds, 1):
-        print(f"{number:<8}{wall:>13.2f}{slow_s:>17.2f}{wall / max(slow_s, 1e-6):>13.2f}x  {qid}")
+    print(f"{'round':<8}{'phase wall s':>13}{'slowest check s':>17}{'wall/slowest':>14}"
+          f"{'loop CPU s':>12}  slowest")
+    for number, (wall, slow_s, qid, cpu) in enumerate(rounds, 1):
+        print(f"{number:<8}{wall:>13.2f}{slow_s:>17.2f}{wall / max(slow_s, 1e-6):>13.2f}x"
+              f"{cpu:>12.2f}  {qid}")
+    print("loop CPU: what the event loop's thread itself computed during the round (keys "
+          "included); unlike the times, it does not grow with the machine's load")
     print("targets: key p99 < 50 ms while checks land; phase wall <= 1.3x its slowest check")
 
 
@@ -174,18 +245,29 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=60, help="keys on the idle screen")
     parser.add_argument("--rounds", type=int, default=5, help="times `a` runs the phase")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where the event loop's thread spends the rounds (pyinstrument)")
+    parser.add_argument("--stalls", action="store_true",
+                        help="print what held the event loop for over 30 ms during the rounds")
     args = parser.parse_args()
-    moto, stub = start_aws()
-    try:
-        with tempfile.TemporaryDirectory() as tmp, web_servers(Path(tmp)) as web:
+    import multiprocessing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, theirs = multiprocessing.Pipe()
+        servers = multiprocessing.get_context("spawn").Process(target=serve, args=(tmp, theirs),
+                                                               daemon=True)
+        servers.start()
+        try:
+            web = ours.recv()
+            os.environ.update(web["env"])
             os.environ["RSDEPLOY_STATE_DIR"] = str(Path(tmp) / "state")
             os.environ["RSDEPLOY_CONFIG_DIR"] = str(Path(tmp) / "config")
             os.environ["RSDEPLOY_CACHE_DIR"] = str(Path(tmp) / "cache")
-            asyncio.run(run(args.keys, args.rounds, web.https.url, web.http.url, str(web.ca_file),
-                            Path(tmp)))
-    finally:
-        stub.stop()
-        moto.stop()
+            asyncio.run(run(args.keys, args.rounds, web["https"], web["http"], web["ca_file"],
+                            Path(tmp), args.profile, args.stalls))
+        finally:
+            ours.send("stop")
+            servers.join(10)
 
 
 if __name__ == "__main__":

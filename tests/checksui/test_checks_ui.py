@@ -196,3 +196,58 @@ async def test_quit_while_checks_run_asks(app_for: Any, session: Session, site: 
             await settle(pilot, screen)
     finally:
         site.release_slow()
+
+
+class SlowDisk:
+    """A home-made double for a disk whose fsync stalls (the real journal writer underneath):
+    a stalled fsync cannot be produced on demand here. Appends from a thread other than the
+    event loop's wait until the test lets them through; the append is real once it runs."""
+
+    def __init__(self, writer: Any, loop_thread: int) -> None:
+        import threading
+
+        self._writer = writer
+        self._loop_thread = loop_thread
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._writer, name)
+
+    def append(self, event: Any) -> None:
+        import threading
+
+        if threading.get_ident() != self._loop_thread:
+            self.entered.set()
+            self.release.wait(20)
+        self._writer.append(event)
+
+
+async def test_keys_are_handled_while_a_check_result_waits_for_the_disk(
+    app_for: Any, session: Session, stored: Stored
+) -> None:
+    """A check result's fsync stalls: the cursor still moves at once, and the result shows
+    only once it is durable (never before)."""
+    import threading
+
+    disk = SlowDisk(session._writer, threading.get_ident())
+    session._writer = disk
+    app = app_for(session)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = runbook(app)
+            assert screen.current_item.qid == "pre.health"
+            await pilot.press("c")
+            await wait_for(pilot, disk.entered.is_set)
+            await pilot.press("j")  # the result is still on its way to the disk
+            assert screen.current_item.qid == "pre.auto"
+            assert "pre.health" not in results(session)
+            assert "PASS" not in line_of(screen, "pre.health") and "✓" not in line_of(
+                screen, "pre.health")
+            disk.release.set()
+            await wait_for(pilot, lambda: "pre.health" in results(session))
+            await settle(pilot, screen)
+            assert line_of(screen, "pre.health").startswith("[ ] ✓ ")
+    finally:
+        disk.release.set()
+    assert stored(session.id).item("pre.health").check.status == "pass"  # type: ignore[union-attr]

@@ -55,7 +55,7 @@ def test_the_app_starts_and_offers_the_healthy_session(screen: TmuxScreen,
     screen.keys("q")
     # The pane outlives the app: its exit status and the hint it printed are read, not guessed.
     status = screen.wait_ended(30, what="the app to quit")
-    assert status in (0, None)  # None: tmux did not learn it (see TmuxScreen.wait_ended)
+    assert status == 0
     assert f"rsdeploy-tui resume {healthy.id}" in screen.text(history=True)
     resumed = store.open(healthy.id, read_only=True)
     kinds = [e.kind for e in resumed.events]
@@ -83,6 +83,6 @@ def test_resuming_the_damaged_session_is_a_located_sentence(screen: TmuxScreen,
                  keep_after_exit=True)
     status = screen.wait_ended(30, what="resume to refuse and exit")
     shown = screen.text(history=True)
-    assert status != 0  # 2, or None when tmux did not learn it (see TmuxScreen.wait_ended)
+    assert status == 1  # an RsdeployError: its sentence on stderr, exit 1
     assert "Traceback" not in shown
     assert "line 2 is corrupted" in " ".join(shown.split()) and "data.tail" in shown, shown

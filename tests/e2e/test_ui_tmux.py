@@ -130,22 +130,27 @@ def test_resume_after_kill_lands_on_the_running_item(
     screen.keys("q")
 
 
-def test_keys_typed_after_q_reach_the_shell(
-    screen: TmuxScreen, env: dict[str, str], tmp_path: Path
-) -> None:
-    """Keys typed while the app was leaving (`rsdeploy-tui show` right after `q`) were
-    swallowed: read by the app, then flushed. Now the app stops reading at `q`."""
+def start_before_a_shell_read(screen: TmuxScreen, env: dict[str, str], tmp_path: Path) -> None:
+    """The app on a small checklist, then a shell that reads one line (whatever was typed
+    after q) and prints it as ``GOT:<line>``; returns with the runbook on screen."""
     checklist = tmp_path / "landing.yaml"
     checklist.write_text(CHECKLIST)
     app = shlex.join([sys.executable, "-m", "rsdeploy_tui", "--checklist", str(checklist),
                       "--operator", "ana"])
-    # after the app, the shell reads one line: whatever was typed after q
     screen.start(["bash", "--norc", "-c", f"{app}; read -r line; echo \"GOT:$line\"; sleep 60"],
                  env)
     screen.wait_for(lambda t: "New deployment" in t, what="the version/sprint question")
     screen.keys("Escape")
     screen.wait_for(lambda t: "First manual step" in t and "New deployment" not in t,
                     what="the runbook")
+
+
+def test_keys_typed_after_q_reach_the_shell(
+    screen: TmuxScreen, env: dict[str, str], tmp_path: Path
+) -> None:
+    """Keys typed while the app was leaving (`rsdeploy-tui show` right after `q`) were
+    swallowed: read by the app, then flushed. Now the app stops reading at `q`."""
+    start_before_a_shell_read(screen, env, tmp_path)
     screen.keys("Down")  # so that q records where the cursor is (the sign q was handled)
     screen.wait_for(lambda t: "Second manual step" in t, what="the cursor moved")
     (journal,) = (tmp_path / "state").glob("sessions/*/events.jsonl")
@@ -158,3 +163,15 @@ def test_keys_typed_after_q_reach_the_shell(
     screen.tmux("send-keys", "-t", screen.session, "-l", "typed-after-q")
     screen.keys("Enter")
     screen.wait_for(lambda t: "GOT:typed-after-q" in t, what="the shell reading the keys")
+
+
+def test_keys_in_the_same_burst_as_q_reach_the_shell(
+    screen: TmuxScreen, env: dict[str, str], tmp_path: Path
+) -> None:
+    """`q` and the next command arriving in one read (a paste, tmux, a laggy link): the app
+    had taken them off the terminal already, and they were lost. Now it hands them back."""
+    start_before_a_shell_read(screen, env, tmp_path)
+    # one send-keys: q, the words and Enter reach the app in one read
+    screen.tmux("send-keys", "-t", screen.session, "-l", "qsame-burst words\r")
+    text = screen.wait_for(lambda t: "GOT:" in t, what="the shell reading a line")
+    assert "GOT:same-burst words" in text, text

@@ -26,6 +26,7 @@ class TmuxScreen:
         self.height = height
         self.session = "app"
         self.pids: list[int] = []
+        self.status_file = Path(f"/tmp/{self.socket}.status")
 
     def tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a tmux command against this test's own server."""
@@ -51,9 +52,16 @@ class TmuxScreen:
         so what it printed last (after leaving the alternate screen) can still be read.
         """
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        command = f"cd {shlex.quote(str(REPO))} && exec env {exports} " + shlex.join(argv)
+        # Kept panes: the shell stays to write the program's exit status to a file (tmux 3.3a
+        # intermittently marks such a pane dead with an empty #{pane_dead_status}).
+        launch = "" if keep_after_exit else "exec "
+        command = f"cd {shlex.quote(str(REPO))} && {launch}env {exports} " + shlex.join(argv)
         if stderr is not None:
             command += f" 2>{shlex.quote(str(stderr))}"
+        if keep_after_exit:
+            self.status_file = Path(f"/tmp/{self.socket}.status")
+            self.status_file.unlink(missing_ok=True)
+            command += f"; echo $? > {shlex.quote(str(self.status_file))}"
         self.tmux(
             "new-session",
             "-d",
@@ -70,35 +78,16 @@ class TmuxScreen:
         )
         self.pids.append(self.pid())
 
-    def pane_dead(self) -> bool:
-        """True once the program in a kept pane (``keep_after_exit``) has ended."""
-        out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_dead}", check=False)
-        return out.stdout.strip() == "1"
-
-    def exit_status(self) -> int | None:
-        """The exit status of the program in a kept pane that has ended, else None."""
-        out = self.tmux("list-panes", "-t", self.session, "-F", "#{pane_dead_status}",
-                        check=False).stdout.strip()
-        return int(out) if self.pane_dead() and out.lstrip("-").isdigit() else None
-
-    def wait_ended(self, timeout: float = 30.0, what: str = "") -> int | None:
-        """Wait until the program in a kept pane has ended; return its exit status.
-
-        None when tmux never learned the status: seen intermittently with tmux 3.3a (about one
-        run in three of a CI run), the pane is dead and its program gone, but
-        ``#{pane_dead_status}`` stays empty. Callers assert the status only when it is known.
-        """
+    def wait_ended(self, timeout: float = 30.0, what: str = "") -> int:
+        """Wait until the program in a kept pane (``keep_after_exit``) has ended; return its
+        exit status, as the pane's shell wrote it."""
         deadline = time.monotonic() + timeout
-        while not self.pane_dead():
+        while not (self.status_file.exists() and self.status_file.read_text().strip()):
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting for {what or 'the program to end'}; "
                                      f"screen:\n{self.text()}")
             time.sleep(0.1)
-        # tmux marks the pane dead a moment before it has the exit status
-        settle = time.monotonic() + 3
-        while (status := self.exit_status()) is None and time.monotonic() < settle:
-            time.sleep(0.1)
-        return status
+        return int(self.status_file.read_text().strip())
 
     def pid(self) -> int:
         """Process id of the program in the pane."""
@@ -137,6 +126,7 @@ class TmuxScreen:
         Survivors are SIGKILLed so a failing run leaves no orphans behind (the caller fails).
         """
         self.tmux("kill-server", check=False)
+        self.status_file.unlink(missing_ok=True)
         deadline = time.monotonic() + grace
         survivors = [p for p in self.pids if _alive(p)]
         while survivors and time.monotonic() < deadline:

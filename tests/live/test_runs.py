@@ -318,3 +318,49 @@ async def test_eb_logs_run_from_an_item_reads_like_the_log_pane(
         assert not any("b'" in line for line in lines if line.startswith("[i-"))
     finally:
         session.close()
+
+
+async def test_tick_on_success_after_a_failed_run_ticks_on_the_retry(
+    store: Any, services: dict[str, Any], tmp_path: Path
+) -> None:
+    """A rollback step that fails, is fixed and run again: the failed run stays on record,
+    the retry's exit 0 ticks the item (the latest run decides)."""
+    from rsdeploy_tui.checklist import load_checklist
+    from rsdeploy_tui.checklist.vars import resolve_vars
+
+    marker = tmp_path / "fixed"
+    checklist_file = tmp_path / "retry.yaml"
+    checklist_file.write_text(f"""
+name: Retry
+phases:
+  - id: rollback
+    title: Rollback
+    items:
+      - id: restore
+        text: Restore the previous version
+        command: |
+          test -e {marker} || {{ echo "not yet: {marker} missing"; exit 2; }}
+          echo restored
+        tick_on_success: true
+""")
+    checklist = load_checklist(checklist_file)
+    session = store.create(checklist, vars=resolve_vars(checklist, {}, config={}),
+                           operator="ana")
+    try:
+        app = make_app(checklist, session, use_git=False, services=services)
+        async with app.run_test(size=SIZE) as pilot:
+            await goto(pilot, app, "rollback.restore")
+            await pilot.press("r")
+            await wait_for(pilot, lambda: finished(session, "rollback.restore"))
+            state = session.state(checklist)
+            assert state.items["rollback.restore"].state == "failed"
+            marker.touch()  # the operator fixed what was missing
+            await pilot.press("r")
+            await wait_for(pilot, lambda: kinds(session, "rollback.restore").count(
+                "command_finished") == 2 and session.state(checklist).items[
+                    "rollback.restore"].state == "done", what="the retry to tick the step")
+    finally:
+        session.close()
+    item = store.open(session.id, read_only=True).state(checklist).item("rollback.restore")
+    assert item.state == "done" and [r.exit_code for r in item.runs] == [2, 0]
+    assert item.runs[0].tail == [f"not yet: {marker} missing"]

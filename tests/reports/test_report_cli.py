@@ -53,3 +53,27 @@ def test_report_of_unknown_session_is_a_sentence_not_a_traceback(tmp_path: Path)
     done = _cli("report", state=tmp_path / "empty")
     assert done.returncode == 1
     assert "No sessions yet" in done.stderr
+
+
+def test_report_and_messages_carry_no_terminal_control_sequences(tmp_path: Path,
+                                                                 app_dir: Path) -> None:
+    """A note or a command's output holding escape sequences (colour, clear screen, a window
+    title) must not reach the terminal that prints the report, nor a message pasted to chat."""
+    from rsdeploy_tui.reports import build_messages
+
+    state = tmp_path / "state"
+    session, checklist = half_done_session(state / "sessions", app_dir)
+    item = next(i for i in checklist.iter_items() if i.command)
+    session.record("note", item.qid, text="clear \x1b[2J\x1b]0;owned\x07 then \x9b31mred")
+    session.record("note", "pre.known-issues", text="slow \x1b[31mlogin\x1b[0m page")
+    try:
+        done = _cli("report", session.id, state=state)
+        assert done.returncode == 0, done.stderr
+        assert "then" in done.stdout  # the note is there, without its sequences
+        assert not any(ch in done.stdout for ch in "\x1b\x07\x9b"), repr(done.stdout[-400:])
+        done = _cli("report", session.id, "--format", "json", state=state)
+        assert "\\u001b" not in done.stdout and "\x9b" not in done.stdout
+        for message in build_messages(checklist, session, use_git=False):
+            assert not any(ch in message.body + message.subject for ch in "\x1b\x07\x9b")
+    finally:
+        session.close()

@@ -191,3 +191,30 @@ def test_a_tick_over_a_failing_check_is_an_override_in_the_log(
                    check_status="error")
     text = render_report(checklist, session, "md", clock=CLOCK, use_git=False)
     assert "- Override: " in text and "verified by hand in the console" in text
+
+
+def test_status_update_issues_are_sentences_without_commands_five_named(
+        tmp_path: object, app_dir: object, closing: list) -> None:
+    """The "Issues:" list of the status update: an item's inline commands and a failed run's
+    command line are left out (as in the known issues), and a long run is cut at five."""
+    from pathlib import Path
+
+    from reports_factory import frozen, make_store, session_vars
+
+    checklist = frozen()
+    store, _ = make_store(Path(str(tmp_path)) / "status")
+    session = store.create(checklist, vars=session_vars(checklist, Path(str(app_dir))),
+                           operator="ana")
+    closing.append(session)
+    with_command = next(i for i in checklist.iter_items() if "`" in i.text)
+    session.record("command_started", with_command.qid, run="r1",
+                   command="eb deploy --staged --label rs-9", pid=1)
+    session.record("command_finished", with_command.qid, run="r1", exit_code=4, duration_s=1.0)
+    for n in range(6):
+        session.record("note", "pre.known-issues", text=f"slow page {n}")
+    body = {m.id: m for m in build_messages(checklist, session, clock=CLOCK,
+                                            use_git=False)}["status_issue"].body
+    issues = body.split("Issues:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(issues) == 6 and issues[-1] == "- and 2 more (see the deployment log)", issues
+    assert "`" not in body and "eb deploy --staged" not in body
+    assert any("exited 4" in line for line in issues), issues

@@ -207,6 +207,7 @@ def test_a_failed_snapshot_write_says_the_event_was_recorded(
     snapshot.unlink()
     snapshot.mkdir()  # os.replace onto a directory fails, as a full disk would
     event = s.record("tick", "pre.db-backup")
+    assert s.flush_snapshot()  # session.json is written off the recording thread
     [warning] = s.warnings
     assert "The event was recorded in the journal" in warning
     assert "Nothing was recorded" not in warning and "repeat the last action" not in warning

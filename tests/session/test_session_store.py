@@ -95,6 +95,7 @@ def test_snapshot_is_small_and_journal_is_the_truth(store: SessionStore,
     s = store.create(checklist, operator="ana")
     for n in range(50):
         s.record("note", "pre.notify", text=f"note {n}")
+    assert s.flush_snapshot()  # written off the recording thread, the newest one kept
     snapshot = json.loads((s.dir / "session.json").read_text())
     assert snapshot["schema"] == 1 and snapshot["events"] == 51
     assert len((s.dir / "session.json").read_bytes()) < 1000

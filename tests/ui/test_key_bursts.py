@@ -144,3 +144,28 @@ async def test_keys_typed_right_after_slash_go_into_the_filter_in_order(
     ticks = [item for kind, item in kinds(session) if kind == "tick"]
     assert ticks == ["post.health"]
     assert stored(session.id).item("post.health").state == "done"
+
+
+async def test_keys_in_the_burst_after_q_are_kept_for_the_shell_not_acted_on(
+    mini: Checklist, session: Session, stored: Stored
+) -> None:
+    """`q j <space> eb status`: nothing after q may tick or move; its text is the shell's."""
+    app = make_app(mini, session, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        for char in "qj eb status\n":
+            app.post_message(events.Key(NAMES.get(char, char), char))
+        await pilot.pause(0.5)
+    assert "".join(app.leaving_keys or []) == "j eb status\n"
+    assert [kind for kind, _ in kinds(session)] == ["cursor"]  # q's own record, nothing after
+
+
+def test_handing_back_keys_without_a_terminal_says_so(monkeypatch: object) -> None:
+    import io
+    import sys
+
+    from rsdeploy_tui.ui.typeahead import hand_back
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))  # type: ignore[attr-defined]
+    refused = hand_back("ls\r")
+    assert refused is not None and "3 character(s) typed right after q" in refused
+    assert hand_back("") is None

@@ -210,6 +210,12 @@ def run(args: argparse.Namespace) -> int:
         session = app.session
         if session is not None:
             session.close()
+    if app.leaving_keys:  # typed in the same burst as q: the shell's
+        from rsdeploy_tui.ui.typeahead import hand_back
+
+        refused = hand_back("".join(app.leaving_keys))
+        if refused:
+            _say(refused)
     if app.return_code and app.return_code > 128:
         return app.return_code  # SIGHUP/SIGTERM: the terminal is probably gone; say nothing
     if session is not None:

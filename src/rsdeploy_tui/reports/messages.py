@@ -216,7 +216,12 @@ def _status_updates(facts: DeploymentFacts, phase_titles: Mapping[str, str]) -> 
         headline = "We hit an issue and are working on it."
     else:
         headline = "No issues so far."
-    lines = "\n".join(f"- {i.text}" for i in problems) or "- None"
+    # Sentences, as in the known issues: no inline commands (`...`), five named, the rest counted
+    named = [_plain(i.text) for i in problems]
+    if len(named) > KNOWN_ISSUES_SHOWN:
+        more = len(named) - KNOWN_ISSUES_SHOWN
+        named = [*named[:KNOWN_ISSUES_SHOWN], f"and {more} more (see the deployment log)"]
+    lines = "\n".join(f"- {line}" for line in named) or "- None"
     issue = Message(
         "status_issue", "Status: issue update", f"Deployment update - {version}",
         f"Team,\n\nUpdate on the deployment of {what}{where} ({show_time(facts.now)}):\n"

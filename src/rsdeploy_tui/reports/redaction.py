@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rsdeploy_tui.session.redact import MASK, Redactor
+from rsdeploy_tui.session.redact import MASK, Redactor, strip_controls
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Checklist
@@ -32,18 +32,29 @@ class Scrubber:
             self._again.add_values(secret_var_values(values))
 
     def text(self, text: str) -> str:
-        """``text`` with secrets replaced by ``****``."""
+        """``text`` with secrets replaced by ``****`` and no terminal control sequences (a
+        report printed to a terminal, or a message pasted into chat, must not drive it)."""
         if not text:
             return text
         if self._redactor is not None:
             text = self._redactor.text(text)
-        return self._again.text(text)
+        return strip_controls(self._again.text(text))
 
     def value(self, value: Any) -> Any:
-        """A copy of nested dicts/lists with every string redacted."""
+        """A copy of nested dicts/lists with every string redacted, without control sequences."""
         if self._redactor is not None:
             value = self._redactor.value(value)
-        return self._again.value(value)
+        return _without_controls(self._again.value(value))
+
+
+def _without_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {key: _without_controls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_controls(item) for item in value]
+    return value
 
 
 def scrubber(session: Any, checklist: Checklist,

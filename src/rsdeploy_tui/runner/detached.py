@@ -113,6 +113,7 @@ def start_run(
     secret_names: Iterable[str] = (),
     fail_fast: bool = True,
     mask_values: Iterable[str] = (),
+    share: Mapping[str, Any] | None = None,
 ) -> RunHandle:
     """Start ``bash -c command`` detached from this process.
 
@@ -131,6 +132,9 @@ def start_run(
         mask_values: Further values masked in the log file and metadata (vars that hold a
             token or a URL password: ``session.redactor.added_values()``); handed to the
             wrapper in its environment, which it removes before the command starts.
+        share: The session's shared store (``session.shared.run_upload.settings``): the
+            wrapper starts the run's uploader, which puts its meta, output and exit record in
+            the store (through the environment, never argv). None: the run stays local.
 
     Raises:
         RunError: the id is unusable or already used, or the wrapper could not start.
@@ -147,6 +151,9 @@ def start_run(
     child_env["RSDEPLOY_RUN_SECRETS"] = ",".join(dict.fromkeys([*ALWAYS_SECRET, *secret_names]))
     child_env["RSDEPLOY_RUN_FAIL_FAST"] = "1" if fail_fast else "0"
     child_env["RSDEPLOY_RUN_MASK"] = json.dumps(list(mask_values))
+    child_env.pop("RSDEPLOY_RUN_SHARE", None)  # never a stale one from the app's environment
+    if share is not None:
+        child_env["RSDEPLOY_RUN_SHARE"] = json.dumps(dict(share))
     launcher = subprocess.Popen(
         [sys.executable, "-I", str(WRAPPER), str(run_dir), run_id, str(cwd or ""), "--", command],
         stdin=subprocess.DEVNULL,

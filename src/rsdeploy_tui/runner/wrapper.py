@@ -12,6 +12,11 @@ in ``ps`` come through the environment and are removed before the command starts
 in the log; the values themselves are only in the environment) and ``RSDEPLOY_RUN_MASK`` (a JSON
 list of further values to mask: vars holding a token or a URL password).
 
+``RSDEPLOY_RUN_SHARE`` (JSON: the session's shared store, endpoint, region, the app's
+interpreter and import path) makes it start the run's uploader first
+(``session/shared/run_upload.py``, which can import boto3): the run's meta, output chunks and
+exit record go to the store from a process of the run's own, not the app's.
+
 What it does:
 1. Forks; the first process prints the wrapper's pid on stdout and exits, so the app reaps it at
    once and the wrapper is re-parented away from the app (the app dying cannot take it along).
@@ -39,6 +44,7 @@ import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -285,6 +291,7 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
             "cwd": cwd or None,
             "started": started,
             "fail_fast": fail_fast,
+            "host": socket.gethostname(),  # another machine shows "running on <host>"
         },
     )
     os.write(ready_fd, f"{pid}\n".encode())
@@ -382,6 +389,41 @@ def run(run_dir: Path, run_id: str, cwd: str, command: str, ready_fd: int) -> in
     return exit_code
 
 
+def _start_uploader(run_dir: Path, run_id: str, share: str) -> None:
+    """Start the run's uploader (``session/shared/run_upload.py``) outside the run's process
+    tree: forked through a short-lived middle process before the wrapper becomes a subreaper,
+    in its own session, so cancelling the run (which signals the wrapper's descendants) never
+    stops the upload of its end and it is never named as a process the run left behind.
+
+    It gets this environment minus the run's settings and the secret values meant for the
+    command (AWS credentials stay: it needs them). Any failure here only costs the upload.
+    """
+    try:
+        config = json.loads(share)
+        python, path = str(config["python"]), str(config["path"])
+    except (ValueError, KeyError, TypeError):
+        return
+    secrets = {n for n in os.environ.get("RSDEPLOY_RUN_SECRETS", "").split(",")
+               if n and not n.startswith("AWS_")}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RSDEPLOY_RUN_") and k not in secrets}
+    env["RSDEPLOY_RUN_SHARE"] = share
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (path, env.get("PYTHONPATH")) if p)
+    middle = os.fork()
+    if middle == 0:
+        try:
+            with open(run_dir / f".{run_id}.upload.err", "ab") as err:
+                subprocess.Popen(
+                    [python, "-m", "rsdeploy_tui.session.shared.run_upload", str(run_dir),
+                     run_id],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, env=env,
+                    start_new_session=True)
+        finally:
+            os._exit(0)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(middle, 0)
+
+
 def _noop(signum: int, frame: object) -> None:
     """SIGINT/SIGTERM to the group are meant for the command; the wrapper stays to record it."""
 
@@ -405,6 +447,10 @@ def main(argv: list[str]) -> int:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.close(devnull)
+    share = os.environ.pop("RSDEPLOY_RUN_SHARE", "")
+    if share:
+        with contextlib.suppress(OSError):
+            _start_uploader(run_dir, run_id, share)
     _become_subreaper()
     try:
         return run(run_dir, run_id, cwd, command, ready_fd)

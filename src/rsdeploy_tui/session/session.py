@@ -24,7 +24,7 @@ from rsdeploy_tui.session.journal import (
 from rsdeploy_tui.session.lock import LOCK_NAME, LockHolder, SessionLock, current_holder
 from rsdeploy_tui.session.redact import Redactor
 from rsdeploy_tui.session.remembered import Remembered, remembered_in
-from rsdeploy_tui.session.snapshot import SessionSummary, write_snapshot
+from rsdeploy_tui.session.snapshot import SessionSummary, SnapshotWriter
 from rsdeploy_tui.session.state import SessionState, _apply, derive_state
 
 if TYPE_CHECKING:
@@ -184,6 +184,7 @@ class Session:
         self._live = derive_state(events)
         self._cached: tuple[int, Checklist | None, SessionState] | None = None
         self._recording = threading.Lock()
+        self._snapshots: SnapshotWriter | None = None
         # (inode, size, mtime) of the journal when last read by ``read_changes``
         self._journal_stamp: tuple[int, ...] | None = None
         # the shared store (session/shared/): a SharedSync uploading this holder's events, or
@@ -194,6 +195,8 @@ class Session:
         # opened read-only because events set aside after a conflict wait for the operator's
         # decision (session/conflicts.py: PendingConflicts), else None
         self.conflicts: Any = None
+        # the SharedStore itself (holder or viewer): runs started elsewhere are read from it
+        self.shared_store: Any = None
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -353,8 +356,11 @@ class Session:
                            removed=list(change.removed if change else ()),
                            **checklist_identity(checklist))
 
-    def write_snapshot(self) -> None:
-        """Rewrite ``session.json`` (a failure becomes a warning: the journal already has it)."""
+    def write_snapshot(self, wait: bool = False) -> None:
+        """Have ``session.json`` rewritten, off this thread (``wait``: written on return).
+
+        A failure becomes a warning (the journal already has the event).
+        """
         if self._writer is None:
             return
         record = self.summary().to_dict()
@@ -363,10 +369,15 @@ class Session:
         last = self._live.last_event
         if last is not None:
             record["last"] = {"kind": last.kind, "item": last.item, "at": last.at}
-        try:
-            write_snapshot(self.dir, self.redactor.value(record))
-        except RsdeployError as error:
-            self.warnings.append(f"{error.title}: {error.message}")
+        if self._snapshots is None:
+            self._snapshots = SnapshotWriter(self.dir, self.warnings.append)
+        self._snapshots.submit(self.redactor.value(record))
+        if wait:
+            self._snapshots.flush()
+
+    def flush_snapshot(self, timeout: float = 10.0) -> bool:
+        """Wait until ``session.json`` holds the latest event (its failure is in ``warnings``)."""
+        return self._snapshots is None or self._snapshots.flush(timeout)
 
     def close(self) -> None:
         """Stop writing and release the lock (idempotent)."""
@@ -377,6 +388,9 @@ class Session:
             self.warnings.extend(shared.stop())
 
     def _stop_writing(self) -> None:
+        if self._snapshots is not None:  # written while the lock is still held
+            self._snapshots.close()
+            self._snapshots = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -92,6 +92,8 @@ class RunRecord:
     """The line the run stopped at: ``{step, of, line, text, exit_code}`` (fail-fast runs)."""
     finished_seq: int = 0
     """Journal position of its end (0 while running)."""
+    host: str = ""
+    """The machine that started it (its ``command_started`` event's host)."""
 
 
 @datarecord
@@ -264,7 +266,8 @@ def _apply_item(item: ItemState, event: Event) -> None:
             item._set("pending", event)
     elif kind == "command_started":
         started = RunRecord(str(data.get("run", "")), str(data.get("command", "")), event.at,
-                            data.get("pid"), data.get("log"), confirmed=data.get("confirmed"))
+                            data.get("pid"), data.get("log"), confirmed=data.get("confirmed"),
+                            host=event.host)
         item.runs.append(started)
         if not item._open_runs:
             # Who ticked it and when must survive the run (a cancel restores them as they were).

@@ -155,7 +155,7 @@ class SessionStore:
         session = Session(directory, [first], operator=operator, read_only=False, lock=lock,
                           writer=writer, clock=self.clock)
         session.redactor.add_values(secret_var_values(vars or {}))  # in memory only
-        session.write_snapshot()
+        session.write_snapshot(wait=True)  # listed at once, even by another process
         if self.shared is not None:
             try:
                 lease, _claim = self.shared.claim(session.id, operator, take_over=False)
@@ -250,6 +250,8 @@ class SessionStore:
             else:
                 session.record("session_resumed", by=operator, host=session.host,
                                ssh_from=ssh_origin(), login=default_operator())
+            if not snapshot_ok:  # the warning says it was rebuilt: so it is, on return
+                session.write_snapshot(wait=True)
         except BaseException:
             session.close()
             raise
@@ -270,6 +272,7 @@ class SessionStore:
                 f"`rsdeploy-tui conflicts {directory.name}`).")
         if self.shared is not None:
             viewer.follow_shared = self.shared.follow
+            viewer.shared_store = self.shared
         session_id = directory.name
         viewer.conflicts = PendingConflicts(
             waiting, lambda name, choice, seqs, take_over: self.decide_conflict(
@@ -366,6 +369,7 @@ class SessionStore:
         except Unreachable as error:
             viewer = self._open(self.directory(session_id), operator, True, False)
             viewer.warnings.append(f"{error.message} Showing this machine's copy.")
+            viewer.shared_store = shared
             return viewer
         if not events:
             raise RsdeployError("No such session", f"There is no session {session_id} in "
@@ -373,6 +377,7 @@ class SessionStore:
         viewer = Session(self.root / session_id, events, operator=operator, read_only=True,
                          lock=None, writer=None, clock=self.clock, holder=holder)
         viewer.follow_shared = shared.follow
+        viewer.shared_store = shared
         return viewer
 
     def directory(self, session_id: str) -> Path:

@@ -31,12 +31,12 @@ class CheckOutcomes:
         session: Session
         to_tick: list[str]
 
-    def _passed(self, item: Item) -> None:
+    async def _passed(self, item: Item) -> None:
         found = self.screen.state.items.get(item.qid)
         if found is None or found.state in ("done", "skipped") or found.check_status != "pass":
             return
         if item.auto_tick and not view.blockers(self.checklist, item, self.screen.state):
-            self.screen.record("tick", item=item.qid)
+            await self.screen.record_async("tick", item=item.qid)
             return
         self.to_tick.append(item.qid)
 

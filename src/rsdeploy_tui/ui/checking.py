@@ -66,8 +66,18 @@ _WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config
          "database": ("psycopg2",), "local": (), "django": ()}
 
 
-def warm_imports(type_names: Iterable[str]) -> None:
-    """Import the check modules (and the libraries they use) for these check types."""
+_AWS_SERVICES = {"eb_health": ("elasticbeanstalk",), "eb_deployed": ("elasticbeanstalk",),
+                 "eb_env_vars": ("elasticbeanstalk",), "log_errors": ("logs",),
+                 "cloudwatch_alarms": ("cloudwatch",), "db_backup": ("s3",), "s3_object": ("s3",)}
+"""The AWS services a check type talks to: their models are parsed while warming up."""
+
+
+def warm_imports(type_names: Iterable[str], ca_file: str = "") -> None:
+    """Import the check modules (and the libraries they use) for these check types, and build
+    the TLS context the web checks share (reading the system CA store is ~20-70 ms of CPU that
+    would otherwise run on the event loop, in the first web check)."""
+    import sys
+
     from rsdeploy_tui.checks.registry import CHECK_TYPES
 
     for type_name in set(type_names):
@@ -81,6 +91,20 @@ def warm_imports(type_names: Iterable[str]) -> None:
                 importlib.import_module(library)
             except ImportError:
                 continue  # the check itself reports the missing library as its result
+    services = {service for name in type_names for service in _AWS_SERVICES.get(name, ())}
+    if services:
+        from rsdeploy_tui.aws import preload
+
+        preload(sorted(services))
+    web = sys.modules.get("rsdeploy_tui.checks.web")
+    if web is not None:
+        from rsdeploy_tui.checks.registry import CheckError
+
+        for trusted in {"", ca_file}:
+            try:
+                web.ssl_context(trusted)
+            except CheckError:
+                pass  # a missing CA file: the check that uses it says so
 
 
 @datarecord
@@ -116,7 +140,8 @@ class CheckController(CheckOutcomes):
         """Qids whose check passed and that wait for ``T`` (auto_tick items are ticked at once)."""
         self._gate: asyncio.Semaphore | None = None
         self._workers: dict[str, Any] = {}
-        self._warmed: set[str] = set()
+        self._warming: dict[str, asyncio.Future[None]] = {}
+        """Per check type: its modules' import in a thread (started once, awaited by checks)."""
         self._offered_post = False
 
     # ---------------------------------------------------------------- queries
@@ -234,9 +259,9 @@ class CheckController(CheckOutcomes):
         batch = Batch(label, {i.qid for i in items})
         done = {i.qid: asyncio.Event() for i in items}
         by_id = {i.id: i.qid for i in items}
-        types = {i.check.type for i in items if i.check is not None} - self._warmed
-        warm = asyncio.ensure_future(asyncio.to_thread(warm_imports, types)) if types else None
-        self._warmed |= types
+        self.warm(items)
+        types = {i.check.type for i in items if i.check is not None}
+        warm = asyncio.ensure_future(asyncio.gather(*{self._warming[t] for t in types}))
         for item in items:
             ref = str(item.check.params.get("baseline", "")) if item.check else ""
             waits_for = done.get(ref) or done.get(by_id.get(ref, ""))
@@ -277,7 +302,7 @@ class CheckController(CheckOutcomes):
                 self._refresh_detail()
                 self._batch_progress(batch)
         ctx.results[item.qid] = result
-        self._recorded(item, result, batch)
+        await self._recorded(item, result, batch)
         batch.counts[result.status] = batch.counts.get(result.status, 0) + 1
         self._batch_progress(batch)
 
@@ -307,21 +332,22 @@ class CheckController(CheckOutcomes):
             self.screen.notify(f"Cancelled {len(workers)} running check(s).", severity="warning")
 
     # ---------------------------------------------------------------- results
-    def _recorded(self, item: Item, result: CheckResult, batch: Batch) -> None:
+    async def _recorded(self, item: Item, result: CheckResult, batch: Batch) -> None:
         """Record a result, then tick, offer a tick, or raise the rollback banner."""
         screen = self.screen
-        if not screen.record("check_result", item=item.qid, **result.as_dict()):
+        if not await screen.record_async("check_result", item=item.qid, **result.as_dict()):
             self._paint(item)
             return
         if (item.check is not None and item.check.type == "migrations"
                 and result.evidence.get("plan")):
             # The deployment log and the rollback read the plan from this fact.
-            screen.record("fact", name="migration_plan", value=result.evidence["plan"])
+            await screen.record_async("fact", name="migration_plan",
+                                      value=result.evidence["plan"])
         self._paint(item)
         if item.qid in self.to_tick:
             self.to_tick.remove(item.qid)
         if result.status == "pass":
-            self._passed(item)
+            await self._passed(item)
         elif result.status == "fail" and item.rollback_trigger:
             self._triggered(item, result, batch)
 
@@ -347,8 +373,24 @@ class CheckController(CheckOutcomes):
                                + "\nPress R for the Rollback phase.",
                                title="Rollback criteria met", severity="error", timeout=20)
 
+    def warm(self, items: Iterable[Item]) -> None:
+        """Import what these items' checks need (modules, libraries, the TLS context) in a
+        thread, once per check type: started when their phase is shown, so the first ``a`` does
+        not wait for boto3 and httpx; a check awaits its type's import before it runs."""
+        types = {i.check.type for i in items if i.check is not None} - set(self._warming)
+        if not types:
+            return
+        future = asyncio.ensure_future(asyncio.to_thread(
+            warm_imports, types, self.screen.ctx.values.get("tls_ca_file", "")))
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen by the checks
+        for type_name in types:
+            self._warming[type_name] = future
+
     def phase_shown(self, phase: Phase | None) -> None:
-        """Entering the Post-Deployment phase the first time in the session offers its checks."""
+        """Entering the Post-Deployment phase the first time in the session offers its checks
+        (any phase with checks starts importing what they need)."""
+        if phase is not None and not self.session.read_only:
+            self.warm(phase.items)
         if phase is None or phase.id != POST_PHASE or self._offered_post:
             return
         if self.session.read_only:

@@ -87,6 +87,9 @@ class SessionFollower:
         if new:
             self.screen.state = session.state(self.screen.checklist)
             self.screen.render_state()
+            runs = self.screen._runs  # noqa: SLF001 - built after the first frame, if at all
+            if runs is not None:
+                runs.attach_new()  # a run started by the driver since: its output shows here
         if session.holder != self._holder:
             self._holder = session.holder
             self._show_holder()

@@ -46,10 +46,17 @@ class OrderedKeys(App[ReturnT], Generic[ReturnT]):
         self._key_serial = 0
         self._waiting_for: Screen[Any] | None = None
         self._key_watchdog: Any = None
+        self.leaving_keys: list[str] | None = None
+        """Once the app is leaving: the text of keys that came after ``q`` (ui/typeahead.py)."""
 
     # ------------------------------------------------------------ routing
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self.leaving_keys is not None:  # for the shell, not for an app leaving
+                from rsdeploy_tui.ui.typeahead import key_text
+
+                self.leaving_keys.append(key_text(event))
+                return
             self._held_keys.append(event)
             await self._pump_keys()
             return
@@ -91,6 +98,14 @@ class OrderedKeys(App[ReturnT], Generic[ReturnT]):
         if serial == self._key_in_flight:
             self._key_in_flight = 0
             await self._pump_keys()
+
+    def stop_routing_keys(self) -> None:
+        """The app is leaving: keys not yet routed, and those still to come, are kept for the
+        shell (``leaving_keys``)."""
+        from rsdeploy_tui.ui.typeahead import key_text
+
+        self.leaving_keys = [key_text(event) for event in self._held_keys]
+        self._held_keys.clear()
 
     # ------------------------------------------------------------ dialogs
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:

@@ -45,7 +45,7 @@ class LogsToggle:
         archive = None if session.read_only else Path(session.dir) / "logs"
         self.pane = LogPane(dict(screen.ctx.values), source=screen.ctx.services.get("log_source"),
                             archive_dir=archive, redactor=session.redactor)
-        await screen.mount(self.pane, before=screen.query_one("Footer"))
+        await screen.mount(self.pane, before=screen.query_one("KeyBar"))
         screen.set_class(True, "-logs")
         screen.set_class(full, "-logs-full")
         self._focus(True)

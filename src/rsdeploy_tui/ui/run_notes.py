@@ -104,3 +104,27 @@ def show_drop_note(runs: RunController, followed: Followed) -> None:
         "runs on and its exit will be recorded."])
     runs.screen.notify(f"{followed.qid}: the run log cannot be written ({reason}); the "
                        "command runs on.", title="Run output", severity="warning", timeout=15)
+
+
+_SHARE_WORDS = {
+    "offline": "Output not in the shared store yet ({error}); it goes up, in order, when the "
+               "store answers. The local log is complete.",
+    "gave_up": "Output not shared: {error}",
+    "failed": "Output not shared: {error} The local log is the record.",
+    "lost": "Output upload ended: {error}.",
+}
+
+
+def show_share_note(runs: RunController, followed: Followed) -> None:
+    """Say once when the run's uploader (shared store) is held up or stopped: other machines
+    see this run's output late, or only through this machine."""
+    from rsdeploy_tui.session.shared.run_upload import read_status
+
+    status = read_status(followed.run_dir, followed.run_id)
+    state = str(status.get("state", "")) if status else ""
+    if state == runs._sharing.get(followed.run_id, "uploading"):
+        return
+    runs._sharing[followed.run_id] = state
+    words = _SHARE_WORDS.get(state)
+    if words is not None and status is not None:
+        runs.output.feed(followed.run_id, [words.format(error=status.get("error") or "")])

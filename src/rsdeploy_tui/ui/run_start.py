@@ -136,6 +136,7 @@ class RunStart:
             from rsdeploy_tui.runner import new_run_id, start_run
 
             try:
+                share = self._share()
                 if item.action is not None:
                     prepared = prepare_action(item, self.session, self.screen.ctx.values,
                                               facts=self.screen.state.facts,
@@ -144,7 +145,8 @@ class RunStart:
                     handle = start_run(prepared.run_dir, prepared.command, env=prepared.env,
                                        run_id=prepared.run_id, display=prepared.display,
                                        secret_names=self.checklist.secrets,
-                                       mask_values=self.session.redactor.added_values())
+                                       mask_values=self.session.redactor.added_values(),
+                                       share=share)
                     shown = prepared.display
                 else:
                     assert shell is not None
@@ -152,7 +154,7 @@ class RunStart:
                                        run_id=new_run_id(item.qid), display=display,
                                        secret_names=self.checklist.secrets,
                                        mask_values=self.session.redactor.added_values(),
-                                       fail_fast=not item.continue_on_error)
+                                       fail_fast=not item.continue_on_error, share=share)
                     shown = display
             except (RsdeployError, OSError) as error:
                 self.screen.app.call_from_thread(self._failed_to_start, item, error)
@@ -160,6 +162,16 @@ class RunStart:
             self.screen.app.call_from_thread(self._started, item, handle, shown, typed)
 
         self.screen.run_worker(job, thread=True, group="runs-start", exit_on_error=False)
+
+    def _share(self) -> dict[str, Any] | None:
+        """With a shared store: what the run's wrapper needs to upload its output and exit
+        itself (``session/shared/run_upload.py``), so they land even if this app is gone."""
+        store = getattr(self.session, "shared_store", None)
+        if store is None:
+            return None
+        from rsdeploy_tui.session.shared.run_upload import settings
+
+        return settings(store, self.session.id)
 
     def _cwd(self) -> Path | None:
         folder = self.screen.ctx.values.get("app_dir") or ""

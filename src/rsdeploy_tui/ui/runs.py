@@ -43,6 +43,9 @@ class Followed:
     run_dir: Path
     command: str
     """As displayed and recorded (secrets masked)."""
+    remote: str | None = None
+    """Another machine's run (its host): ``run_dir`` is this machine's copy from the shared
+    store (``ui/remote_runs.py``)."""
 
 
 def is_eb_logs(command: str) -> bool:
@@ -69,6 +72,10 @@ class RunController(RunStart):
         self._missing: dict[str, list[str]] = {}
         self._cancelled: dict[str, str] = {}
         self._dropping: set[str] = set()
+        self._attached: set[str] = set()
+        self._sharing: dict[str, str] = {}  # run id -> its uploader's last state shown
+        self.remote: dict[str, Any] = {}
+        """Runs of other machines followed through the shared store (``RemoteWatch`` by id)."""
 
     @property
     def values(self) -> dict[str, str]:
@@ -89,17 +96,24 @@ class RunController(RunStart):
             self.resume()
         self.item_shown(self.screen.current_item)
 
-    def resume(self) -> None:
-        """Re-attach every run recorded as started and not finished (output so far, then live)."""
+    def resume(self, quiet: bool = False) -> None:
+        """Re-attach every run recorded as started and not finished (output so far, then live);
+        ``quiet``: without the toast (runs a followed session recorded since it was opened)."""
         from rsdeploy_tui.runner import run_status, tail_lines
+        from rsdeploy_tui.ui import remote_runs
 
-        attached = ended = 0
+        attached = ended = elsewhere = 0
         for qid, record in list(self.screen.state.items.items()):
             for run in record.runs:
-                if run.finished is not None:
+                if run.finished is not None or run.run in self._attached:
                     continue
+                self._attached.add(run.run)
                 if not run.log:
                     self._interactive_lost(qid, run)
+                    continue
+                if remote_runs.is_remote(self, run):
+                    elsewhere += 1
+                    remote_runs.follow(self, qid, run)
                     continue
                 followed = Followed(qid, run.run, Path(run.log).parent, run.command)
                 self.output.open_run(run.run, self._title(qid, run.command))
@@ -115,10 +129,21 @@ class RunController(RunStart):
                     self.output.reset_lines(run.run, tail_lines(Path(run.log), 200,
                                                                 keep_colour=True))
                     self._ended(followed)
+        if quiet:
+            return
         if attached or ended:
             self.screen.notify(
                 f"Re-attached {attached} running command(s); {ended} ended while the app was "
                 "away (recorded).", title="Runs")
+        if elsewhere:
+            self.screen.notify(f"Following {elsewhere} command(s) running on another machine "
+                               "through the shared store.", title="Runs")
+
+    def attach_new(self) -> None:
+        """Runs recorded since (by the process driving a session this screen follows): shown
+        and followed like the ones found at start."""
+        if self.ready and self.services.get("reattach", True):
+            self.resume(quiet=True)
 
     def _interactive_lost(self, qid: str, run: RunRecord) -> None:
         if self.session.read_only:
@@ -153,10 +178,15 @@ class RunController(RunStart):
 
     def _load_finished(self, qid: str, run: RunRecord) -> None:
         from rsdeploy_tui.runner import tail_lines
+        from rsdeploy_tui.ui import remote_runs
 
         status, state = self._status_words(run.exit_code, run.cancelled, run.finished is None)
         self.output.open_run(run.run, self._title(qid, run.command), status=status, state=state)
-        if run.log:
+        if run.log and remote_runs.is_remote(self, run):  # another machine's: this one's copy
+            copy = remote_runs.mirrored_log(self, run)
+            self.output.feed(run.run, tail_lines(copy, 200, keep_colour=True) if copy else
+                             ["(ran on another machine; its last lines:)", *run.tail])
+        elif run.log:
             self.output.feed(run.run, tail_lines(Path(run.log), 200, keep_colour=True))
         elif (terminal := self.run_dir / f"{run.run}.log").exists():
             self.output.feed(run.run, run_notes.terminal_lines(self, terminal))
@@ -182,6 +212,13 @@ class RunController(RunStart):
         if code is None:
             return "ended, exit code unknown", "unknown"
         return f"exit {code}{took}", "ok" if code == 0 else "failed"
+
+    def running_on(self, item: Item | None) -> str | None:
+        """``<host>`` (and how long it has been quiet) of the item's run on another machine."""
+        from rsdeploy_tui.ui import remote_runs
+
+        return remote_runs.running_on(self, item.qid) if item is not None and self.remote \
+            else None
 
     # ------------------------------------------------------------ o / w: how output shows
     def toggle_full(self) -> None:
@@ -217,6 +254,7 @@ class RunController(RunStart):
         self.screen.notify(message, title=title, severity="error", timeout=15)
 
     def _started(self, item: Item, handle: Any, display: str, typed: str | None) -> None:
+        self._attached.add(handle.run_id)
         self.output.open_run(handle.run_id, self._title(item.qid, display))
         recorded = self.screen.record(
             "command_started", item=item.qid, run=handle.run_id, command=display,
@@ -228,16 +266,18 @@ class RunController(RunStart):
         self.item_shown(self.screen.current_item)
 
     # ------------------------------------------------------------ following and finishing
-    def _follow(self, followed: Followed) -> None:
-        self.screen.run_worker(self._follow_log(followed), name=f"run:{followed.run_id}",
+    def _follow(self, followed: Followed, stop: Any = None) -> None:
+        self.screen.run_worker(self._follow_log(followed, stop), name=f"run:{followed.run_id}",
                                group="runs", exit_on_error=False)
 
-    async def _follow_log(self, followed: Followed) -> None:
+    async def _follow_log(self, followed: Followed, stop: Any = None) -> None:
         from rsdeploy_tui.runner import follow_log, run_status
 
         checked = 0.0
 
         def lost() -> bool:
+            if stop is not None:  # another machine's run: its copy says when it ends
+                return bool(stop())
             # A wrapper killed with SIGKILL never writes its exit file: look once a second.
             nonlocal checked
             now = time.monotonic()
@@ -245,6 +285,7 @@ class RunController(RunStart):
                 return False
             checked = now
             run_notes.show_drop_note(self, followed)
+            run_notes.show_share_note(self, followed)
             return run_status(followed.run_dir, followed.run_id).lost
 
         log = followed.run_dir / f"{followed.run_id}.log"
@@ -264,6 +305,8 @@ class RunController(RunStart):
                 "command itself runs on; quitting and resuming re-attaches it.",
                 title="Run output", severity="error", timeout=15)
             return
+        if followed.remote and not (followed.run_dir / f"{followed.run_id}.exit").exists():
+            return  # stopped on damaged objects: never recorded as ended without its exit
         self._ended(followed)
 
     def _ended(self, followed: Followed) -> None:
@@ -381,6 +424,10 @@ class RunController(RunStart):
         run = self.open_run(item.qid)
         if run is None or not run.log:
             self.screen.notify("Nothing of this item is running in the background.")
+            return
+        if run.run in self.remote:
+            self.screen.notify(f"It runs on {self.remote[run.run].host}: only that machine "
+                               "can cancel it.", severity="warning")
             return
         grace = float(self.services.get("cancel_grace", 3.0))
         question = (f"$ {run.command}\n\nIts whole process group gets SIGINT, then SIGTERM after "

@@ -5,12 +5,20 @@ to two on a loaded bastion) and then flushes the terminal's input queue (``tcflu
 the operator typed after ``q`` (``rsdeploy-tui show``, ``eb status`` ...) was swallowed.
 ``KeepTypeaheadDriver`` stops reading the moment the app decides to quit (``stop_reading``) and
 does not flush, so those keys stay queued in the terminal and the shell reads them.
+
+Keys that came in the same read as ``q`` (a paste, tmux, a laggy link delivering ``qeb status``
+at once) were already taken off the terminal: the app keeps their text (``OrderedKeys`` stops
+routing keys once it is leaving) and ``hand_back`` puts it back into the terminal's input queue
+(``TIOCSTI``) once the app is gone. Where the kernel refuses that (``legacy_tiocsti`` off), the
+operator is told how many keys were not handed back, never left wondering.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 from typing import Any
 
 from textual.drivers.linux_driver import LinuxDriver
@@ -50,3 +58,38 @@ def stop_reading_keys(app: Any) -> None:
     driver = getattr(app, "_driver", None)
     if isinstance(driver, KeepTypeaheadDriver):
         driver.stop_reading()
+
+
+def key_text(event: Any) -> str:
+    """What a key or paste typed, as the shell would read it ("" for keys that type nothing)."""
+    text = getattr(event, "text", None)
+    if isinstance(text, str) and not hasattr(event, "key"):
+        return text  # a paste
+    character = getattr(event, "character", None)
+    if character and (character.isprintable() or character in "\r\n\t"):
+        return character
+    return ""
+
+
+def hand_back(text: str) -> str | None:
+    """Put ``text`` back into the terminal's input queue, for the shell to read.
+
+    Returns None when done (or nothing to do), else the sentence saying what could not be
+    handed back and why.
+    """
+    if not text:
+        return None
+    import fcntl
+    import termios
+
+    try:
+        fd = sys.stdin.fileno()
+        if not os.isatty(fd):
+            raise OSError("standard input is not a terminal")
+        for byte in text.encode("utf-8"):
+            fcntl.ioctl(fd, termios.TIOCSTI, bytes([byte]))
+    except (OSError, ValueError, AttributeError) as error:
+        why = getattr(error, "strerror", None) or str(error)
+        return (f"{len(text)} character(s) typed right after q could not be handed to the "
+                f"shell ({why}); type them again.")
+    return None

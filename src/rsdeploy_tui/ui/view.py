@@ -321,6 +321,7 @@ def detail_text(
     command: str | None = None,
     missing: Sequence[str] = (),
     hint: Any = None,
+    running_on: str | None = None,
 ) -> Text:
     """Everything about one item for the detail panel.
 
@@ -334,6 +335,8 @@ def detail_text(
             None: the item's command expanded with ``expand_display``.
         missing: Names the item needs that have no value (``r``/``c`` refuse).
         hint: ``name -> sentence`` saying how to give a missing value.
+        running_on: The machine its run goes on when it is another one (``<host> · last
+            output 3 min ago``; ``ui/remote_runs.py``).
     """
     found = state.items.get(item.qid)
     name = found.state if found is not None else "pending"
@@ -372,7 +375,8 @@ def detail_text(
             out.append(found.reason)
         out.append("\n")
     elif name == "running":
-        out.append("\nRunning\n", style="bold yellow")
+        out.append(f"\nRunning on {running_on}\n" if running_on else "\nRunning\n",
+                   style="bold yellow")
 
     if item.check is not None:
         _check_verdict(out, item, found)

@@ -60,6 +60,7 @@ class Bucket:
         if client is None:
             _lighten(self._s3)
         self.endpoint = str(self._s3.meta.endpoint_url)
+        self.region = str(self._s3.meta.region_name or "")
         check_endpoint(self.endpoint, url)
 
     def put_new(self, key: str, body: bytes, metadata: dict[str, str] | None = None,

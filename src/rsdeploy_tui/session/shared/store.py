@@ -144,6 +144,7 @@ class SharedStore:
         if writer is not None:
             session._writer = SharedWriter(writer, sync)  # type: ignore[assignment]  # noqa: SLF001
         session.shared = sync
+        session.shared_store = self  # its detached runs upload to it (run_upload.py)
         sync.start()
         return sync
 

@@ -45,6 +45,7 @@ def details_text(session: Any, checklist: Any, now: datetime) -> Text:
     from rsdeploy_tui.runner import run_status
     from rsdeploy_tui.session.lock import LOCK_NAME, pid_alive, read_holder
     from rsdeploy_tui.ui.landing import rollback_complete
+    from rsdeploy_tui.ui.remote_runs import elsewhere
 
     text = Text()
     holder = read_holder(session.dir / LOCK_NAME)
@@ -70,6 +71,11 @@ def details_text(session: Any, checklist: Any, now: datetime) -> Text:
         text.append(f"{qid}  ", style="bold")
         text.append(f"{run.command.strip().splitlines()[0] if run.command.strip() else '?'}")
         status = None
+        if elsewhere(session, run):
+            # another machine's run: the store, not this machine's files, says how it goes
+            text.append(f"  on {run.host or 'another machine'} (its output is in the shared "
+                        "store)\n", style="bold yellow")
+            continue
         if run.log:  # detached: its run files say whether it still runs
             try:
                 status = run_status(session.dir / "runs", run.run)

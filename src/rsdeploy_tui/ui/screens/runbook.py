@@ -6,6 +6,7 @@ re-renders from ``Session.state``; widgets never hold item state.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -13,7 +14,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, landing, view
@@ -34,6 +35,7 @@ from rsdeploy_tui.ui.screens.runbook_landing import RunbookLanding
 from rsdeploy_tui.ui.screens.runbook_outcomes import RunbookOutcomes
 from rsdeploy_tui.ui.widgets.env_banner import compose_env_banner
 from rsdeploy_tui.ui.widgets.header import RunbookHeader
+from rsdeploy_tui.ui.widgets.key_bar import KeyBar
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.phase_pane import PhasePane
 from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs, TabPage
@@ -50,6 +52,10 @@ SHORT_HEIGHT = 30
 """Below this many rows the screen is ``-short``: one header line, one banner line, no list
 borders top and bottom, so the item list keeps at least 10 rows at 80x24 with the log pane
 open."""
+
+
+RENDER_BATCH_S = 0.1
+"""Longest a check result's re-render waits for the results landing after it."""
 
 
 class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFigures,
@@ -105,6 +111,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         self.checklist = ctx.checklist
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
+        self._render_due: Any = None  # a batched re-render's timer (check results)
         self._cursor_placed = False
         # Where the cursor goes first: the running item, else where it was at the last quit,
         # else the next pending item (ui/landing.py).
@@ -146,7 +153,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             yield TabPage("Log", id=LOG_TAB)  # the Deployment Log
             yield TabPage("Messages", id=MESSAGES_TAB)
         # The palette (ctrl+p) is listed in the help screen; the footer keeps room for keys.
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     async def _mount_report_view(self, pane: TabPage) -> None:
         """Mount the reports layer's widget the first time its tab is shown.
@@ -249,6 +256,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
     # ---------------------------------------------------------------- rendering
     def render_state(self) -> None:
         """Re-render everything that depends on session state."""
+        if self._render_due is not None:  # this render is the one that was due
+            self._render_due.stop()
+            self._render_due = None
         state = self.state
         tabbed = self.query_one("#phases", PhaseTabs)
         for phase in self.checklist.phases:
@@ -275,9 +285,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
 
         command, _ = self.ctx.command_shown(item, self.state.facts)
         missing = self.ctx.missing(*item_templates(item, self.state.facts, self.ctx.values))
+        running_on = self._runs.running_on(item) if self._runs is not None else None
         detail.show(self.checking.decorate_detail(item, view.detail_text(
             self.checklist, item, self.state, self.ctx.display_marked, self.ctx.glyphs,
-            command=command, missing=missing, hint=missing_hint)))
+            command=command, missing=missing, hint=missing_hint, running_on=running_on)))
 
     # ---------------------------------------------------------------- lookups
     def _phase_pane(self) -> PhasePane | None:
@@ -371,20 +382,51 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
-        except RsdeployError as error:
-            self.notify(error.message, title=error.title, severity="error", timeout=10)
+        except (RsdeployError, OSError) as error:
+            self._not_recorded(error)
             return False
-        except OSError as error:
-            # Not durable means not done: say so loudly rather than pretend.
+        self._recorded(seen)
+        return True
+
+    async def record_async(self, kind: str, item: str | None = None, **data: Any) -> bool:
+        """As ``record``, with the append and its fsync in a thread: for what the app records
+        by itself (check results), so keys go on being handled while the disk catches up. The
+        screen still shows the event only once it is durable."""
+        if self.session.read_only:
+            self.notify(READ_ONLY, severity="warning")
+            return False
+        seen = len(self.session.warnings)
+        try:  # Session.record is thread-safe; one typed on the loop meanwhile waits its turn
+            await asyncio.to_thread(self.session.record, kind, item=item, **data)
+        except (RsdeployError, OSError) as error:
+            self._not_recorded(error)
+            return False
+        self._recorded(seen, batched=True)
+        return True
+
+    def _not_recorded(self, error: RsdeployError | OSError) -> None:
+        if isinstance(error, RsdeployError):
+            self.notify(error.message, title=error.title, severity="error", timeout=10)
+        else:  # not durable means not done: say so loudly rather than pretend
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
-            return False
+
+    def _recorded(self, seen: int, batched: bool = False) -> None:
+        """Show what was recorded (and the warnings that came with it), from the session.
+
+        ``batched`` (check results): while other checks are still running, the re-render
+        waits up to ``RENDER_BATCH_S`` to take in the results landing meanwhile (their list
+        lines are painted at once by the check controller); the last result renders at once.
+        """
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
+        if batched and self.checking.running_count:
+            if self._render_due is None:
+                self._render_due = self.set_timer(RENDER_BATCH_S, self.render_state)
+            return
         self.render_state()
-        return True
 
     def action_set_value(self) -> None:
         """Set a value the item lacks (ui/screens/set_value.py)."""

@@ -329,5 +329,6 @@ class RunbookKeys(_Base):
         from rsdeploy_tui.ui.typeahead import stop_reading_keys
 
         stop_reading_keys(self.app)  # what is typed from now on is for the shell
+        self.app.stop_routing_keys()  # and so is what came in the same burst as q
         self.remember_cursor()
         self.app.exit(self.session.id)

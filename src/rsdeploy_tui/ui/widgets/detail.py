@@ -20,6 +20,9 @@ class ItemDetail(VerticalScroll, can_focus=True):
 
     def show(self, text: Text) -> None:
         """Replace what the panel shows."""
+        if text == getattr(self, "_shown", None):  # re-shown on every event; mostly the same
+            return
+        self._shown = text
         self.shown_text = text.plain
         self.query_one("#detail-body", Static).update(text)
 

@@ -82,13 +82,13 @@ class RunbookHeader(Static):
         """Two lines, or one when the terminal is short (``RunbookScreen`` decides)."""
         if compact != self.compact:
             self.compact = compact
-            self._draw()
+            self._draw(layout=True)
 
-    def _draw(self) -> None:
+    def _draw(self, layout: bool = False) -> None:
         if self._lines is None:
             return
         top, bottom = self._lines
-        if self.compact:
-            self.update(Text(" · ").join([bottom, top]))
-        else:
-            self.update(Text("\n").join([top, bottom]))
+        text = Text(" · ").join([bottom, top]) if self.compact else Text("\n").join([top, bottom])
+        if text != getattr(self, "_shown", None):  # asked on every event and every second
+            self._shown = text
+            self.update(text, layout=layout)  # else its height is fixed by its CSS

@@ -15,6 +15,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.segment import Segment
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -61,6 +62,10 @@ class HangingLine:
 
 class ItemList(OptionList):
     """The items of one phase, grouped under their section headings."""
+
+    # A cursor move repaints the two lines it changes (watch_highlighted), not the whole list:
+    # with the detail panel, that repaint was most of what a key press cost.
+    highlighted: reactive[int | None] = reactive(None, repaint=False)
 
     def __init__(
         self,
@@ -134,6 +139,43 @@ class ItemList(OptionList):
         if isinstance(prompt, Text):
             prompt = HangingLine(prompt, self._indent)
         return super().replace_option_prompt(option_id, prompt)  # type: ignore[arg-type]
+
+    def watch_highlighted(self, old: int | None, new: int | None) -> None:
+        super().watch_highlighted(new)
+        for index in (old, new):
+            if index is None or index >= self.option_count:
+                continue
+            try:
+                line, height = self._index_to_line[index], self._heights[index]
+            except (KeyError, AttributeError):  # not laid out yet, or another Textual
+                self.refresh()
+                return
+            self.refresh_lines(line, height)
+
+    def _replace_option_prompt(self, index: int, prompt: object) -> None:
+        """Replace one line, keeping the cached layout and renders of all the others.
+
+        OptionList drops every cache on a replace, so the next frame (and the next key) measured
+        every line again: a Rich render of each of a phase's ~60 items after every check result
+        that lands. A line whose height did not change only needs its own render dropped.
+        """
+        option = self.get_option_at_index(index)
+        try:
+            old_height = self._line_cache.heights.get(index)
+            option._set_prompt(prompt)  # type: ignore[arg-type]
+            if old_height is None:
+                raise LookupError("not laid out yet")
+            padding = self.get_component_styles("option-list--option").padding
+            width = self.scrollable_content_region.width - self._get_left_gutter_width()
+            height = self._get_visual(option).get_height(self.styles, width - padding.width)
+            if height + option._divider != old_height:
+                raise LookupError("the line's height changed")
+            cache = self._option_render_cache
+            for key in [key for key in cache.keys() if key[0] is option]:
+                cache.discard(key)
+            self.refresh()
+        except (LookupError, AttributeError):  # AttributeError: another Textual's internals
+            super()._replace_option_prompt(index, prompt)  # type: ignore[arg-type]
 
     @staticmethod
     def _signature(found: object) -> tuple[str, str]:

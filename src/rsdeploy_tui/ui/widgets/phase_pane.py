@@ -75,4 +75,7 @@ class PhasePane(Vertical):
         self.item_list.update_state(state)
         done, total = view.phase_counts(self.phase, state)
         self.query_one(PhaseProgress).set_progress(done, total)
-        self.query_one(".gate-note", Static).update(Text(gate_note(self.phase, state)))
+        note = Text(gate_note(self.phase, state))
+        if note != getattr(self, "_note_shown", None):  # an update re-lays the whole screen out
+            self._note_shown = note
+            self.query_one(".gate-note", Static).update(note)

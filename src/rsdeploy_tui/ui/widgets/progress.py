@@ -38,4 +38,7 @@ class PhaseProgress(Static):
 
     def _draw(self) -> None:
         width = self.content_size.width or 40
-        self.update(bar_text(*self._figures, width, self._glyphs))
+        text = bar_text(*self._figures, width, self._glyphs)
+        if text != getattr(self, "_shown", None):  # every check result asks; most change nothing
+            self._shown = text
+            self.update(text, layout=False)  # one line, always (styles/runbook.tcss)
