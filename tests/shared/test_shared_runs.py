@@ -336,13 +336,18 @@ async def test_a_run_whose_machine_is_gone_stays_running_with_its_last_output_ti
     app = make_app(mini, b, use_git=False)
     async with app.run_test(size=SIZE) as pilot:
         output = app.screen.run_output
+
+        def detail() -> str:
+            return app.screen._panes["phase-pre"].detail.shown_text  # noqa: SLF001
+
+        # the status, the mirrored output and the detail panel arrive in separate steps
         await _until(pilot, lambda: run_id in output.runs
-                     and "last output" in output.runs[run_id].status,
+                     and "last output" in output.runs[run_id].status
+                     and "dumping table orders" in output.plain_lines()
+                     and "last output" in detail(),
                      "machine b says when machine a last sent output")
         assert output.runs[run_id].status == "running on bastion-a · last output 7 min ago"
-        assert "dumping table orders" in output.plain_lines()
-        detail = app.screen._panes["phase-pre"].detail.shown_text  # noqa: SLF001
-        assert "Running on bastion-a · last output 7 min ago" in detail
+        assert "Running on bastion-a · last output 7 min ago" in detail()
         await pilot.pause(2.5)  # several polls: still not ended
         assert b.state(mini).items[QID].state == "running"
     assert not any(e.kind == "command_finished" for e in b.events)
