@@ -6,6 +6,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from rsdeploy_tui.ui.widgets.changed import update_changed
+
 
 class ItemDetail(VerticalScroll, can_focus=True):
     """Scrollable panel showing one item's text, help, command, check, notes and history."""
@@ -20,11 +22,9 @@ class ItemDetail(VerticalScroll, can_focus=True):
 
     def show(self, text: Text) -> None:
         """Replace what the panel shows."""
-        if text == getattr(self, "_shown", None):  # re-shown on every event; mostly the same
-            return
-        self._shown = text
-        self.shown_text = text.plain
-        self.query_one("#detail-body", Static).update(text)
+        # re-shown on every event; mostly the same
+        if update_changed(self.query_one("#detail-body", Static), text):
+            self.shown_text = text.plain
 
     def action_back(self) -> None:
         """Escape returns the focus to the list of the same tab."""

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from rsdeploy_tui.ui.glyphs import Glyphs
+from rsdeploy_tui.ui.widgets.changed import update_changed
 
 
 def elapsed_text(seconds: float) -> str:
@@ -89,6 +90,5 @@ class RunbookHeader(Static):
             return
         top, bottom = self._lines
         text = Text(" · ").join([bottom, top]) if self.compact else Text("\n").join([top, bottom])
-        if text != getattr(self, "_shown", None):  # asked on every event and every second
-            self._shown = text
-            self.update(text, layout=layout)  # else its height is fixed by its CSS
+        # asked on every event and every second; else its height is fixed by its CSS
+        update_changed(self, text, layout=layout)

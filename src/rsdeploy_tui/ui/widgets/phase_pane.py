@@ -10,6 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from rsdeploy_tui.ui import view
+from rsdeploy_tui.ui.widgets.changed import update_changed
 from rsdeploy_tui.ui.widgets.detail import ItemDetail
 from rsdeploy_tui.ui.widgets.item_list import ItemList
 from rsdeploy_tui.ui.widgets.progress import PhaseProgress
@@ -75,7 +76,4 @@ class PhasePane(Vertical):
         self.item_list.update_state(state)
         done, total = view.phase_counts(self.phase, state)
         self.query_one(PhaseProgress).set_progress(done, total)
-        note = Text(gate_note(self.phase, state))
-        if note != getattr(self, "_note_shown", None):  # an update re-lays the whole screen out
-            self._note_shown = note
-            self.query_one(".gate-note", Static).update(note)
+        update_changed(self.query_one(".gate-note", Static), Text(gate_note(self.phase, state)))

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from rsdeploy_tui.ui.glyphs import Glyphs
+from rsdeploy_tui.ui.widgets.changed import update_changed
 
 
 def bar_text(done: int, total: int, width: int, glyphs: Glyphs) -> Text:
@@ -38,7 +39,5 @@ class PhaseProgress(Static):
 
     def _draw(self) -> None:
         width = self.content_size.width or 40
-        text = bar_text(*self._figures, width, self._glyphs)
-        if text != getattr(self, "_shown", None):  # every check result asks; most change nothing
-            self._shown = text
-            self.update(text, layout=False)  # one line, always (styles/runbook.tcss)
+        # every check result asks; most change nothing. One line, always (styles/runbook.tcss).
+        update_changed(self, bar_text(*self._figures, width, self._glyphs), layout=False)
