@@ -21,7 +21,9 @@ lets keys go on after ``KEY_HOLD_MAX_S`` whatever happens, so the keyboard never
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from textual import events
@@ -106,6 +108,18 @@ class OrderedKeys(App[ReturnT], Generic[ReturnT]):
 
         self.leaving_keys = [key_text(event) for event in self._held_keys]
         self._held_keys.clear()
+
+    def exit_behind_typed_keys(self, result: Any = None) -> None:
+        """Exit once every key the driver has read is in ``leaving_keys``.
+
+        The driver hands each key to the event loop as its own coroutine
+        (``run_coroutine_threadsafe``); a burst read with ``q`` may still be on its way into the
+        app's queue while ``q`` is handled, and an ``ExitApp`` posted now would overtake it: the
+        app would close with those keys unread, and they were lost (seen on a CI machine). The
+        exit is sent the same way, so it queues behind them."""
+        callback = events.Callback(callback=partial(self.exit, result))
+        asyncio.run_coroutine_threadsafe(self._post_message(callback),
+                                         asyncio.get_running_loop())
 
     # ------------------------------------------------------------ dialogs
     def push_screen(self, screen: Any, *args: Any, **kwargs: Any) -> Any:

@@ -39,6 +39,22 @@ class KeepTypeaheadDriver(LinuxDriver):
         thread = self._key_thread
         if thread is not None and thread.is_alive():
             thread.join()
+        self._cook_input()
+
+    def _cook_input(self) -> None:
+        """Give the terminal back its own input modes (line editing, Enter as end of line) now,
+        not when the app is gone: keys typed while the app finishes leaving are queued as the
+        shell expects them. In the app's raw mode, Enter queued as ``\\r``, which a shell's
+        ``read`` does not take as the end of a line. Echo stays off until the app is gone, so
+        those keys do not draw over its last frame."""
+        import termios
+
+        if self.attrs_before is None:
+            return
+        cooked = list(self.attrs_before)
+        cooked[3] &= ~(termios.ECHO | termios.ECHONL)  # lflag: the app restores echo on exit
+        with contextlib.suppress(termios.error, OSError, ValueError):
+            termios.tcsetattr(self.fileno, termios.TCSANOW, cooked)
 
     def disable_input(self) -> None:
         """As Textual's, without ``tcflush``: typed-ahead keys are the shell's (or, around

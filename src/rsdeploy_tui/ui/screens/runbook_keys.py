@@ -331,4 +331,4 @@ class RunbookKeys(_Base):
         stop_reading_keys(self.app)  # what is typed from now on is for the shell
         self.app.stop_routing_keys()  # and so is what came in the same burst as q
         self.remember_cursor()
-        self.app.exit(self.session.id)
+        self.app.exit_behind_typed_keys(self.session.id)
