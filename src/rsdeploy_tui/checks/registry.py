@@ -242,11 +242,19 @@ def redact_result(result: CheckResult, ctx: CheckContext) -> CheckResult:
     base.add_values(secret_var_values(ctx.vars))
     evidence = base.value(_plain(result.evidence))
     summary = base.text(result.summary)
-    extra = ctx.redact
-    if extra is not None and hasattr(extra, "value") and hasattr(extra, "text"):
-        evidence, summary = extra.value(evidence), extra.text(summary)
-    elif callable(extra):
-        evidence, summary = _walk(evidence, extra), extra(summary)
+    return redact_with(replace(result, summary=summary, evidence=evidence), ctx.redact)
+
+
+def redact_with(result: CheckResult, redact: Any) -> CheckResult:
+    """The result through ``redact`` (a session's ``Redactor`` or any ``str -> str``; None:
+    as it is)."""
+    evidence, summary = result.evidence, result.summary
+    if redact is not None and hasattr(redact, "value") and hasattr(redact, "text"):
+        evidence, summary = redact.value(evidence), redact.text(summary)
+    elif callable(redact):
+        evidence, summary = _walk(evidence, redact), redact(summary)
+    else:
+        return result
     return replace(result, summary=summary, evidence=evidence)
 
 

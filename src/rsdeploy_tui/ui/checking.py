@@ -4,8 +4,10 @@ The runbook screen owns one ``CheckController`` and delegates ``c`` (check the i
 (every check of the phase), ``T`` (tick the items whose check passed), ``escape`` (cancel running
 checks), ``R`` (rollback) and the Post-Deployment offer to it. Checks run in async workers of
 the group ``checks``, one worker per item, at most ``concurrency`` at once (one semaphore shared by
-every batch); the checks layer already moves boto3/psycopg2 calls to threads, and the heavy
-imports are warmed in a thread before the first check so nothing stalls the event loop.
+every batch). Each worker hands its check to the check process (``checks/process.py``) and
+awaits the result: the checks' own work (TLS, parsing responses, botocore) runs there, never
+between the operator's keys; the process imports what a phase's checks need when the phase is
+shown.
 
 Results are recorded through ``RunbookScreen.record`` (durable first, then the screen re-renders
 from the session). Which items are being checked right now is a transient UI state kept here
@@ -15,7 +17,6 @@ from the session). Which items are being checked right now is a transient UI sta
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 from collections.abc import Iterable
 from dataclasses import field, replace
@@ -30,10 +31,10 @@ from rsdeploy_tui.checklist.model import ROLLBACK_PHASE
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.check_outcomes import CheckOutcomes
-from rsdeploy_tui.ui.widgets.phase_tabs import PhaseTabs
 
 if TYPE_CHECKING:
     from rsdeploy_tui.checklist.model import Item, Phase
+    from rsdeploy_tui.checks.process import CheckProcess
     from rsdeploy_tui.checks.registry import CheckContext, CheckResult
     from rsdeploy_tui.ui.screens.runbook import RunbookScreen
 
@@ -58,54 +59,6 @@ BINDINGS = [
 ACTIONS = frozenset({"check", "check_all", "check_all_done", "tick_passed", "rollback",
                      "cancel_checks"})
 """Runbook actions whose availability this controller decides."""
-
-# Heavy client libraries per check module: imported in a thread before the first check of that
-# family, so the import (100-250 ms) never runs on the event loop.
-_WARM = {"http": ("httpx",), "tls": (), "aws_checks": ("boto3", "botocore.config"),
-         "backups": ("boto3", "botocore.config"),
-         "database": ("psycopg2",), "local": (), "django": ()}
-
-
-_AWS_SERVICES = {"eb_health": ("elasticbeanstalk",), "eb_deployed": ("elasticbeanstalk",),
-                 "eb_env_vars": ("elasticbeanstalk",), "log_errors": ("logs",),
-                 "cloudwatch_alarms": ("cloudwatch",), "db_backup": ("s3",), "s3_object": ("s3",)}
-"""The AWS services a check type talks to: their models are parsed while warming up."""
-
-
-def warm_imports(type_names: Iterable[str], ca_file: str = "") -> None:
-    """Import the check modules (and the libraries they use) for these check types, and build
-    the TLS context the web checks share (reading the system CA store is ~20-70 ms of CPU that
-    would otherwise run on the event loop, in the first web check)."""
-    import sys
-
-    from rsdeploy_tui.checks.registry import CHECK_TYPES
-
-    for type_name in set(type_names):
-        target = CHECK_TYPES.get(type_name)
-        if target is None:
-            continue
-        module = target.split(":")[0]
-        importlib.import_module(f"rsdeploy_tui.checks.{module}")
-        for library in _WARM.get(module, ()):
-            try:
-                importlib.import_module(library)
-            except ImportError:
-                continue  # the check itself reports the missing library as its result
-    services = {service for name in type_names for service in _AWS_SERVICES.get(name, ())}
-    if services:
-        from rsdeploy_tui.aws import preload
-
-        preload(sorted(services))
-    web = sys.modules.get("rsdeploy_tui.checks.web")
-    if web is not None:
-        from rsdeploy_tui.checks.registry import CheckError
-
-        for trusted in {"", ca_file}:
-            try:
-                web.ssl_context(trusted)
-            except CheckError:
-                pass  # a missing CA file: the check that uses it says so
-
 
 @datarecord
 class Batch:
@@ -140,8 +93,12 @@ class CheckController(CheckOutcomes):
         """Qids whose check passed and that wait for ``T`` (auto_tick items are ticked at once)."""
         self._gate: asyncio.Semaphore | None = None
         self._workers: dict[str, Any] = {}
-        self._warming: dict[str, asyncio.Future[None]] = {}
-        """Per check type: its modules' import in a thread (started once, awaited by checks)."""
+        self._warmed: set[str] = set()
+        """Check types the check process was asked to import for."""
+        from rsdeploy_tui.checks.process import CheckProcess
+
+        self.process: CheckProcess = CheckProcess()
+        """Where the checks run (started at the first check or warm-up; closed on unmount)."""
         self._offered_post = False
 
     # ---------------------------------------------------------------- queries
@@ -260,32 +217,28 @@ class CheckController(CheckOutcomes):
         done = {i.qid: asyncio.Event() for i in items}
         by_id = {i.id: i.qid for i in items}
         self.warm(items)
-        types = {i.check.type for i in items if i.check is not None}
-        warm = asyncio.ensure_future(asyncio.gather(*{self._warming[t] for t in types}))
         for item in items:
             ref = str(item.check.params.get("baseline", "")) if item.check else ""
             waits_for = done.get(ref) or done.get(by_id.get(ref, ""))
             self.in_flight.add(item.qid)
             self._paint(item)
             self._workers[item.qid] = self.screen.run_worker(
-                self._check(item, ctx, batch, done[item.qid], waits_for, warm),
+                self._check(item, ctx, batch, done[item.qid], waits_for),
                 name=item.qid, group="checks", exit_on_error=False)
         self._refresh_detail()
 
     async def _check(self, item: Item, ctx: CheckContext, batch: Batch, done: asyncio.Event,
-                     waits_for: asyncio.Event | None, warm: asyncio.Future[None] | None) -> None:
+                     waits_for: asyncio.Event | None) -> None:
         """One item's check in its worker: wait, run under the shared bound, record."""
-        from rsdeploy_tui.checks.registry import CheckResult, run_check
+        from rsdeploy_tui.checks.registry import CheckResult
 
         result: CheckResult | None = None
         try:
-            if warm is not None:
-                await asyncio.shield(warm)  # shared by the batch; a failure is this result
             if waits_for is not None:
                 await waits_for.wait()
-            assert self._gate is not None
+            assert self._gate is not None and item.check is not None
             async with self._gate:
-                result = await run_check(item, ctx)
+                result = await self.process.run(item.check.type, dict(item.check.params), ctx)
         except asyncio.CancelledError:
             batch.cancelled += 1
             raise
@@ -374,17 +327,16 @@ class CheckController(CheckOutcomes):
                                title="Rollback criteria met", severity="error", timeout=20)
 
     def warm(self, items: Iterable[Item]) -> None:
-        """Import what these items' checks need (modules, libraries, the TLS context) in a
-        thread, once per check type: started when their phase is shown, so the first ``a`` does
-        not wait for boto3 and httpx; a check awaits its type's import before it runs."""
-        types = {i.check.type for i in items if i.check is not None} - set(self._warming)
+        """Have the check process import what these items' checks need (modules, libraries,
+        AWS models, the TLS context), once per check type: asked when their phase is shown, so
+        the first ``a`` does not wait for boto3 and httpx."""
+        types = {i.check.type for i in items if i.check is not None} - self._warmed
         if not types:
             return
-        future = asyncio.ensure_future(asyncio.to_thread(
-            warm_imports, types, self.screen.ctx.values.get("tls_ca_file", "")))
-        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # seen by the checks
-        for type_name in types:
-            self._warming[type_name] = future
+        self._warmed |= types
+        future = asyncio.ensure_future(self.process.warm(
+            types, self.screen.ctx.values.get("tls_ca_file", "")))
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     def phase_shown(self, phase: Phase | None) -> None:
         """Entering the Post-Deployment phase the first time in the session offers its checks
@@ -454,15 +406,10 @@ class CheckController(CheckOutcomes):
 
     def _paint(self, item: Item) -> None:
         """Redraw one list line: ``checking…`` while in flight, else the normal line."""
-        from rsdeploy_tui.ui.screens.runbook import pane_id
-        from rsdeploy_tui.ui.widgets.item_list import ItemList
-
-        try:
-            tabbed = self.screen.query_one("#phases", PhaseTabs)
-            pane = tabbed.get_pane(pane_id(self.checklist.phase_of(item)))
-            item_list = pane.query_one(ItemList)
-        except NoMatches:
-            return  # the screen is being torn down (quit while checks end)
+        phase_pane = self.screen.built_pane_of(item)
+        if phase_pane is None:
+            return  # not built yet (it is painted when built), or the screen is being torn down
+        item_list = phase_pane.item_list
         found = self.screen.state.items.get(item.qid)
         glyphs = self.screen.ctx.glyphs
         text = self.screen.ctx.display(item.text)

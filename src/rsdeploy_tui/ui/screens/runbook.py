@@ -145,7 +145,8 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         # filter box, the report tabs and the too-small message when first needed).
         first = (self.checklist.phase_of(self._landing) if self._landing is not None
                  else view.resume_phase(self.checklist, self.state))
-        with PhaseTabs(id="phases", initial=pane_id(first), ascii=self.ctx.glyphs.ascii):
+        self._tabs = PhaseTabs(id="phases", initial=pane_id(first), ascii=self.ctx.glyphs.ascii)
+        with self._tabs:
             for phase in self.checklist.phases:
                 with TabPage(view.tab_label(phase, self.state), id=pane_id(phase)):
                     if phase is first:
@@ -188,6 +189,9 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             if widget.focusable:
                 widget.focus()
                 return
+
+    async def on_unmount(self) -> None:
+        await self.checking.process.close()  # its running checks are cancelled there
 
     def on_mount(self) -> None:
         if self.session.read_only or getattr(self.session, "shared", None) is not None:
@@ -260,10 +264,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             self._render_due.stop()
             self._render_due = None
         state = self.state
-        tabbed = self.query_one("#phases", PhaseTabs)
+        tabbed = self._tabs
         for phase in self.checklist.phases:
             tabbed.set_label(pane_id(phase), view.tab_label(phase, state))
-        for phase_pane in self.query(PhasePane):
+        for phase_pane in list(self._panes.values()):
             phase_pane.show_state(state)
         self._update_header()
         self._update_detail()
@@ -291,13 +295,25 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             command=command, missing=missing, hint=missing_hint, running_on=running_on)))
 
     # ---------------------------------------------------------------- lookups
+    def _active_tab(self) -> str | None:
+        """The active tab's id; None before the screen is composed (the footer asks about
+        its keys from idle callbacks, also while the screen is built or taken down). Kept, not
+        queried: a query walks the whole screen, and this is asked many times a key."""
+        tabs: PhaseTabs | None = getattr(self, "_tabs", None)
+        return tabs.active if tabs is not None else None
+
+    def built_pane_of(self, item: Item) -> PhasePane | None:
+        """The tab content holding ``item``, once built (None before, or once taken down)."""
+        found = self._panes.get(pane_id(self.checklist.phase_of(item)))
+        return found if found is not None and found.is_attached else None
+
     def _phase_pane(self) -> PhasePane | None:
-        return self._panes.get(self.query_one("#phases", PhaseTabs).active)
+        return self._panes.get(self._active_tab() or "")
 
     @property
     def current_phase(self) -> Phase | None:
         """The phase of the active tab (None on the Deployment Log and Messages tabs)."""
-        active = self.query_one("#phases", PhaseTabs).active
+        active = self._active_tab()
         return next((p for p in self.checklist.phases if pane_id(p) == active), None)
 
     @property
@@ -319,12 +335,10 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         return phase_pane
 
     def _filter_shown(self) -> bool:
-        found = self.query("#filter")
-        return bool(found) and found.first().display
+        return self._filter_box is not None and self._filter_box.display
 
     def _filter_text(self) -> str:
-        found = self.query("#filter")
-        return found.first(Input).value.strip() if found else ""
+        return self._filter_box.value.strip() if self._filter_box is not None else ""
 
     @property
     def current_item(self) -> Item | None:

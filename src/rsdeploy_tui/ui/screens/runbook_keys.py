@@ -245,15 +245,18 @@ class RunbookKeys(_Base):
         item_list.focus()
         self._update_detail()
 
+    _filter_box: Input | None = None
+    """The filter box: built the first time `/` is pressed, then kept (asked at every key and
+    every landing result: a query would walk the whole screen each time)."""
+
     async def action_filter(self) -> None:
         """Show the filter box (built the first time: most launches never filter)."""
-        found = self.query("#filter")
-        if found:
-            box = found.first(Input)
-        else:
+        box = self._filter_box
+        if box is None:
             box = FilterBox(placeholder="filter items (enter keeps it, escape clears)",
                             id="filter")
             await self.mount(box, after="#phases")
+            self._filter_box = box
         box.display = True
         # Now, not after the queue (Widget.focus): the keys typed right after `/` in the same
         # burst are routed to whatever has the focus when their turn comes (ui/keyboard.py).

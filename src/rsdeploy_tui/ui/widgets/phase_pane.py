@@ -42,17 +42,22 @@ class PhasePane(Vertical):
         super().__init__(classes="phase")
         self.phase = phase
         self.ctx = ctx
+        # Kept, not queried: each landing check result and each key asks for them, and a
+        # query walks the pane.
+        self._progress = PhaseProgress(ctx.glyphs)
+        self._note = Static("", classes="gate-note")
+        self._list = ItemList(phase, ctx.glyphs, ctx.display)
+        self._detail = ItemDetail()
 
     def compose(self) -> ComposeResult:
-        yield PhaseProgress(self.ctx.glyphs)
-        note = Static("", classes="gate-note")
-        note.display = bool(self.phase.gate)
-        yield note
+        yield self._progress
+        self._note.display = bool(self.phase.gate)
+        yield self._note
         with Horizontal(classes="phase-body"):
-            yield ItemList(self.phase, self.ctx.glyphs, self.ctx.display)
+            yield self._list
             # The right column: the detail panel, and under it the shown run's output.
             with Vertical(classes="detail-column"):
-                yield ItemDetail()
+                yield self._detail
                 yield RunOutputView()
 
     def on_mount(self) -> None:
@@ -64,16 +69,16 @@ class PhasePane(Vertical):
     @property
     def item_list(self) -> ItemList:
         """The phase's item list."""
-        return self.query_one(ItemList)
+        return self._list
 
     @property
     def detail(self) -> ItemDetail:
         """The phase's detail panel."""
-        return self.query_one(ItemDetail)
+        return self._detail
 
     def show_state(self, state: SessionState) -> None:
         """Re-render progress, gate note and changed item lines."""
         self.item_list.update_state(state)
         done, total = view.phase_counts(self.phase, state)
-        self.query_one(PhaseProgress).set_progress(done, total)
-        update_changed(self.query_one(".gate-note", Static), Text(gate_note(self.phase, state)))
+        self._progress.set_progress(done, total)
+        update_changed(self._note, Text(gate_note(self.phase, state)))
