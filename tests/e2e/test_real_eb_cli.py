@@ -39,7 +39,7 @@ def test_health_draws_the_enhanced_health_tables_once(eb_project: EbProject) -> 
     # The first table is health: instance-id, status, cause.
     health_rows = [line.split()[:2] for line in done.stdout.splitlines()
                    if line.split()[:1] in ([first], [second])][:2]
-    assert health_rows == [[first, "Ok"], [second, "Severe"]]
+    assert health_rows == [[first, "Ok"], [second, "Severe"]], done.stdout
     assert "deployments" in done.stdout and "app-v41" in done.stdout
 
 

@@ -106,7 +106,10 @@ def _usable(venv_dir: Path) -> bool:
 def real_eb(tmp_path_factory: pytest.TempPathFactory) -> RealEb:
     """The real EB CLI, built once into the cache (under CI: built by this run)."""
     if in_ci():
-        root = tmp_path_factory.mktemp("eb-cli")
+        # built by this run: once, shared by its xdist workers (the lock below serializes them)
+        base = tmp_path_factory.getbasetemp()
+        root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "eb-cli"
+        root.mkdir(exist_ok=True)
     else:
         root = _cache_root()
         root.mkdir(parents=True, exist_ok=True)
@@ -140,7 +143,11 @@ class EbProject:
 
     def env(self) -> dict[str, str]:
         """os.environ as the fixtures set it (fake keys, endpoints), ``eb`` first on PATH."""
-        return {**os.environ, "PATH": f"{self.real_eb.bin_dir}{os.pathsep}{os.environ['PATH']}"}
+        # `eb health` draws a screen the size of the terminal (COLUMNS/LINES, else 80x24 when
+        # its output is a pipe): a fixed size, so its tables hold every instance wherever the
+        # tests run (an xdist worker's environment had a smaller one)
+        return {**os.environ, "COLUMNS": "200", "LINES": "60",
+                "PATH": f"{self.real_eb.bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``eb ARGS`` in the project dir, stdout a pipe (the CLI's plain-line streamer)."""
