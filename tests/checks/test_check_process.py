@@ -122,3 +122,25 @@ async def test_the_environment_a_check_sees_is_the_apps_at_the_time_of_the_check
         assert second.status == "fail" and "RSD_PROCESS_PROBE" in second.summary
     finally:
         await checks.close()
+
+
+async def test_a_hang_up_ends_the_process_and_the_commands_it_ran(tmp_path: Path) -> None:
+    """The SSH link dropping sends SIGHUP to the app and to its check process: command checks
+    run in sessions of their own, so the process must stop them itself."""
+    checks = CheckProcess()
+    started = tmp_path / "started"
+    try:
+        running = asyncio.ensure_future(checks.run(
+            "command", {"run": f"echo $$ > {started}; sleep 30"}, _context()))
+        shell = int(await _wait_for_file(started))
+        process = checks._process
+        assert process is not None
+        os.kill(process.pid, signal.SIGHUP)
+        result = await asyncio.wait_for(running, 30)
+        assert result.status == "error" and "check process ended" in result.summary
+        deadline = time.monotonic() + 30
+        while _alive(shell):
+            assert time.monotonic() < deadline, "the command outlived its hung-up check process"
+            await asyncio.sleep(0.05)
+    finally:
+        await checks.close()

@@ -53,7 +53,12 @@ class CheckProcess:
         answer: asyncio.Future[CheckResult] = asyncio.get_running_loop().create_future()
         self._pending[number] = answer
         try:
-            self._send(process, ("run", number, check_type, dict(params), context_fields(ctx)))
+            try:
+                self._send(process, ("run", number, check_type, dict(params),
+                                     context_fields(ctx)))
+            except OSError:
+                return CheckResult("error", "the check process ended before this check could "
+                                   "start: nothing was proven")
             result = await answer
         except asyncio.CancelledError:
             if number in self._pending:

@@ -16,8 +16,8 @@ length and a pickle.
   ``("cancel", id)``, ``("warm", types, ca_file)``;
 - from it: ``("result", id, CheckResult)``.
 
-End of stdin (the app is gone, even by kill -9) cancels every check still running (a command
-check's process group is killed, as on a cancel) and ends the process.
+End of stdin (the app is gone, even by kill -9), a hang-up or a terminate cancels every check
+still running (a command check's process group is killed, as on a cancel) and ends the process.
 """
 
 from __future__ import annotations
@@ -153,22 +153,35 @@ async def serve(frames_out: int) -> None:
             running.pop(number, None)
         send(("result", number, result))
 
-    while (message := await read_frame(reader)) is not None:
-        kind = message[0]
-        if kind == "run":
-            _, number, check_type, params, fields = message
-            running[number] = asyncio.ensure_future(one(number, check_type, params, fields))
-        elif kind == "cancel":
-            task = running.get(message[1])
-            if task is not None:
-                task.cancel()
-        elif kind == "warm":
-            _, types, ca_file = message
-            warming.append(asyncio.ensure_future(asyncio.to_thread(warm_imports, types, ca_file)))
-    for task in list(running.values()):  # the app is gone: stop what it started
-        task.cancel()
-    if running:
-        await asyncio.gather(*running.values(), return_exceptions=True)
+    # A hang-up or a terminate (the SSH link dropped: the app gets one too) ends the process as
+    # the end of stdin does, so command checks (in sessions of their own) are stopped, not left
+    # behind.
+    serving = asyncio.current_task()
+    assert serving is not None
+    for signum in (signal.SIGHUP, signal.SIGTERM):
+        loop.add_signal_handler(signum, serving.cancel)
+    try:
+        while (message := await read_frame(reader)) is not None:
+            kind = message[0]
+            if kind == "run":
+                _, number, check_type, params, fields = message
+                running[number] = asyncio.ensure_future(one(number, check_type, params, fields))
+            elif kind == "cancel":
+                task = running.get(message[1])
+                if task is not None:
+                    task.cancel()
+            elif kind == "warm":
+                _, types, ca_file = message
+                warming.append(asyncio.ensure_future(
+                    asyncio.to_thread(warm_imports, types, ca_file)))
+    except asyncio.CancelledError:
+        pass
+    finally:
+        tasks = list(running.values())
+        for task in tasks:  # the app is gone: stop what it started
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def main() -> None:

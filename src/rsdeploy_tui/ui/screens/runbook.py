@@ -112,6 +112,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         self.session = session
         self.state: SessionState = session.state(ctx.checklist)
         self._render_due: Any = None  # a batched re-render's timer (check results)
+        self._recording = 0  # record_async calls whose append is under way
         self._cursor_placed = False
         # Where the cursor goes first: the running item, else where it was at the last quit,
         # else the next pending item (ui/landing.py).
@@ -410,11 +411,14 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             self.notify(READ_ONLY, severity="warning")
             return False
         seen = len(self.session.warnings)
+        self._recording += 1
         try:  # Session.record is thread-safe; one typed on the loop meanwhile waits its turn
             await asyncio.to_thread(self.session.record, kind, item=item, **data)
         except (RsdeployError, OSError) as error:
             self._not_recorded(error)
             return False
+        finally:
+            self._recording -= 1
         self._recorded(seen, batched=True)
         return True
 
@@ -428,15 +432,16 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
     def _recorded(self, seen: int, batched: bool = False) -> None:
         """Show what was recorded (and the warnings that came with it), from the session.
 
-        ``batched`` (check results): while other checks are still running, the re-render
-        waits up to ``RENDER_BATCH_S`` to take in the results landing meanwhile (their list
-        lines are painted at once by the check controller); the last result renders at once.
+        ``batched`` (check results): while other checks are still running or their results
+        are still being written, the re-render waits up to ``RENDER_BATCH_S`` to take in the
+        results landing meanwhile (their list lines are painted at once by the check
+        controller); the last result renders at once.
         """
         for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
             self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
-        if batched and self.checking.running_count:
+        if batched and (self.checking.running_count or self._recording):
             if self._render_due is None:
                 self._render_due = self.set_timer(RENDER_BATCH_S, self.render_state)
             return
