@@ -164,6 +164,9 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
                                       "eb_env": ENV}, config={})
     store = SessionStore(state / "sessions")
     session = store.create(checklist, vars=values, operator="bench")
+    import gc
+
+    gc.disable()  # as `rsdeploy-tui` starts it (cli.py); the app freezes start-up's objects
     app = make_app(checklist, session, values=values, use_git=False, ascii_only=False)
     async with app.run_test(size=(110, 34)) as pilot:
         await pilot.pause(0.5)
@@ -217,7 +220,7 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
         watch.stop()
         print(watch.report())
     if profiler is not None:
-        print(profiler.output_text(unicode=False, color=False, show_all=False))
+        print(profiler.output_text(unicode=False, color=False, show_all=os.environ.get("BENCH_SHOW_ALL") == "1"))
         print(flat_profile(profiler))
     statuses: dict[str, int] = {}
     for event in results:

@@ -142,12 +142,11 @@ class RunbookApp(OrderedKeys[str | None]):
 
         return details
 
-    @staticmethod
-    def _collect_from_now_on() -> None:
+    def _collect_from_now_on(self) -> None:
         """After the first frame: what start-up built stays for good (frozen, never scanned
-        again); the cyclic collector runs again for what the session creates from now on."""
-        gc.freeze()
-        gc.enable()
+        again); the cyclic collector runs again for what the session creates from now on, its
+        full passes while the operator is not typing (ui/collector.py)."""
+        self.collector.start(self)
 
     def get_default_screen(self) -> Screen[Any]:
         """The runbook itself when the session is known at start (no blank screen first)."""

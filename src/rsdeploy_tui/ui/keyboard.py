@@ -48,12 +48,16 @@ class OrderedKeys(App[ReturnT], Generic[ReturnT]):
         self._key_serial = 0
         self._waiting_for: Screen[Any] | None = None
         self._key_watchdog: Any = None
+        from rsdeploy_tui.ui.collector import IdleCollector
+
+        self.collector = IdleCollector()
         self.leaving_keys: list[str] | None = None
         """Once the app is leaving: the text of keys that came after ``q`` (ui/typeahead.py)."""
 
     # ------------------------------------------------------------ routing
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            self.collector.key()  # no full garbage collection while keys come in
             if self.leaving_keys is not None:  # for the shell, not for an app leaving
                 from rsdeploy_tui.ui.typeahead import key_text
 

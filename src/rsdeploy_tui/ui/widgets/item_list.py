@@ -173,7 +173,9 @@ class ItemList(OptionList):
             cache = self._option_render_cache
             for key in [key for key in cache.keys() if key[0] is option]:
                 cache.discard(key)
-            self.refresh()
+            # Only this line's rows: a whole refresh redrew every visible line and the
+            # scrollbar (a third of the frame's time while check results land).
+            self.refresh_lines(self._index_to_line[index], old_height)
         except (LookupError, AttributeError):  # AttributeError: another Textual's internals
             super()._replace_option_prompt(index, prompt)  # type: ignore[arg-type]
 
