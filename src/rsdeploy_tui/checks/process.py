@@ -62,7 +62,10 @@ class CheckProcess:
             result = await answer
         except asyncio.CancelledError:
             if number in self._pending:
-                self._send(process, ("cancel", number))
+                # a process that just ended has nothing left to cancel: the cancellation
+                # goes on, it must not turn into an OSError
+                with contextlib.suppress(OSError):
+                    self._send(process, ("cancel", number))
             raise
         finally:
             self._pending.pop(number, None)
