@@ -174,6 +174,8 @@ class Session:
         self.host = socket.gethostname()
         self.holder = holder
         self.warnings = list(warnings or [])
+        self.on_warning: Callable[[], None] | None = None
+        """Called (from any thread) after ``warn`` added a sentence to ``warnings``."""
         self._lock = lock
         self._writer = writer
         self._clock = clock
@@ -370,10 +372,18 @@ class Session:
         if last is not None:
             record["last"] = {"kind": last.kind, "item": last.item, "at": last.at}
         if self._snapshots is None:
-            self._snapshots = SnapshotWriter(self.dir, self.warnings.append)
+            self._snapshots = SnapshotWriter(self.dir, self.warn)
         self._snapshots.submit(self.redactor.value(record))
         if wait:
             self._snapshots.flush()
+
+    def warn(self, text: str) -> None:
+        """Add a warning that comes after the fact (``session.json`` is written by a thread,
+        after the event was recorded), and tell whoever listens."""
+        self.warnings.append(text)
+        listener = self.on_warning
+        if listener is not None:
+            listener()
 
     def flush_snapshot(self, timeout: float = 10.0) -> bool:
         """Wait until ``session.json`` holds the latest event (its failure is in ``warnings``)."""

@@ -113,13 +113,16 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         self.state: SessionState = session.state(ctx.checklist)
         self._render_due: Any = None  # a batched re-render's timer (check results)
         self._recording = 0  # record_async calls whose append is under way
+        self._warnings_shown = len(session.warnings)  # those at open are told at launch
         self._cursor_placed = False
         # Where the cursor goes first: the running item, else where it was at the last quit,
         # else the next pending item (ui/landing.py).
         self._landing = landing.landing_item(self.checklist, self.state,
                                              landing.last_cursor(session.events))
-        # Phase panes in the DOM, by tab id: every key asks for the current one (no DOM query).
+        # Phase panes in the DOM, by tab id, and the tabs: every key and every landing check
+        # result asks for them, and a query walks the whole screen.
         self._panes: dict[str, PhasePane] = {}
+        self._tabs: PhaseTabs | None = None  # set by compose
         self.checking = checking.CheckController(self)
         # What the run output views draw; the run controller fills it once built.
         self.run_output = RunOutput()
@@ -192,9 +195,12 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
                 return
 
     async def on_unmount(self) -> None:
+        self.session.on_warning = None
         await self.checking.process.close()  # its running checks are cancelled there
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.session.on_warning = lambda: loop.call_soon_threadsafe(self._tell_warnings)
         if self.session.read_only or getattr(self.session, "shared", None) is not None:
             from rsdeploy_tui.ui.follow import SessionFollower
 
@@ -265,7 +271,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             self._render_due.stop()
             self._render_due = None
         state = self.state
-        tabbed = self._tabs
+        tabbed = self.tabs
         for phase in self.checklist.phases:
             tabbed.set_label(pane_id(phase), view.tab_label(phase, state))
         for phase_pane in list(self._panes.values()):
@@ -296,12 +302,21 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             command=command, missing=missing, hint=missing_hint, running_on=running_on)))
 
     # ---------------------------------------------------------------- lookups
+    @property
+    def tabs(self) -> PhaseTabs:
+        """The phase and report tabs (once composed)."""
+        assert self._tabs is not None, "asked for the tabs before the screen was composed"
+        return self._tabs
+
+    @property
+    def item_lists(self) -> list[ItemList]:
+        """The item lists of the phase tabs built so far."""
+        return [pane.item_list for pane in self._panes.values()]
+
     def _active_tab(self) -> str | None:
         """The active tab's id; None before the screen is composed (the footer asks about
-        its keys from idle callbacks, also while the screen is built or taken down). Kept, not
-        queried: a query walks the whole screen, and this is asked many times a key."""
-        tabs: PhaseTabs | None = getattr(self, "_tabs", None)
-        return tabs.active if tabs is not None else None
+        its keys from idle callbacks, also while the screen is built or taken down)."""
+        return self._tabs.active if self._tabs is not None else None
 
     def built_pane_of(self, item: Item) -> PhasePane | None:
         """The tab content holding ``item``, once built (None before, or once taken down)."""
@@ -351,7 +366,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
     # ---------------------------------------------------------------- events
     @on(PhaseTabs.TabActivated)
     async def _tab_changed(self, event: PhaseTabs.TabActivated) -> None:
-        tabbed = self.query_one("#phases", PhaseTabs)
+        tabbed = self.tabs
         if event.pane.id != tabbed.active:
             return  # a burst of left/right moved on already: the newer activation builds its tab
         self.set_focus(None)  # nothing keeps the focus in the tab left behind
@@ -379,7 +394,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        for item_list in self.query(ItemList):
+        for item_list in self.item_lists:
             item_list.rebuild(self.state, event.value.strip())
         self._update_detail()
 
@@ -394,13 +409,12 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
-        seen = len(self.session.warnings)
         try:
             self.session.record(kind, item=item, **data)
         except (RsdeployError, OSError) as error:
             self._not_recorded(error)
             return False
-        self._recorded(seen)
+        self._recorded()
         return True
 
     async def record_async(self, kind: str, item: str | None = None, **data: Any) -> bool:
@@ -410,7 +424,6 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
-        seen = len(self.session.warnings)
         self._recording += 1
         try:  # Session.record is thread-safe; one typed on the loop meanwhile waits its turn
             await asyncio.to_thread(self.session.record, kind, item=item, **data)
@@ -419,8 +432,18 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             return False
         finally:
             self._recording -= 1
-        self._recorded(seen, batched=True)
+        self._recorded(batched=True)
         return True
+
+    def _tell_warnings(self) -> None:
+        """Show the session's warnings not shown yet: an event was recorded with a warning,
+        e.g. ``session.json`` could not be written (that one comes from the snapshot thread,
+        after ``record`` returned: ``Session.on_warning`` calls this then)."""
+        if not self.is_attached:
+            return
+        for warning in self.session.warnings[self._warnings_shown:]:
+            self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
+        self._warnings_shown = len(self.session.warnings)
 
     def _not_recorded(self, error: RsdeployError | OSError) -> None:
         if isinstance(error, RsdeployError):
@@ -429,7 +452,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
             self.notify(f"Could not save to the session store: {error}", title="Not saved",
                         severity="error", timeout=15)
 
-    def _recorded(self, seen: int, batched: bool = False) -> None:
+    def _recorded(self, batched: bool = False) -> None:
         """Show what was recorded (and the warnings that came with it), from the session.
 
         ``batched`` (check results): while other checks are still running or their results
@@ -437,8 +460,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         results landing meanwhile (their list lines are painted at once by the check
         controller); the last result renders at once.
         """
-        for warning in self.session.warnings[seen:]:  # recorded; e.g. session.json was not
-            self.notify(warning, title="Recorded, with a warning", severity="warning", timeout=10)
+        self._tell_warnings()
         self.state = self.session.state(self.checklist)
         self.ctx.resolve(self.session)  # a fact or a value set changes what ${name} expands to
         if batched and (self.checking.running_count or self._recording):

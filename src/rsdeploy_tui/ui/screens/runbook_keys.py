@@ -68,6 +68,10 @@ class RunbookKeys(_Base):
         def current_item(self) -> Item | None: ...
         @property
         def current_list(self) -> ItemList | None: ...
+        @property
+        def tabs(self) -> PhaseTabs: ...
+        @property
+        def item_lists(self) -> list[ItemList]: ...
         def record(self, kind: str, item: str | None = None, **data: Any) -> bool: ...
         def _update_detail(self) -> None: ...
         def remember_cursor(self) -> None: ...
@@ -233,7 +237,7 @@ class RunbookKeys(_Base):
 
     async def _focus_item(self, item: Item) -> None:
         """Switch to the item's tab and put the cursor on it (clearing a filter hiding it)."""
-        tabbed = self.query_one("#phases", PhaseTabs)
+        tabbed = self.tabs
         phase = self.checklist.phase_of(item)
         phase_pane = await self._ensure_phase_pane(tabbed.get_pane(pane_id(phase)))
         assert phase_pane is not None
@@ -265,10 +269,11 @@ class RunbookKeys(_Base):
 
     def action_clear_filter(self) -> None:
         """Clear and hide the filter."""
-        for box in self.query("#filter").results(Input):
+        box = self._filter_box
+        if box is not None:
             if box.value:
                 box.value = ""
-                for item_list in self.query(ItemList):
+                for item_list in self.item_lists:
                     item_list.rebuild(self.state, "")
             box.display = False
         if self.current_list is not None:
@@ -285,7 +290,7 @@ class RunbookKeys(_Base):
 
     def action_switch_phase(self, step: int) -> None:
         """left/right: previous/next tab (the Deployment Log tab included)."""
-        tabbed = self.query_one("#phases", PhaseTabs)
+        tabbed = self.tabs
         ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
         current = ids.index(tabbed.active) if tabbed.active in ids else 0
         tabbed.active = ids[(current + step) % len(ids)]
@@ -294,7 +299,7 @@ class RunbookKeys(_Base):
         """1-9: the n-th tab (the phases, then Deployment Log and Messages, as help says)."""
         ids = [pane_id(p) for p in self.checklist.phases] + list(EXTRA_TABS)
         if 1 <= number <= len(ids):
-            self.query_one("#phases", PhaseTabs).active = ids[number - 1]
+            self.tabs.active = ids[number - 1]
         else:
             self.notify(f"There is no tab {number}: tabs go from 1 to {len(ids)}.",
                         severity="warning")
