@@ -26,7 +26,7 @@ from test_shared_offline import Restartable  # moto on a port that can stop and 
 from rsdeploy_tui.app import make_app
 from rsdeploy_tui.checklist import Checklist, load_checklist
 from rsdeploy_tui.runner import start_run
-from rsdeploy_tui.session import SessionStore
+from rsdeploy_tui.session import Session, SessionStore
 from rsdeploy_tui.session.shared import run_objects, run_upload
 from rsdeploy_tui.session.shared.bucket import Bucket
 from rsdeploy_tui.session.shared.run_objects import RunMirror, SharedRunDamaged
@@ -47,7 +47,7 @@ import json, sys, time
 from pathlib import Path
 from rsdeploy_tui.checklist import load_checklist
 from rsdeploy_tui.runner import new_run_id, start_run
-from rsdeploy_tui.session import SessionStore
+from rsdeploy_tui.session import Session, SessionStore
 from rsdeploy_tui.session.shared import run_upload
 from rsdeploy_tui.session.shared.store import SharedStore
 from rsdeploy_tui.session.shared.url import parse_store_url
@@ -147,6 +147,19 @@ def app_on_a(tmp_path: Path, store_url: StoreUrl) -> Iterator[Callable[[str], di
             app.kill()
 
 
+async def _end_recorded_on_b(machine: Machine, mini: Checklist, session_id: str,
+                             what: str) -> tuple[Session, list[str]]:
+    """Machine b takes the session over and runs the app until it has recorded the run's
+    end from the store; the session and the run output its screen showed."""
+    b = machine("b").open(session_id, operator="bob", take_over=True)
+    app = make_app(mini, b, use_git=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: any(e.kind == "command_finished" for e in b.events), what)
+        await pilot.pause(0.3)
+        shown = app.screen.run_output.plain_lines()
+    return b, shown
+
+
 async def test_the_wrapper_alone_uploads_while_the_app_is_killed_and_b_records_the_end(
         app_on_a: Callable[[str], dict[str, str]], machine: Machine, mini: Checklist,
         s3: Any) -> None:
@@ -168,13 +181,9 @@ async def test_the_wrapper_alone_uploads_while_the_app_is_killed_and_b_records_t
         assert CANARY.encode() not in body and CANARY not in json.dumps(metadata), key
     _machine_a_out_of_reach(log, run["run"])
 
-    b = machine("b").open(run["session"], operator="bob", take_over=True)
-    app = make_app(mini, b, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: any(e.kind == "command_finished" for e in b.events),
-                     "machine b records the run's end from the store")
-        await pilot.pause(0.3)
-        assert "slow line 6" in app.screen.run_output.plain_lines()
+    b, shown = await _end_recorded_on_b(machine, mini, run["session"],
+                                        "machine b records the run's end from the store")
+    assert "slow line 6" in shown
     finished = [e for e in b.events if e.kind == "command_finished"]
     assert len(finished) == 1 and finished[0].data["run"] == run["run"]
     assert finished[0].data["exit_code"] == 0 and "all-done-here" in finished[0].data["tail"]
@@ -190,13 +199,9 @@ async def test_a_failing_multi_line_command_is_recorded_with_its_failed_step(
     run = app_on_a("echo first step ran\nfalse\necho never printed")
     _wait(lambda: _exit_landed(s3, run["session"], run["run"]), "the run's end is up")
     _machine_a_out_of_reach(Path(run["log"]), run["run"])
-    b = machine("b").open(run["session"], operator="bob", take_over=True)
-    app = make_app(mini, b, use_git=False)
-    async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: any(e.kind == "command_finished" for e in b.events),
-                     "machine b records the failed run's end")
-        await pilot.pause(0.3)
-        assert "first step ran" in app.screen.run_output.plain_lines()
+    b, shown = await _end_recorded_on_b(machine, mini, run["session"],
+                                        "machine b records the failed run's end")
+    assert "first step ran" in shown
     [finished] = [e for e in b.events if e.kind == "command_finished"]
     assert finished.data["exit_code"] == 1
     assert finished.data["failed"]["step"] == 2 and finished.data["failed"]["of"] == 3
