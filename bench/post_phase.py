@@ -10,7 +10,8 @@ Prints, from the same run:
 - key-press latency (a key posted to the app as the terminal driver does, until the highlighted
   item has moved), p50/p99, on an idle screen and while the phase's checks land
   (target: p99 < 50 ms);
-- the wall time of the whole phase (from `a` until the last result is recorded) beside its
+- the wall time of the whole phase (from `a` until the last result is recorded and the screen
+  re-rendered from it) beside its
   slowest single check (target: wall <= 1.3x slowest).
 
     PYTHONPATH=src python bench/post_phase.py [--keys 60]
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import logging
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -116,6 +118,25 @@ def flat_profile(profiler: Any, top: int = 25) -> str:
     return "\n".join(lines)
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds of each thread of this process, by thread name (from /proc): the threads
+    besides the loop's hold the GIL while they compute, and each such slice is a wait for a key."""
+    import threading
+
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = names.get(int(task.name), f"tid {task.name}")
+        name = re.sub(r"[_-]?\d+$", "", name) or name  # ThreadPoolExecutor-0_3 -> one row
+        cpu[name] = cpu.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return cpu
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
@@ -190,11 +211,13 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
             from pyinstrument import Profiler
 
             profiler = Profiler(interval=0.001, async_mode="disabled")
+        threads_before = thread_cpu()
         for _ in range(repeat):
             if profiler is not None:
                 profiler.start()
             if watch is not None and not watch._thread.is_alive():
                 watch.start()
+            events_before = len(session.events)
             started = time.perf_counter()
             loop_cpu = time.thread_time()  # this is the event loop's thread
             # posted as the driver posts it: pilot.press would wait for the app to go idle,
@@ -202,10 +225,19 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
             app.post_message(events.Key("a", "a"))
             while not screen.checking.running_count and time.perf_counter() - started < 5:
                 await asyncio.sleep(0.0005)
-            landing += await key_latency(app, screen, keys * 10,
-                                         busy=lambda: screen.checking.running_count > 0)
-            while screen.checking.running_count:
-                await asyncio.sleep(0.01)
+            started_checks = screen.checking.running_count
+
+            def landing_now() -> bool:
+                """Until every result of the round is recorded and the screen re-rendered
+                from them (a check leaves ``running_count`` before its result is written)."""
+                recorded = sum(1 for e in session.events[events_before:]
+                               if e.kind == "check_result")
+                return (recorded < started_checks or screen._recording > 0
+                        or screen._render_due is not None)
+
+            landing += await key_latency(app, screen, keys * 10, busy=landing_now)
+            while landing_now():
+                await asyncio.sleep(0.0005)
             wall = time.perf_counter() - started
             loop_cpu = time.thread_time() - loop_cpu
             if profiler is not None:
@@ -215,6 +247,7 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
             slowest = max(results, key=lambda e: float(e.data.get("duration_s") or 0))
             rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item), loop_cpu))
             await pilot.pause(0.3)
+        threads = thread_cpu()
     session.close()
     if watch is not None:
         watch.stop()
@@ -242,6 +275,11 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
     for number, (wall, slow_s, qid, cpu) in enumerate(rounds, 1):
         print(f"{number:<8}{wall:>13.2f}{slow_s:>17.2f}{wall / max(slow_s, 1e-6):>13.2f}x"
               f"{cpu:>12.2f}  {qid}")
+    print("CPU of the app's threads over the rounds (pauses between rounds included):")
+    for name, seconds in sorted(threads.items(), key=lambda pair: -pair[1]):
+        spent = seconds - threads_before.get(name, 0.0)
+        if spent >= 0.01:
+            print(f"  {spent:6.2f} s  {name}")
     print("loop CPU: what the event loop's thread itself computed during the round (keys "
           "included); unlike the times, it does not grow with the machine's load")
     print("targets: key p99 < 50 ms while checks land; phase wall <= 1.3x its slowest check")

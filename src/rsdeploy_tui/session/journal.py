@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import field, replace
 from pathlib import Path
 
@@ -277,17 +278,24 @@ class JournalWriter:
             JournalConflict: the journal is no longer the one this writer owns (nothing written).
             RsdeployError: the disk refused the write.
         """
-        line = event.to_line()
-        self._check_unchanged(event)
+        self.append_many([event])
+
+    def append_many(self, events: Sequence[Event]) -> None:
+        """Write events in one write and one fsync (durable together), as ``append`` does;
+        on a failure none of them stays in the journal."""
+        if not events:
+            return
+        data = b"".join(event.to_line() for event in events)
+        self._check_unchanged(events[0])
         try:
-            _write_all(self._fd, line)
+            _write_all(self._fd, data)
             os.fsync(self._fd)
         except OSError as error:
             # if even this fails, the torn tail is set aside on the next open, as after a crash
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)
             raise storage_error(error, self.path, "append to") from None
-        self._size += len(line)
+        self._size += len(data)
 
     def _check_unchanged(self, event: Event) -> None:
         try:

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -295,34 +295,76 @@ class Session:
     def record_data(self, kind: str, item: str | None, data: dict[str, Any]) -> Event:
         """``record`` with the data as one mapping (any keys: an event recorded again)."""
         with self._recording:  # a worker thread and the UI may record at the same moment
-            if self._writer is None:
-                why = "was opened read-only" if self.read_only else "is closed"
-                raise ReadOnlySession(
-                    "Session is read-only",
-                    f"Session {self.id} {why}"
-                    + (f" while {self.holder.describe()} drives it" if self.holder else "")
-                    + f"; '{kind}' was not recorded.")
-            try:
-                remember = self.redactor.remember_new()
-                if remember is not None:
-                    if kind in ("session_resumed", "lock_taken_over"):
-                        data = {**data, SECRET_DIGESTS: remember}
-                    else:  # a secret set mid-session (a value dialog): its own event first
-                        self._append("secrets_remembered", None, {SECRET_DIGESTS: remember})
-                event = self._event(kind, item, data)
-                self._writer.append(event)
-            except JournalConflict as conflict:
-                self._journal_conflict()
-                raise ReadOnlySession(conflict.title, conflict.message) from None
-            self.events.append(event)
-            _apply(self._live, event)
-            if kind == "checklist_changed":
-                self.meta = meta_from(self.id, self.events)
-            self.write_snapshot()
+            self._refuse_if_read_only(kind)
+            remember = self.redactor.remember_new()
+            if remember is not None and kind in ("session_resumed", "lock_taken_over"):
+                data, remember = {**data, SECRET_DIGESTS: remember}, None
+            events = self._remembered_event(remember)
+            event = self._event(kind, item, data, seq=len(self.events) + len(events) + 1)
+            self._commit([*events, event])
             return event
 
-    def _event(self, kind: str, item: str | None, data: dict[str, Any]) -> Event:
-        """The next event, redacted and checked as a reload will check it.
+    def record_many(self, entries: Sequence[tuple[str, str | None, dict[str, Any]]]
+                    ) -> list[Event | RsdeployError]:
+        """Record several events with one write and one fsync: check results that land
+        together, so each does not wait for the others' turn at the disk.
+
+        Each event is redacted and checked as ``record`` does it; one that would not load
+        again gets its ``RsdeployError`` in its place in the answer, and the others are
+        recorded. A refused write (disk, journal conflict, read-only) raises as ``record``
+        does, and then nothing of the batch was written.
+        """
+        with self._recording:
+            self._refuse_if_read_only(entries[0][0] if entries else "")
+            events = self._remembered_event(self.redactor.remember_new())
+            outcomes: list[Event | RsdeployError] = []
+            for kind, item, data in entries:
+                try:
+                    event = self._event(kind, item, data, seq=len(self.events) + len(events) + 1)
+                except RsdeployError as error:
+                    outcomes.append(error)
+                    continue
+                events.append(event)
+                outcomes.append(event)
+            if events:
+                self._commit(events)
+            return outcomes
+
+    def _refuse_if_read_only(self, kind: str) -> None:
+        if self._writer is None:
+            why = "was opened read-only" if self.read_only else "is closed"
+            raise ReadOnlySession(
+                "Session is read-only",
+                f"Session {self.id} {why}"
+                + (f" while {self.holder.describe()} drives it" if self.holder else "")
+                + f"; '{kind}' was not recorded.")
+
+    def _remembered_event(self, remember: dict[str, Any] | None) -> list[Event]:
+        """A secret set mid-session (a value dialog) is remembered in its own event, written
+        before the event that may quote it (no redaction: it holds salted digests only)."""
+        if remember is None:
+            return []
+        return [Event(len(self.events) + 1, "secrets_remembered", iso(self._clock()),
+                      self.redactor.text(self.operator), self.host, None,
+                      {SECRET_DIGESTS: remember})]
+
+    def _commit(self, events: list[Event]) -> None:
+        """Write events in one append (one fsync), then take them in and refresh the snapshot."""
+        assert self._writer is not None
+        try:
+            self._writer.append_many(events)
+        except JournalConflict as conflict:
+            self._journal_conflict()
+            raise ReadOnlySession(conflict.title, conflict.message) from None
+        for event in events:
+            self.events.append(event)
+            _apply(self._live, event)
+            if event.kind == "checklist_changed":
+                self.meta = meta_from(self.id, self.events)
+        self.write_snapshot()
+
+    def _event(self, kind: str, item: str | None, data: dict[str, Any], seq: int) -> Event:
+        """The event numbered ``seq``, redacted and checked as a reload will check it.
 
         What ``record`` writes must always load again: data a reload would call damaged (too
         deep, a field of the wrong type) is refused here, before anything is written.
@@ -330,7 +372,7 @@ class Session:
         try:
             # through JSON once, so the event in memory equals the one a reload gives back
             clean = json.loads(json.dumps(self.redactor.value(data), default=str))
-            event = Event(len(self.events) + 1, kind, iso(self._clock()),
+            event = Event(seq, kind, iso(self._clock()),
                           self.redactor.text(self.operator), self.host, item, clean)
             check_event(event)
         except (EventDamaged, RecursionError) as error:
@@ -340,15 +382,6 @@ class Session:
                                 f"{self.id}: {why}. Nothing was written; this is a bug in what "
                                 "produced the data, not in the session.") from None
         return event
-
-    def _append(self, kind: str, item: str | None, data: dict[str, Any]) -> None:
-        """Append one event as it is (no redaction: only for data that holds no secret)."""
-        assert self._writer is not None
-        event = Event(len(self.events) + 1, kind, iso(self._clock()),
-                      self.redactor.text(self.operator), self.host, item, data)
-        self._writer.append(event)
-        self.events.append(event)
-        _apply(self._live, event)
 
     def adopt_checklist(self, checklist: Checklist) -> Event:
         """Follow a changed checklist file from now on, recording ``checklist_changed``."""

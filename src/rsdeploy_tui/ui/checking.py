@@ -19,17 +19,15 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterable
-from dataclasses import field, replace
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.binding import Binding
 from textual.css.query import NoMatches
-from textual.widgets.option_list import OptionDoesNotExist
 
 from rsdeploy_tui.checklist.model import ROLLBACK_PHASE
 from rsdeploy_tui.records import datarecord
-from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.check_outcomes import CheckOutcomes
 
 if TYPE_CHECKING:
@@ -41,7 +39,7 @@ if TYPE_CHECKING:
 POST_PHASE = "post"
 """Entering this phase for the first time in a session offers to run all its checks."""
 
-DEFAULT_CONCURRENCY = 8
+DEFAULT_CONCURRENCY = 24
 
 BINDINGS = [
     Binding("A", "check_all_done", "All checks, done too", show=False,
@@ -405,22 +403,12 @@ class CheckController(CheckOutcomes):
             return  # the screen is being torn down
 
     def _paint(self, item: Item) -> None:
-        """Redraw one list line: ``checking…`` while in flight, else the normal line."""
+        """Redraw one list line: its check cell shows ``⟳`` while the check is in flight.
+
+        In the cell, not as words after the text: a line that grows a row re-lays out the whole
+        list and the screen, once per check that starts or lands (the detail panel says
+        "Check running…")."""
         phase_pane = self.screen.built_pane_of(item)
         if phase_pane is None:
             return  # not built yet (it is painted when built), or the screen is being torn down
-        item_list = phase_pane.item_list
-        found = self.screen.state.items.get(item.qid)
-        glyphs = self.screen.ctx.glyphs
-        text = self.screen.ctx.display(item.text)
-        if item.qid in self.in_flight:
-            prompt = view.item_prompt(replace(item, check=None), found, text, glyphs)
-            prompt.append("  ")
-            prompt.append("~ checking..." if glyphs.ascii else "⟳ checking…", style="bold yellow")
-        else:
-            prompt = view.item_prompt(item, found, text, glyphs)
-        try:
-            item_list.replace_option_prompt(item.qid, prompt)
-        except OptionDoesNotExist:
-            return  # filtered out of the list
-
+        phase_pane.item_list.show_item(item, self.screen.state)

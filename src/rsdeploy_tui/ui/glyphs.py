@@ -32,6 +32,8 @@ class Glyphs:
     """Check failed or errored."""
     check_none: str = "·"
     """Item has a check that has not run."""
+    check_running: str = "⟳"
+    """The item's check is running now (in the same cell: the line keeps its height)."""
     bar_full: str = "█"
     """Filled part of a progress bar."""
     bar_empty: str = "░"
@@ -57,6 +59,7 @@ ASCII = Glyphs(
     check_pass="+",
     check_fail="X",
     check_none=".",
+    check_running="~",
     bar_full="#",
     bar_empty="-",
     rule="-",

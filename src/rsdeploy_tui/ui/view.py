@@ -148,10 +148,14 @@ def short_time(at: str | None) -> str:
     return moment.strftime("%H:%M:%S UTC")
 
 
-def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs) -> Text:
-    """One cell for the list: no check (blank), not run, passed, failed/errored, skipped."""
+def check_glyph(found: ItemState | None, item: Item, glyphs: Glyphs,
+                checking: bool = False) -> Text:
+    """One cell for the list: no check (blank), running now, not run, passed, failed/errored,
+    skipped."""
     if item.check is None:
         return Text(" ")
+    if checking:
+        return Text(glyphs.check_running, style="bold yellow")
     record = found.check if found is not None else None
     if record is None or record.status == "skipped":
         return Text(glyphs.check_none, style="dim")
@@ -192,14 +196,16 @@ MARK_STYLES = {
 }
 
 
-def item_prompt(item: Item, found: ItemState | None, text: str, glyphs: Glyphs) -> Text:
-    """One list line: state mark, check status cell, text, CRITICAL badge."""
+def item_prompt(item: Item, found: ItemState | None, text: str, glyphs: Glyphs,
+                checking: bool = False) -> Text:
+    """One list line: state mark, check status cell (``checking``: its check is running),
+    text, CRITICAL badge."""
     name = found.state if found is not None else "pending"
     line = Text()
     failing = found is not None and found.failing
     line.append(glyphs.mark(name), style="bold reverse red" if failing else MARK_STYLES.get(name, ""))
     line.append(" ")
-    line.append_text(check_glyph(found, item, glyphs))
+    line.append_text(check_glyph(found, item, glyphs, checking))
     line.append(" ")
     line.append_text(inline(text, style="dim" if name == "skipped" else ""))
     if failing:

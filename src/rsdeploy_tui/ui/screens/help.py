@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
+from rsdeploy_tui.ui import view
 from rsdeploy_tui.ui.glyphs import UNICODE, Glyphs
 from rsdeploy_tui.ui.screens.dialog import Dialog
 
@@ -92,7 +93,9 @@ class HelpScreen(Dialog[None]):
                 Text(
                     f"Check: {self._glyphs.check_none} not run  "
                     f"{self._glyphs.check_pass} passed  "
-                    f"{self._glyphs.check_fail} failed or error"
+                    f"{self._glyphs.check_fail} failed or error  "
+                    f"{self._glyphs.check_running} running  "
+                    f"{view.STALE_GLYPH} older than the item's last run"
                 ),
                 classes="dialog-hint",
             )

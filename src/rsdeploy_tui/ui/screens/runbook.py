@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from rsdeploy_tui.errors import RsdeployError
 from rsdeploy_tui.ui import checking, landing, view
 from rsdeploy_tui.ui.logs import LogsToggle
+from rsdeploy_tui.ui.recording import BatchedRecorder
 from rsdeploy_tui.ui.rollback_banner import RollbackBanner
 # The key sets stay importable from here, where they were defined before the footer moved.
 from rsdeploy_tui.ui.screens.runbook_footer import (  # noqa: F401
@@ -113,6 +114,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         self.state: SessionState = session.state(ctx.checklist)
         self._render_due: Any = None  # a batched re-render's timer (check results)
         self._recording = 0  # record_async calls whose append is under way
+        self._batched = BatchedRecorder(session)
         self._warnings_shown = len(session.warnings)  # those at open are told at launch
         self._cursor_placed = False
         # Where the cursor goes first: the running item, else where it was at the last quit,
@@ -241,6 +243,7 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         where work stopped: the cursor goes on the landing item (``ui/landing.py``).
         """
         self._panes[pane_id(phase_pane.phase)] = phase_pane
+        phase_pane.item_list.checking = self.checking.in_flight  # the live set: ⟳ cells
         phase_pane.item_list.rebuild(self.state, self._filter_text())
         phase_pane.show_state(self.state)
         self._place_cursor(phase_pane)  # ui/screens/runbook_landing.py
@@ -418,15 +421,16 @@ class RunbookScreen(RunbookKeys, RunbookOutcomes, RunbookFooter, RunbookHeaderFi
         return True
 
     async def record_async(self, kind: str, item: str | None = None, **data: Any) -> bool:
-        """As ``record``, with the append and its fsync in a thread: for what the app records
-        by itself (check results), so keys go on being handled while the disk catches up. The
-        screen still shows the event only once it is durable."""
+        """As ``record``, with the append and its fsync in a thread, together with the other
+        results landing meanwhile: for what the app records by itself (check results), so keys
+        go on being handled while the disk catches up. The screen still shows the event only
+        once it is durable."""
         if self.session.read_only:
             self.notify(READ_ONLY, severity="warning")
             return False
         self._recording += 1
-        try:  # Session.record is thread-safe; one typed on the loop meanwhile waits its turn
-            await asyncio.to_thread(self.session.record, kind, item=item, **data)
+        try:  # with the results landing meanwhile, in one write (ui/recording.py)
+            await self._batched.record(kind, item, data)
         except (RsdeployError, OSError) as error:
             self._not_recorded(error)
             return False

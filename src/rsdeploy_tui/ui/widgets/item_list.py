@@ -7,7 +7,7 @@ Option ids are item qids; the list holds no item state, it is re-rendered from t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
@@ -82,8 +82,10 @@ class ItemList(OptionList):
         self._texts = {item.qid: display_text(item.text) for item in phase.items}
         # Continuation lines start under the text: after the mark, a space, the check cell, a space.
         self._indent = cell_len(glyphs.mark("pending")) + 3
-        self._shown: dict[str, tuple[str, str]] = {}
+        self._shown: dict[str, tuple[str, str, bool]] = {}
         self.filter_text = ""
+        self.checking: Collection[str] = frozenset()
+        """Qids whose check is running (the runbook hands its check controller's live set)."""
 
     @property
     def visible_items(self) -> list[Item]:
@@ -110,7 +112,7 @@ class ItemList(OptionList):
             for item in items:
                 found = state.items.get(item.qid)
                 options.append(Option(self._prompt(item, state), id=item.qid))
-                self._shown[item.qid] = self._signature(found)
+                self._shown[item.qid] = self._signature(item.qid, found)
         if not options:
             options.append(Option(Text("No item matches the filter.", style="dim"), disabled=True))
         self.set_options(options)
@@ -124,14 +126,22 @@ class ItemList(OptionList):
     def update_state(self, state: SessionState) -> None:
         """Re-render the lines whose item state changed."""
         for qid, before in self._shown.items():
-            after = self._signature(state.items.get(qid))
+            after = self._signature(qid, state.items.get(qid))
             if after != before:
                 item = next(i for i in self.phase.items if i.qid == qid)
                 self.replace_option_prompt(qid, self._prompt(item, state))
                 self._shown[qid] = after
 
+    def show_item(self, item: Item, state: SessionState) -> None:
+        """Re-render one item's line now (its check started or ended); nothing when the
+        filter hides it."""
+        if item.qid in self._shown:
+            self.replace_option_prompt(item.qid, self._prompt(item, state))
+            self._shown[item.qid] = self._signature(item.qid, state.items.get(item.qid))
+
     def _prompt(self, item: Item, state: SessionState) -> HangingLine:
-        text = view.item_prompt(item, state.items.get(item.qid), self._texts[item.qid], self.glyphs)
+        text = view.item_prompt(item, state.items.get(item.qid), self._texts[item.qid],
+                                self.glyphs, checking=item.qid in self.checking)
         return HangingLine(text, self._indent)
 
     def replace_option_prompt(self, option_id: str, prompt: object) -> Self:  # type: ignore[override]
@@ -179,12 +189,13 @@ class ItemList(OptionList):
         except (LookupError, AttributeError):  # AttributeError: another Textual's internals
             super()._replace_option_prompt(index, prompt)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _signature(found: object) -> tuple[str, str]:
+    def _signature(self, qid: str, found: object) -> tuple[str, str, bool]:
+        checking = qid in self.checking
         if found is None:
-            return ("pending", "")
+            return ("pending", "", checking)
         check = getattr(found, "check", None)
-        return (getattr(found, "state", "pending"), getattr(check, "status", "") if check else "")
+        return (getattr(found, "state", "pending"),
+                getattr(check, "status", "") if check else "", checking)
 
     @property
     def highlighted_qid(self) -> str | None:
