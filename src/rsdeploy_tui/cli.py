@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from rsdeploy_tui import __version__
+from rsdeploy_tui.checks import DEFAULT_CONCURRENCY
 from rsdeploy_tui.errors import RsdeployError
 
 # sub-command -> module under rsdeploy_tui.commands exposing ``run(args) -> int``
@@ -128,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--item", metavar="ID", action="append", help="only this item (repeatable)")
     p.add_argument("--session", metavar="ID", help="record the results in this session")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--concurrency", type=int, default=8, help="checks run at once (default 8)")
+    p.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                   help=f"checks run at once (default {DEFAULT_CONCURRENCY})")
     p.add_argument("--timeout", type=float, default=None,
                    help="seconds per check (default: each check's own)")
 

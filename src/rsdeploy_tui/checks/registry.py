@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import field, replace
 from typing import Any, Literal
 
+from rsdeploy_tui.checks import DEFAULT_CONCURRENCY
 from rsdeploy_tui.checks.expand import VarError, expand_params
 from rsdeploy_tui.checks.reasons import describe_error
 from rsdeploy_tui.records import datarecord
@@ -282,8 +283,9 @@ def _walk(value: Any, clean: Redact) -> Any:
 OnResult = Callable[[Any, CheckResult], Any]
 
 
+
 async def run_checks(
-    items: Iterable[Any], ctx: CheckContext, concurrency: int = 8,
+    items: Iterable[Any], ctx: CheckContext, concurrency: int = DEFAULT_CONCURRENCY,
     on_result: OnResult | None = None,
 ) -> dict[str, CheckResult]:
     """Run the checks of ``items``, at most ``concurrency`` at once.

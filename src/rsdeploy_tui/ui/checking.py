@@ -27,6 +27,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from rsdeploy_tui.checklist.model import ROLLBACK_PHASE
+from rsdeploy_tui.checks import DEFAULT_CONCURRENCY
 from rsdeploy_tui.records import datarecord
 from rsdeploy_tui.ui.check_outcomes import CheckOutcomes
 
@@ -38,8 +39,6 @@ if TYPE_CHECKING:
 
 POST_PHASE = "post"
 """Entering this phase for the first time in a session offers to run all its checks."""
-
-DEFAULT_CONCURRENCY = 24
 
 BINDINGS = [
     Binding("A", "check_all_done", "All checks, done too", show=False,
