@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from itertools import islice
 from typing import TYPE_CHECKING
@@ -59,11 +60,19 @@ class SharedWriter:
 
     def append(self, event: Event) -> None:
         """Append locally (durable on return), then queue the upload; refused once lost."""
+        self.append_many([event])
+
+    def append_many(self, events: Sequence[Event]) -> None:
+        """``append`` for several events written together (each goes up as its own object)."""
+        if not events:
+            return
         lost = self._sync.lost
         if lost is not None:
-            raise JournalConflict(lost.title, f"{lost.message} '{event.kind}' was not recorded.")
-        self._local.append(event)
-        self._sync.enqueue(event)
+            raise JournalConflict(lost.title,
+                                  f"{lost.message} '{events[0].kind}' was not recorded.")
+        self._local.append_many(events)
+        for event in events:
+            self._sync.enqueue(event)
 
     def close(self) -> None:
         """Close the local journal (the uploader goes on until ``SharedSync.stop``)."""

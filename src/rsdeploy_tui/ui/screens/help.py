@@ -95,7 +95,7 @@ class HelpScreen(Dialog[None]):
                     f"{self._glyphs.check_pass} passed  "
                     f"{self._glyphs.check_fail} failed or error  "
                     f"{self._glyphs.check_running} running  "
-                    f"{view.STALE_GLYPH} older than the item's last run"
+                    f"{view.STALE_GLYPH} stale"
                 ),
                 classes="dialog-hint",
             )
