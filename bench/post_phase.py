@@ -11,7 +11,7 @@ Prints, from the same run:
   item has moved), p50/p99, on an idle screen and while the phase's checks land
   (target: p99 < 50 ms);
 - the wall time of the whole phase (from `a` until the last result is recorded and the screen
-  re-rendered from it) beside its
+  re-rendered from it), in rounds without keys and in rounds while keys are typed, beside its
   slowest single check (target: wall <= 1.3x slowest).
 
     PYTHONPATH=src python bench/post_phase.py [--keys 60]
@@ -212,7 +212,10 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
 
             profiler = Profiler(interval=0.001, async_mode="disabled")
         threads_before = thread_cpu()
-        for _ in range(repeat):
+        for number in range(repeat):
+            # every other round without keys: the phase's own wall time, beside the same
+            # phase while a fast typist (a key every 10 ms) takes the loop's time too
+            typing = number % 2 == 0
             if profiler is not None:
                 profiler.start()
             if watch is not None and not watch._thread.is_alive():
@@ -235,7 +238,8 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
                 return (recorded < started_checks or screen._recording > 0
                         or screen._render_due is not None)
 
-            landing += await key_latency(app, screen, keys * 10, busy=landing_now)
+            if typing:
+                landing += await key_latency(app, screen, keys * 10, busy=landing_now)
             while landing_now():
                 await asyncio.sleep(0.0005)
             wall = time.perf_counter() - started
@@ -245,7 +249,8 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
             results = [e for e in session.events if e.kind == "check_result"][seen:]
             seen += len(results)
             slowest = max(results, key=lambda e: float(e.data.get("duration_s") or 0))
-            rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item), loop_cpu))
+            rounds.append((wall, float(slowest.data["duration_s"]), str(slowest.item), loop_cpu,
+                           typing))
             await pilot.pause(0.3)
         threads = thread_cpu()
     session.close()
@@ -270,11 +275,16 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
                   f"{percentile(values_, 0.99) * ms:>9.1f}{max(values_) * ms:>9.1f}")
         else:
             print(f"{label:<24}    0  (the checks finished before a key could be sent)")
-    print(f"{'round':<8}{'phase wall s':>13}{'slowest check s':>17}{'wall/slowest':>14}"
-          f"{'loop CPU s':>12}  slowest")
-    for number, (wall, slow_s, qid, cpu) in enumerate(rounds, 1):
-        print(f"{number:<8}{wall:>13.2f}{slow_s:>17.2f}{wall / max(slow_s, 1e-6):>13.2f}x"
-              f"{cpu:>12.2f}  {qid}")
+    print(f"{'round':<8}{'keys':<8}{'phase wall s':>13}{'slowest check s':>17}"
+          f"{'wall/slowest':>14}{'loop CPU s':>12}  slowest")
+    for number, (wall, slow_s, qid, cpu, typing) in enumerate(rounds, 1):
+        print(f"{number:<8}{'typing' if typing else 'none':<8}{wall:>13.2f}{slow_s:>17.2f}"
+              f"{wall / max(slow_s, 1e-6):>13.2f}x{cpu:>12.2f}  {qid}")
+    for typing in (False, True):
+        ratios = [wall / max(slow_s, 1e-6) for wall, slow_s, _, _, t in rounds[1:] if t == typing]
+        if ratios:  # the first round (imports, first connections) stands apart
+            print(f"wall/slowest, rounds 2-{len(rounds)} {'while typing' if typing else 'no keys'}"
+                  f": median {statistics.median(ratios):.2f}x, max {max(ratios):.2f}x")
     print("CPU of the app's threads over the rounds (pauses between rounds included):")
     for name, seconds in sorted(threads.items(), key=lambda pair: -pair[1]):
         spent = seconds - threads_before.get(name, 0.0)
@@ -288,7 +298,8 @@ async def run(keys: int, repeat: int, base_url: str, http_url: str, ca_file: str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=60, help="keys on the idle screen")
-    parser.add_argument("--rounds", type=int, default=5, help="times `a` runs the phase")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="times `a` runs the phase (every other one while keys are typed)")
     parser.add_argument("--profile", action="store_true",
                         help="print where the event loop's thread spends the rounds (pyinstrument)")
     parser.add_argument("--stalls", action="store_true",
