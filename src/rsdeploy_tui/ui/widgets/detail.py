@@ -21,10 +21,21 @@ class ItemDetail(VerticalScroll, can_focus=True):
     """The plain text last shown (what the operator reads; tests assert on it)."""
 
     def show(self, text: Text) -> None:
-        """Replace what the panel shows."""
-        # re-shown on every event; mostly the same
-        if update_changed(self.query_one("#detail-body", Static), text):
-            self.shown_text = text.plain
+        """Replace what the panel shows.
+
+        It is re-shown at every cursor move and every result, and a layout re-flows and
+        repaints the whole screen (~10 ms, more than the rest of a key): the body is at least
+        as tall as the panel (CSS), so a text that fits keeps the body's height, and only a
+        change of height asks for a layout.
+        """
+        body = self.query_one("#detail-body", Static)
+        if not update_changed(body, text, layout=False):  # re-shown on every event; mostly same
+            return
+        self.shown_text = text.plain
+        width = body.content_region.width
+        rows = body.get_content_height(self.size, self.size, width) if width > 0 else -1
+        if max(rows, self.scrollable_content_region.height) != body.size.height:
+            body.refresh(layout=True)
 
     def action_back(self) -> None:
         """Escape returns the focus to the list of the same tab."""
